@@ -1,0 +1,13 @@
+// Copies non-TypeScript assets (WGSL kernels, dashboard page, JSON schemas) from src/ into dist/.
+import { cpSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+
+const assetExtensions = new Set(['.wgsl', '.html', '.css', '.json']);
+function copyAssets(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) copyAssets(path);
+    else if (assetExtensions.has(extname(name))) cpSync(path, path.replace(/^src/, 'dist'));
+  }
+}
+copyAssets('src');

@@ -1,0 +1,256 @@
+/** The CPU backend: the reference for the GPU kernels and the engine where no adapter exists. */
+import { availableParallelism, cpus, freemem } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { checkBatchCompatible, type Layout, synapseCount } from '../../model/network.js';
+import {
+  type BufferReport,
+  checkCurrents,
+  type ConnectivityMode,
+  type Engine,
+  EngineError,
+  type EngineOptions,
+  type NeuronState,
+  type SpikeObserver,
+} from '../engine.js';
+import { storedRowsBytes } from './connectivity.js';
+import { PartitionKernel } from './kernel.js';
+import {
+  allocateSharedState,
+  CONTROL,
+  partitionRange,
+  resetDynamicState,
+  type SharedBuffers,
+} from './shared-state.js';
+
+/** Below this many neurons in the batch a second thread costs more in barriers than it saves. */
+const MIN_NEURONS_PER_EXTRA_THREAD = 6000;
+/** Stored rows must fit in this share of free memory (and under an absolute cap). */
+const STORED_MEMORY_SHARE = 0.5;
+const STORED_MEMORY_CAP_BYTES = 12 * 2 ** 30;
+
+export function defaultThreads(totalNeurons: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(totalNeurons / MIN_NEURONS_PER_EXTRA_THREAD), 8));
+}
+
+export function chooseConnectivity(
+  mode: ConnectivityMode,
+  expectedSynapses: number,
+  n: number,
+  batch: number,
+  threads: number,
+): 'stored' | 'procedural' {
+  if (mode !== 'auto') return mode;
+  const bytes = storedRowsBytes(expectedSynapses, n, batch, threads);
+  return bytes <= Math.min(STORED_MEMORY_CAP_BYTES, freemem() * STORED_MEMORY_SHARE) ? 'stored' : 'procedural';
+}
+
+/** The worker entry; under vitest or tsx the sources run as .ts and the worker registers tsx first. */
+function spawnWorker(workerData: unknown): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData });
+  const entry = JSON.stringify(new URL('./worker.ts', here).href);
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+export class CpuEngine implements Engine {
+  readonly backend = 'cpu' as const;
+  readonly adapter: string;
+  readonly layout: Layout;
+  readonly batch: number;
+  readonly connectivity: 'stored' | 'procedural';
+  private steps = 0;
+  private observer: SpikeObserver | null = null;
+  private disposed = false;
+  private readonly control: Int32Array;
+  private readonly populationCounts: Uint32Array;
+  private readonly spikeLists: Uint32Array;
+  private readonly spikeCounts: Int32Array;
+
+  private constructor(
+    private readonly buffers: SharedBuffers,
+    private readonly kernel: PartitionKernel,
+    private readonly workers: Worker[],
+    connectivity: 'stored' | 'procedural',
+    private readonly synapses: number,
+    private readonly rowBytes: number,
+    layout: Layout,
+  ) {
+    this.layout = layout;
+    this.batch = buffers.batch;
+    this.connectivity = connectivity;
+    this.control = new Int32Array(buffers.control);
+    this.populationCounts = new Uint32Array(buffers.populationCounts);
+    this.spikeLists = new Uint32Array(buffers.spikeLists);
+    this.spikeCounts = new Int32Array(buffers.spikeCounts);
+    this.adapter = `${cpus()[0]?.model.trim() ?? 'CPU'} (${buffers.threads} thread${buffers.threads > 1 ? 's' : ''})`;
+  }
+
+  static async create(options: EngineOptions): Promise<CpuEngine> {
+    const networks = options.networks;
+    checkBatchCompatible(networks);
+    const layout = networks[0]!.layout;
+    const total = networks.length * layout.n;
+    const threads = options.threads ?? defaultThreads(total);
+    if (!Number.isInteger(threads) || threads < 1) throw new EngineError(`threads must be ≥ 1, got ${threads}`);
+    const expected = networks.reduce((sum, network) => sum + synapseCount(network.params), 0);
+    const connectivity = chooseConnectivity(options.connectivity ?? 'auto', expected, layout.n, networks.length, threads);
+    const buffers = allocateSharedState(networks, threads);
+    const stored = connectivity === 'stored';
+    const workers: Worker[] = [];
+    const ready: Promise<{ synapses: number; rowBytes: number }>[] = [];
+    for (let p = 1; p < threads; p++) {
+      const worker = spawnWorker({ buffers, partition: p, stored });
+      workers.push(worker);
+      ready.push(
+        new Promise((resolve, reject) => {
+          worker.once('message', (message: { ready?: boolean; error?: string; synapses: number; rowBytes: number }) =>
+            message.ready ? resolve(message) : reject(new EngineError(`CPU worker ${p} failed: ${message.error}`)),
+          );
+          worker.once('error', reject);
+        }),
+      );
+    }
+    // The main thread builds its own partition while the workers build theirs.
+    const kernel = new PartitionKernel(buffers, 0, stored);
+    let results: { synapses: number; rowBytes: number }[];
+    try {
+      results = await Promise.all(ready);
+    } catch (error) {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+      throw error;
+    }
+    for (const worker of workers) {
+      worker.on('message', (message: { error?: string }) => {
+        if (message.error) console.error(`spikeloop: CPU worker failed: ${message.error}`);
+      });
+    }
+    const synapses = kernel.synapses + results.reduce((sum, r) => sum + r.synapses, 0);
+    const rowBytes = kernel.rowBytes + results.reduce((sum, r) => sum + r.rowBytes, 0);
+    return new CpuEngine(buffers, kernel, workers, connectivity, synapses, rowBytes, layout);
+  }
+
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** Synapses materialised (stored connectivity) or 0 when they are regenerated per spike. */
+  get storedSynapses(): number {
+    return this.synapses;
+  }
+
+  async run(substeps: number): Promise<Uint32Array> {
+    this.checkAlive();
+    if (!Number.isInteger(substeps) || substeps < 0) throw new EngineError(`substeps must be ≥ 0, got ${substeps}`);
+    const threads = this.buffers.threads;
+    if (threads > 1 && substeps > 0) {
+      Atomics.store(this.control, CONTROL.substeps, substeps);
+      Atomics.store(this.control, CONTROL.startStep, this.steps);
+      Atomics.add(this.control, CONTROL.command, 1);
+      Atomics.notify(this.control, CONTROL.command);
+    }
+    for (let s = 0; s < substeps; s++) {
+      const step = this.steps + s;
+      this.kernel.step(step);
+      if (threads > 1) this.kernel.barrier();
+      if (this.observer) this.observer(step, this.spikesOf(step));
+    }
+    this.steps += substeps;
+    return this.collectCounts();
+  }
+
+  private spikesOf(step: number): Uint32Array {
+    const parity = step & 1;
+    const { threads, batch, n } = this.buffers;
+    const total = batch * n;
+    let count = 0;
+    for (let p = 0; p < threads; p++) count += this.spikeCounts[parity * threads + p]!;
+    const ids = new Uint32Array(count);
+    let offset = 0;
+    for (let p = 0; p < threads; p++) {
+      const length = this.spikeCounts[parity * threads + p]!;
+      const start = parity * total + partitionRange(total, threads, p).lo;
+      ids.set(this.spikeLists.subarray(start, start + length), offset);
+      offset += length;
+    }
+    return ids;
+  }
+
+  private collectCounts(): Uint32Array {
+    const size = this.batch * this.layout.populationCount;
+    const counts = new Uint32Array(size);
+    for (let p = 0; p < this.buffers.threads; p++) {
+      const slice = this.populationCounts.subarray(p * size, (p + 1) * size);
+      for (let k = 0; k < size; k++) counts[k]! += slice[k]!;
+      slice.fill(0);
+    }
+    return counts;
+  }
+
+  setPopulationCurrents(instance: number, currentsPa: Float32Array): void {
+    this.checkInstance(instance);
+    const size = this.layout.populationCount;
+    checkCurrents('population', currentsPa, size);
+    new Float32Array(this.buffers.stimPopulation).set(currentsPa, instance * size);
+  }
+
+  setNeuronCurrents(instance: number, currentsPa: Float32Array | null): void {
+    this.checkInstance(instance);
+    const target = new Float32Array(this.buffers.stimNeuron, instance * this.layout.n * 4, this.layout.n);
+    if (currentsPa === null) {
+      target.fill(0);
+      return;
+    }
+    checkCurrents('neuron', currentsPa, this.layout.n);
+    target.set(currentsPa);
+  }
+
+  onSpikes(observer: SpikeObserver | null): void {
+    this.observer = observer;
+  }
+
+  async readState(instance: number): Promise<NeuronState> {
+    this.checkInstance(instance);
+    const from = instance * this.layout.n;
+    const to = from + this.layout.n;
+    return {
+      vMv: new Float32Array(this.buffers.vMv).slice(from, to),
+      iExcPa: new Float32Array(this.buffers.iExcPa).slice(from, to),
+      iInhPa: new Float32Array(this.buffers.iInhPa).slice(from, to),
+    };
+  }
+
+  memory(): BufferReport[] {
+    const reports: BufferReport[] = [{ name: 'connectivity rows', bytes: this.rowBytes }];
+    for (const [name, value] of Object.entries(this.buffers)) {
+      if (value instanceof SharedArrayBuffer) reports.push({ name, bytes: value.byteLength });
+    }
+    return reports;
+  }
+
+  async reset(): Promise<void> {
+    this.checkAlive();
+    resetDynamicState(this.buffers);
+    this.steps = 0;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.control, CONTROL.shutdown, 1);
+    Atomics.add(this.control, CONTROL.command, 1);
+    Atomics.notify(this.control, CONTROL.command);
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new EngineError('the engine has been disposed');
+    if (Atomics.load(this.control, CONTROL.failed) !== 0) throw new EngineError('a CPU engine worker failed');
+  }
+
+  private checkInstance(instance: number): void {
+    if (!Number.isInteger(instance) || instance < 0 || instance >= this.batch) {
+      throw new EngineError(`instance must be in [0, ${this.batch}), got ${instance}`);
+    }
+  }
+}
