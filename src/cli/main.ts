@@ -1,0 +1,24 @@
+/**
+ * `spikeloop`: the command line (DESIGN.md §9). Each command lives in its own module and registers
+ * itself on the program; this file only assembles them.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerSimulate } from './simulate.js';
+
+const program = new Command();
+program
+  .name('spikeloop')
+  .description('Real-time closed loop between a spiking attractor network (WebGPU/CPU) and a robot')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerSimulate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  console.error(`spikeloop: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

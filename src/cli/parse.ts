@@ -1,0 +1,31 @@
+/** Option parsers for commander that fail with a message naming the option. */
+import { InvalidArgumentError } from 'commander';
+
+export function finiteNumber(option: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (value.trim() === '' || !Number.isFinite(number)) {
+      throw new InvalidArgumentError(`${option} must be a finite number, got "${value}"`);
+    }
+    return number;
+  };
+}
+
+export function integer(option: string, min = Number.MIN_SAFE_INTEGER) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min) {
+      throw new InvalidArgumentError(`${option} must be an integer ≥ ${min}, got "${value}"`);
+    }
+    return number;
+  };
+}
+
+export function choice<T extends string>(values: readonly T[]) {
+  return (value: string): T => {
+    if (!values.includes(value as T)) {
+      throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${value}"`);
+    }
+    return value as T;
+  };
+}

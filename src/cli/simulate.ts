@@ -1,0 +1,45 @@
+/** `spikeloop simulate`: offline run as fast as possible, with rates, timing and optional recording. */
+import type { Command } from 'commander';
+import type { BackendChoice, ConnectivityMode } from '../engine/engine.js';
+import { simulateOffline } from '../engine/offline.js';
+import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import { SpikeFileWriter } from '../telemetry/spike-file.js';
+import { printRows } from './output.js';
+import { choice, finiteNumber, integer } from './parse.js';
+
+export function registerSimulate(program: Command): void {
+  program
+    .command('simulate')
+    .description('run the network offline as fast as possible and report rates and speed')
+    .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
+    .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 5000)
+    .option('--duration <s>', 'biological time to measure (s)', finiteNumber('--duration'), 2)
+    .option('--warmup <s>', 'biological time simulated before measuring (s)', finiteNumber('--warmup'), 0)
+    .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
+    .option('--seed <n>', 'random seed (instance b uses seed + b)', integer('--seed', 0), 1)
+    .option('--batch <B>', 'independent instances simulated together', integer('--batch', 1), 1)
+    .option('--threads <n>', 'CPU backend threads', integer('--threads', 1))
+    .option('--connectivity <mode>', 'auto|stored|procedural', choice(['auto', 'stored', 'procedural'] as const), 'auto')
+    .option('--record <file>', 'write every spike to a binary spike file')
+    .option('--json', 'print one JSON object')
+    .action(async (options) => {
+      const writer: SpikeFileWriter | null = options.record
+        ? new SpikeFileWriter(options.record, { n: options.n, batch: options.batch, dtMs: 0.1 })
+        : null;
+      const result = await simulateOffline({
+        model: options.model as ModelName,
+        n: options.n,
+        durationS: options.duration,
+        warmupS: options.warmup,
+        backend: options.backend as BackendChoice,
+        seed: options.seed,
+        batch: options.batch,
+        threads: options.threads,
+        connectivity: options.connectivity as ConnectivityMode,
+        onSpikes: writer ? (step, ids) => writer.write(step, ids) : undefined,
+      });
+      await writer?.close();
+      const { populationCounts: _counts, ...summary } = result;
+      printRows([{ ...summary, ...(writer ? { record: writer.path } : {}) }], Boolean(options.json));
+    });
+}

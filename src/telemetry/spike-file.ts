@@ -1,0 +1,110 @@
+/**
+ * Binary spike files (`--record FILE`). Little-endian:
+ *   header: "SPKL" | u16 version = 1 | u16 reserved = 0 | u32 N | u32 batch | f64 dt (ms)   (24 bytes)
+ *   then for every time step with spikes: u32 step | u32 count | count × u32 neuron id (instance·N + i, ascending)
+ * The same seed gives byte-identical files on every run and on either backend.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+export const SPIKE_FILE_MAGIC = 'SPKL';
+export const SPIKE_FILE_VERSION = 1;
+const HEADER_BYTES = 24;
+/** Flush to the stream in chunks of this size so recording stays off the tick path. */
+const CHUNK_BYTES = 1 << 20;
+
+export interface SpikeFileHeader {
+  n: number;
+  batch: number;
+  dtMs: number;
+}
+
+export function encodeHeader(header: SpikeFileHeader): Uint8Array {
+  const bytes = new Uint8Array(HEADER_BYTES);
+  const view = new DataView(bytes.buffer);
+  bytes.set(new TextEncoder().encode(SPIKE_FILE_MAGIC), 0);
+  view.setUint16(4, SPIKE_FILE_VERSION, true);
+  view.setUint32(8, header.n, true);
+  view.setUint32(12, header.batch, true);
+  view.setFloat64(16, header.dtMs, true);
+  return bytes;
+}
+
+export class SpikeFileWriter {
+  private readonly stream: WriteStream;
+  private chunk = new Uint8Array(CHUNK_BYTES);
+  private view = new DataView(this.chunk.buffer);
+  private used = 0;
+  private failure: Error | null = null;
+  spikes = 0;
+
+  constructor(
+    readonly path: string,
+    header: SpikeFileHeader,
+  ) {
+    this.stream = createWriteStream(path);
+    this.stream.on('error', (error) => {
+      this.failure ??= new Error(`recording to ${path} failed: ${error.message}`);
+    });
+    this.stream.write(encodeHeader(header));
+  }
+
+  /** Appends one step's spikes (ascending ids); steps without spikes are not written. */
+  write(step: number, ids: Uint32Array): void {
+    if (ids.length === 0) return;
+    const bytes = 8 + 4 * ids.length;
+    if (this.used + bytes > this.chunk.length) this.flush(bytes);
+    this.view.setUint32(this.used, step, true);
+    this.view.setUint32(this.used + 4, ids.length, true);
+    for (let k = 0; k < ids.length; k++) this.view.setUint32(this.used + 8 + 4 * k, ids[k]!, true);
+    this.used += bytes;
+    this.spikes += ids.length;
+  }
+
+  private flush(nextBytes = 0): void {
+    if (this.used > 0) this.stream.write(this.chunk.subarray(0, this.used));
+    this.chunk = new Uint8Array(Math.max(CHUNK_BYTES, nextBytes));
+    this.view = new DataView(this.chunk.buffer);
+    this.used = 0;
+  }
+
+  /** Flushes and closes; rejects if any write failed (e.g. a full disk), naming the file. */
+  async close(): Promise<void> {
+    this.flush();
+    await new Promise<void>((resolve) => this.stream.end(resolve));
+    if (this.failure) throw this.failure;
+  }
+}
+
+export interface SpikeFile extends SpikeFileHeader {
+  steps: number[];
+  ids: Uint32Array[];
+}
+
+export function parseSpikeFile(bytes: Uint8Array): SpikeFile {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < HEADER_BYTES || new TextDecoder().decode(bytes.subarray(0, 4)) !== SPIKE_FILE_MAGIC) {
+    throw new Error('not a spikeloop spike file (missing "SPKL" header)');
+  }
+  const version = view.getUint16(4, true);
+  if (version !== SPIKE_FILE_VERSION) throw new Error(`unsupported spike file version ${version}`);
+  const file: SpikeFile = {
+    n: view.getUint32(8, true),
+    batch: view.getUint32(12, true),
+    dtMs: view.getFloat64(16, true),
+    steps: [],
+    ids: [],
+  };
+  let offset = HEADER_BYTES;
+  while (offset < bytes.length) {
+    if (offset + 8 > bytes.length) throw new Error(`truncated spike record at byte ${offset}`);
+    const step = view.getUint32(offset, true);
+    const count = view.getUint32(offset + 4, true);
+    if (offset + 8 + 4 * count > bytes.length) throw new Error(`truncated spike record at byte ${offset}`);
+    const ids = new Uint32Array(count);
+    for (let k = 0; k < count; k++) ids[k] = view.getUint32(offset + 8 + 4 * k, true);
+    file.steps.push(step);
+    file.ids.push(ids);
+    offset += 8 + 4 * count;
+  }
+  return file;
+}
