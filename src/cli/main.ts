@@ -3,6 +3,7 @@
  * itself on the program; this file only assembles them.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './bench.js';
 import { registerSimulate } from './simulate.js';
 
 const program = new Command();
@@ -14,6 +15,9 @@ program
   .exitOverride();
 
 registerSimulate(program);
+const bench = registerBench(program);
+// Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
+void bench;
 
 try {
   await program.parseAsync(process.argv);

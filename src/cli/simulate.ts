@@ -19,7 +19,12 @@ export function registerSimulate(program: Command): void {
     .option('--seed <n>', 'random seed (instance b uses seed + b)', integer('--seed', 0), 1)
     .option('--batch <B>', 'independent instances simulated together', integer('--batch', 1), 1)
     .option('--threads <n>', 'CPU backend threads', integer('--threads', 1))
-    .option('--connectivity <mode>', 'auto|stored|procedural', choice(['auto', 'stored', 'procedural'] as const), 'auto')
+    .option(
+      '--connectivity <mode>',
+      'auto|stored|procedural',
+      choice(['auto', 'stored', 'procedural'] as const),
+      'auto',
+    )
     .option('--record <file>', 'write every spike to a binary spike file')
     .option('--json', 'print one JSON object')
     .action(async (options) => {

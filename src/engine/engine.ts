@@ -71,6 +71,7 @@ export function checkCurrents(kind: string, currents: Float32Array, expectedLeng
     throw new EngineError(`${kind} currents: expected ${expectedLength} values, got ${currents.length}`);
   }
   for (let k = 0; k < currents.length; k++) {
-    if (!Number.isFinite(currents[k])) throw new EngineError(`${kind} currents: value ${k} is ${currents[k]}`);
+    if (!Number.isFinite(currents[k]))
+      throw new EngineError(`${kind} currents: value ${k} is ${currents[k]}`);
   }
 }

@@ -63,7 +63,8 @@ export function batchNetworks(options: OfflineOptions): DerivedNetwork[] {
 export async function simulateOffline(options: OfflineOptions): Promise<OfflineResult> {
   if (!(options.durationS > 0)) throw new Error(`--duration must be > 0 s, got ${options.durationS}`);
   if (!(options.warmupS >= 0)) throw new Error(`--warmup must be ≥ 0 s, got ${options.warmupS}`);
-  if (!Number.isInteger(options.batch) || options.batch < 1) throw new Error(`--batch must be ≥ 1, got ${options.batch}`);
+  if (!Number.isInteger(options.batch) || options.batch < 1)
+    throw new Error(`--batch must be ≥ 1, got ${options.batch}`);
   const networks = batchNetworks(options);
   const buildStart = performance.now();
   const engine = await createEngine(options.backend, {
@@ -128,7 +129,9 @@ async function measure(
     connectivity: engine.connectivity,
     n: layout.n,
     batch: engine.batch,
-    synapses: Math.round(networks.reduce((sum, network) => sum + synapseCount(network.params), 0) / engine.batch),
+    synapses: Math.round(
+      networks.reduce((sum, network) => sum + synapseCount(network.params), 0) / engine.batch,
+    ),
     durationS,
     buildS,
     wallS,

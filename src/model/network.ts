@@ -94,7 +94,9 @@ export function weightIndex(postIsInh: boolean, preIsInh: boolean, sameCluster: 
 
 export function synapseCount(params: ModelParams): number {
   const { nExcitatory: nE, nInhibitory: nI } = params;
-  return params.pEE * nE * (nE - 1) + params.pEI * nE * nI + params.pIE * nI * nE + params.pII * nI * (nI - 1);
+  return (
+    params.pEE * nE * (nE - 1) + params.pEI * nE * nI + params.pIE * nI * nE + params.pII * nI * (nI - 1)
+  );
 }
 
 export function deriveNetwork(input: ModelParams): DerivedNetwork {
@@ -119,7 +121,8 @@ export function deriveNetwork(input: ModelParams): DerivedNetwork {
   const baseWeightsPa = { ee, ei, ie, ii };
 
   const jIPlus = 1 + (params.jEPlus - 1) * params.inhibitoryClusterRatio;
-  const plus = clusters > 1 ? { ee: params.jEPlus, ei: jIPlus, ie: jIPlus, ii: jIPlus } : { ee: 1, ei: 1, ie: 1, ii: 1 };
+  const plus =
+    clusters > 1 ? { ee: params.jEPlus, ei: jIPlus, ie: jIPlus, ii: jIPlus } : { ee: 1, ei: 1, ie: 1, ii: 1 };
   // J− keeps each row sum equal to that of the unclustered network.
   const minusOf = (jPlus: number) => (clusters > 1 ? (clusters - jPlus) / (clusters - 1) : 1);
   const minus = { ee: minusOf(plus.ee), ei: minusOf(plus.ei), ie: minusOf(plus.ie), ii: minusOf(plus.ii) };
@@ -134,7 +137,10 @@ export function deriveNetwork(input: ModelParams): DerivedNetwork {
         const weight = baseWeightsPa[key] * (same ? plus[key] : minus[key]);
         const fixed = Math.round(weight * WEIGHT_SCALE);
         if (Math.abs(fixed) >= 2 ** 31) {
-          throw new ParameterError('weights', `block ${key} weight ${weight} pA exceeds the fixed-point range`);
+          throw new ParameterError(
+            'weights',
+            `block ${key} weight ${weight} pA exceeds the fixed-point range`,
+          );
         }
         weightsFixed[weightIndex(postIsInh, preIsInh, same)] = fixed;
       }
@@ -233,7 +239,10 @@ export function checkBatchCompatible(networks: readonly DerivedNetwork[]): void 
   for (const [b, other] of networks.entries()) {
     for (const key of ['n', 'nE', 'nI', 'clusters'] as const) {
       if (other.layout[key] !== first.layout[key]) {
-        throw new ParameterError(`batch[${b}].${key}`, `all instances must share ${key} (${first.layout[key]})`);
+        throw new ParameterError(
+          `batch[${b}].${key}`,
+          `all instances must share ${key} (${first.layout[key]})`,
+        );
       }
     }
     if (other.params.dtMs !== first.params.dtMs) {

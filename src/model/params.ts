@@ -168,7 +168,8 @@ export function validateParams(params: ModelParams): ModelParams {
     throw new ParameterError('jEPlus', `must be ≤ Q = ${params.clusters} so that J− ≥ 0, got ${jEPlus}`);
   }
   const ratio = requireFinite(params, 'inhibitoryClusterRatio');
-  if (ratio < 0 || ratio > 1) throw new ParameterError('inhibitoryClusterRatio', `must be in [0, 1], got ${ratio}`);
+  if (ratio < 0 || ratio > 1)
+    throw new ParameterError('inhibitoryClusterRatio', `must be in [0, 1], got ${ratio}`);
   for (const key of ['gE', 'gI', 'backgroundThresholdE', 'backgroundThresholdI'] as const) {
     if (requireFinite(params, key) < 0) throw new ParameterError(key, `must be ≥ 0, got ${params[key]}`);
   }
@@ -183,14 +184,26 @@ export function validateParams(params: ModelParams): ModelParams {
   ] as const) {
     requirePositive(params, key);
   }
-  for (const key of ['restingMv', 'thresholdMv', 'resetMv', 'initialVoltageLowMv', 'initialVoltageHighMv'] as const) {
+  for (const key of [
+    'restingMv',
+    'thresholdMv',
+    'resetMv',
+    'initialVoltageLowMv',
+    'initialVoltageHighMv',
+  ] as const) {
     requireFinite(params, key);
   }
   if (params.thresholdMv <= params.resetMv) {
-    throw new ParameterError('thresholdMv', `V_th = ${params.thresholdMv} must be above V_reset = ${params.resetMv}`);
+    throw new ParameterError(
+      'thresholdMv',
+      `V_th = ${params.thresholdMv} must be above V_reset = ${params.resetMv}`,
+    );
   }
   if (params.thresholdMv <= params.restingMv) {
-    throw new ParameterError('thresholdMv', `V_th = ${params.thresholdMv} must be above E_L = ${params.restingMv}`);
+    throw new ParameterError(
+      'thresholdMv',
+      `V_th = ${params.thresholdMv} must be above E_L = ${params.restingMv}`,
+    );
   }
   if (params.initialVoltageHighMv < params.initialVoltageLowMv) {
     throw new ParameterError('initialVoltageHighMv', 'must be ≥ initialVoltageLowMv');
@@ -198,7 +211,10 @@ export function validateParams(params: ModelParams): ModelParams {
   const refractoryMs = requireFinite(params, 'refractoryMs');
   if (refractoryMs < 0) throw new ParameterError('refractoryMs', `must be ≥ 0, got ${refractoryMs}`);
   if (!isMultiple(refractoryMs, params.dtMs)) {
-    throw new ParameterError('refractoryMs', `t_ref = ${refractoryMs} ms is not a multiple of dt = ${params.dtMs} ms`);
+    throw new ParameterError(
+      'refractoryMs',
+      `t_ref = ${refractoryMs} ms is not a multiple of dt = ${params.dtMs} ms`,
+    );
   }
   if (Math.abs(params.delayMs - params.dtMs) > 1e-9) {
     throw new ParameterError(
@@ -248,7 +264,8 @@ export function isMultiple(value: number, step: number): boolean {
 
 /** Checks that the tick holds a whole number of time steps; returns the number of substeps per tick. */
 export function substepsPerTick(tickMs: number, dtMs: number): number {
-  if (!Number.isFinite(tickMs) || tickMs <= 0) throw new ParameterError('tickMs', `must be > 0, got ${tickMs}`);
+  if (!Number.isFinite(tickMs) || tickMs <= 0)
+    throw new ParameterError('tickMs', `must be > 0, got ${tickMs}`);
   if (!isMultiple(tickMs, dtMs)) {
     throw new ParameterError('tickMs', `dt = ${dtMs} ms does not divide the tick of ${tickMs} ms`);
   }

@@ -27,9 +27,15 @@ export function constantCurrentGain(hMs: number, tauMembraneMs: number, capacita
  * P21 = tau_m·tau_s/(C_m·(tau_m − tau_s))·(exp(−h/tau_m) − exp(−h/tau_s)): mV per pA of synaptic
  * current over one step. Uses the limit h/C_m·exp(−h/tau) when the time constants coincide.
  */
-export function synapticCurrentGain(hMs: number, tauMembraneMs: number, tauSynMs: number, capacitancePf: number) {
+export function synapticCurrentGain(
+  hMs: number,
+  tauMembraneMs: number,
+  tauSynMs: number,
+  capacitancePf: number,
+) {
   const difference = tauMembraneMs - tauSynMs;
-  if (Math.abs(difference) < 1e-9 * tauMembraneMs) return (hMs / capacitancePf) * Math.exp(-hMs / tauMembraneMs);
+  if (Math.abs(difference) < 1e-9 * tauMembraneMs)
+    return (hMs / capacitancePf) * Math.exp(-hMs / tauMembraneMs);
   // exp(−h/tm) − exp(−h/ts) = −exp(−h/tm)·expm1(h/tm − h/ts), without cancellation.
   const expDifference = -Math.exp(-hMs / tauMembraneMs) * Math.expm1(hMs / tauMembraneMs - hMs / tauSynMs);
   return ((tauMembraneMs * tauSynMs) / (capacitancePf * difference)) * expDifference;

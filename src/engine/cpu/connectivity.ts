@@ -60,7 +60,9 @@ export function blockWeight(
   preIsInh: boolean,
   sameCluster: boolean,
 ): number {
-  return table[instance * INSTANCE_TABLE_STRIDE + (postIsInh ? 4 : 0) + (preIsInh ? 2 : 0) + (sameCluster ? 1 : 0)]!;
+  return table[
+    instance * INSTANCE_TABLE_STRIDE + (postIsInh ? 4 : 0) + (preIsInh ? 2 : 0) + (sameCluster ? 1 : 0)
+  ]!;
 }
 
 export interface StoredRows {
@@ -72,7 +74,12 @@ export interface StoredRows {
 }
 
 /** Materialises the rows of every presynaptic neuron of the batch onto the posts [lo, hi). */
-export function buildStoredRows(buffers: SharedBuffers, table: Float64Array, lo: number, hi: number): StoredRows {
+export function buildStoredRows(
+  buffers: SharedBuffers,
+  table: Float64Array,
+  lo: number,
+  hi: number,
+): StoredRows {
   const { n, batch, nE } = buffers;
   const preKeys = new Uint32Array(buffers.preKey);
   const postKeys = new Uint32Array(buffers.postKey);

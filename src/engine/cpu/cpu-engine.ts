@@ -4,8 +4,8 @@ import { Worker } from 'node:worker_threads';
 import { checkBatchCompatible, type Layout, synapseCount } from '../../model/network.js';
 import {
   type BufferReport,
-  checkCurrents,
   type ConnectivityMode,
+  checkCurrents,
   type Engine,
   EngineError,
   type EngineOptions,
@@ -29,7 +29,10 @@ const STORED_MEMORY_SHARE = 0.5;
 const STORED_MEMORY_CAP_BYTES = 12 * 2 ** 30;
 
 export function defaultThreads(totalNeurons: number): number {
-  return Math.max(1, Math.min(availableParallelism(), Math.floor(totalNeurons / MIN_NEURONS_PER_EXTRA_THREAD), 8));
+  return Math.max(
+    1,
+    Math.min(availableParallelism(), Math.floor(totalNeurons / MIN_NEURONS_PER_EXTRA_THREAD), 8),
+  );
 }
 
 export function chooseConnectivity(
@@ -41,7 +44,9 @@ export function chooseConnectivity(
 ): 'stored' | 'procedural' {
   if (mode !== 'auto') return mode;
   const bytes = storedRowsBytes(expectedSynapses, n, batch, threads);
-  return bytes <= Math.min(STORED_MEMORY_CAP_BYTES, freemem() * STORED_MEMORY_SHARE) ? 'stored' : 'procedural';
+  return bytes <= Math.min(STORED_MEMORY_CAP_BYTES, freemem() * STORED_MEMORY_SHARE)
+    ? 'stored'
+    : 'procedural';
 }
 
 /** The worker entry; under vitest or tsx the sources run as .ts and the worker registers tsx first. */
@@ -92,9 +97,16 @@ export class CpuEngine implements Engine {
     const layout = networks[0]!.layout;
     const total = networks.length * layout.n;
     const threads = options.threads ?? defaultThreads(total);
-    if (!Number.isInteger(threads) || threads < 1) throw new EngineError(`threads must be ≥ 1, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new EngineError(`threads must be ≥ 1, got ${threads}`);
     const expected = networks.reduce((sum, network) => sum + synapseCount(network.params), 0);
-    const connectivity = chooseConnectivity(options.connectivity ?? 'auto', expected, layout.n, networks.length, threads);
+    const connectivity = chooseConnectivity(
+      options.connectivity ?? 'auto',
+      expected,
+      layout.n,
+      networks.length,
+      threads,
+    );
     const buffers = allocateSharedState(networks, threads);
     const stored = connectivity === 'stored';
     const workers: Worker[] = [];
@@ -104,8 +116,12 @@ export class CpuEngine implements Engine {
       workers.push(worker);
       ready.push(
         new Promise((resolve, reject) => {
-          worker.once('message', (message: { ready?: boolean; error?: string; synapses: number; rowBytes: number }) =>
-            message.ready ? resolve(message) : reject(new EngineError(`CPU worker ${p} failed: ${message.error}`)),
+          worker.once(
+            'message',
+            (message: { ready?: boolean; error?: string; synapses: number; rowBytes: number }) =>
+              message.ready
+                ? resolve(message)
+                : reject(new EngineError(`CPU worker ${p} failed: ${message.error}`)),
           );
           worker.once('error', reject);
         }),
@@ -141,7 +157,8 @@ export class CpuEngine implements Engine {
 
   async run(substeps: number): Promise<Uint32Array> {
     this.checkAlive();
-    if (!Number.isInteger(substeps) || substeps < 0) throw new EngineError(`substeps must be ≥ 0, got ${substeps}`);
+    if (!Number.isInteger(substeps) || substeps < 0)
+      throw new EngineError(`substeps must be ≥ 0, got ${substeps}`);
     const threads = this.buffers.threads;
     if (threads > 1 && substeps > 0) {
       Atomics.store(this.control, CONTROL.substeps, substeps);

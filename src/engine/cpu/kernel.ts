@@ -185,7 +185,9 @@ export class PartitionKernel {
         const pop = this.population[g - b * n]!;
         const r = this.refractory[g]!;
         if (r === 0) {
-          const external = f32(f32(this.backgroundPa[g]! + this.stimPopulation[popBase + pop]!) + this.stimNeuron[g]!);
+          const external = f32(
+            f32(this.backgroundPa[g]! + this.stimPopulation[popBase + pop]!) + this.stimNeuron[g]!,
+          );
           v = f32(
             f32(f32(f32(this.p22[g]! * v) + f32(this.p21Exc[g]! * iExc)) + f32(this.p21Inh[g]! * iInh)) +
               f32(this.p20[g]! * external),

@@ -9,7 +9,7 @@ import {
   populationOf,
   WEIGHT_FRACTION_BITS,
 } from '../../model/network.js';
-import { Stream, counterU32, streamKey } from '../../model/rng.js';
+import { counterU32, Stream, streamKey } from '../../model/rng.js';
 
 export interface SharedBuffers {
   batch: number;
@@ -126,7 +126,16 @@ export function allocateSharedState(networks: readonly DerivedNetwork[], threads
   for (const [b, network] of networks.entries()) {
     const arrays = neuronArrays(network);
     const offset = b * layout.n;
-    for (const key of ['p22', 'p11Exc', 'p11Inh', 'p21Exc', 'p21Inh', 'p20', 'backgroundPa', 'v0Mv'] as const) {
+    for (const key of [
+      'p22',
+      'p11Exc',
+      'p11Inh',
+      'p21Exc',
+      'p21Inh',
+      'p20',
+      'backgroundPa',
+      'v0Mv',
+    ] as const) {
       new Float32Array(buffers[key]).set(arrays[key satisfies keyof NeuronArrays], offset);
     }
     const preKeys = new Uint32Array(buffers.preKey);
@@ -155,7 +164,15 @@ export function allocateSharedState(networks: readonly DerivedNetwork[], threads
 /** Initial voltages, zero currents, no refractoriness, no pending input or spikes. */
 export function resetDynamicState(buffers: SharedBuffers): void {
   new Float32Array(buffers.vMv).set(new Float32Array(buffers.v0Mv));
-  for (const key of ['iExcPa', 'iInhPa', 'refractory', 'accExc', 'accInh', 'spikeCounts', 'populationCounts'] as const) {
+  for (const key of [
+    'iExcPa',
+    'iInhPa',
+    'refractory',
+    'accExc',
+    'accInh',
+    'spikeCounts',
+    'populationCounts',
+  ] as const) {
     new Int32Array(buffers[key]).fill(0);
   }
 }
