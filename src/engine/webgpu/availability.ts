@@ -1,10 +1,9 @@
-/** Placeholder until the WebGPU backend lands: reports that no adapter-backed engine exists yet. */
-import { EngineError, type EngineOptions } from '../engine.js';
+/** Entry points of the WebGPU backend for createEngine (loaded lazily, so the CPU path never loads Dawn). */
+import type { EngineOptions } from '../engine.js';
+import { WebGpuEngine } from './webgpu-engine.js';
 
-export async function webGpuAvailable(): Promise<boolean> {
-  return false;
-}
+export { webGpuAvailable } from './adapter.js';
 
-export async function createWebGpuEngine(_options: EngineOptions): Promise<never> {
-  throw new EngineError('the WebGPU backend is not built yet; use --backend cpu');
+export function createWebGpuEngine(options: EngineOptions): Promise<WebGpuEngine> {
+  return WebGpuEngine.create(options);
 }
