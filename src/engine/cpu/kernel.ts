@@ -161,6 +161,25 @@ export class PartitionKernel {
 
   private update(parity: number): void {
     const { n, batch, thresholdMv, resetMv, refractorySteps } = this.buffers;
+    // Locals, not fields: V8 keeps them in registers across the hot loop.
+    const accExcs = this.accExc;
+    const accInhs = this.accInh;
+    const vs = this.vMv;
+    const iExcs = this.iExcPa;
+    const iInhs = this.iInhPa;
+    const refractory = this.refractory;
+    const p22 = this.p22;
+    const p11Exc = this.p11Exc;
+    const p11Inh = this.p11Inh;
+    const p21Exc = this.p21Exc;
+    const p21Inh = this.p21Inh;
+    const p20 = this.p20;
+    const background = this.backgroundPa;
+    const population = this.population;
+    const stimPopulation = this.stimPopulation;
+    const stimNeuron = this.stimNeuron;
+    const spikeList = this.spikeLists;
+    const populationCounts = this.populationCounts;
     const listStart = parity * this.total + this.lo;
     const countBase = this.partition * batch * this.populations;
     let spikes = 0;
@@ -171,41 +190,38 @@ export class PartitionKernel {
       const vReset = resetMv[b]!;
       const tRef = refractorySteps[b]!;
       const popBase = b * this.populations;
+      const instanceBase = b * n;
       for (let g = from; g < to; g++) {
-        const accExc = this.accExc[g]!;
-        const accInh = this.accInh[g]!;
-        this.accExc[g] = 0;
-        this.accInh[g] = 0;
+        const accExc = accExcs[g]!;
+        const accInh = accInhs[g]!;
+        accExcs[g] = 0;
+        accInhs[g] = 0;
         // Fixed-point input split into integer and fractional parts: both exact in float32, one rounding.
         const inExc = f32((accExc >> 16) + (accExc & 0xffff) * FIXED_POINT_FRACTION);
         const inInh = f32((accInh >> 16) + (accInh & 0xffff) * FIXED_POINT_FRACTION);
-        let v = this.vMv[g]!;
-        let iExc = this.iExcPa[g]!;
-        let iInh = this.iInhPa[g]!;
-        const pop = this.population[g - b * n]!;
-        const r = this.refractory[g]!;
+        let v = vs[g]!;
+        const iExc = iExcs[g]!;
+        const iInh = iInhs[g]!;
+        const r = refractory[g]!;
+        const pop = population[g - instanceBase]!;
         if (r === 0) {
-          const external = f32(
-            f32(this.backgroundPa[g]! + this.stimPopulation[popBase + pop]!) + this.stimNeuron[g]!,
-          );
+          const external = f32(f32(background[g]! + stimPopulation[popBase + pop]!) + stimNeuron[g]!);
           v = f32(
-            f32(f32(f32(this.p22[g]! * v) + f32(this.p21Exc[g]! * iExc)) + f32(this.p21Inh[g]! * iInh)) +
-              f32(this.p20[g]! * external),
+            f32(f32(f32(p22[g]! * v) + f32(p21Exc[g]! * iExc)) + f32(p21Inh[g]! * iInh)) +
+              f32(p20[g]! * external),
           );
         } else {
-          this.refractory[g] = r - 1;
+          refractory[g] = r - 1;
         }
-        iExc = f32(f32(this.p11Exc[g]! * iExc) + inExc);
-        iInh = f32(f32(this.p11Inh[g]! * iInh) + inInh);
+        iExcs[g] = f32(p11Exc[g]! * iExc) + inExc;
+        iInhs[g] = f32(p11Inh[g]! * iInh) + inInh;
         if (v >= vTh) {
           v = vReset;
-          this.refractory[g] = tRef;
-          this.spikeLists[listStart + spikes++] = g;
-          this.populationCounts[countBase + popBase + pop]!++;
+          refractory[g] = tRef;
+          spikeList[listStart + spikes++] = g;
+          populationCounts[countBase + popBase + pop]!++;
         }
-        this.vMv[g] = v;
-        this.iExcPa[g] = iExc;
-        this.iInhPa[g] = iInh;
+        vs[g] = v;
       }
     }
     this.spikeCounts[parity * this.buffers.threads + this.partition] = spikes;

@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSpikeFile } from '../../src/telemetry/spike-file.js';
+import { runCli } from './run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spikeloop-simulate-'));
+
+function simulate(name: string, ...extra: string[]) {
+  const file = join(dir, `${name}.spk`);
+  const result = runCli([
+    'simulate',
+    '--n',
+    '2000',
+    '--duration',
+    '0.5',
+    '--backend',
+    'cpu',
+    '--json',
+    '--record',
+    file,
+    ...extra,
+  ]);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return { summary: JSON.parse(result.stdout) as Record<string, unknown>, bytes: readFileSync(file) };
+}
+
+describe('spikeloop simulate', () => {
+  it('prints the JSON summary fields and records byte-identical files for one seed', () => {
+    const first = simulate('a', '--seed', '4');
+    const second = simulate('b', '--seed', '4', '--threads', '2');
+    const other = simulate('c', '--seed', '5');
+    for (const field of [
+      'backend',
+      'adapter',
+      'n',
+      'synapses',
+      'durationS',
+      'buildS',
+      'wallS',
+      'rtf',
+      'rateE',
+      'rateI',
+    ]) {
+      expect(first.summary).toHaveProperty(field);
+    }
+    expect(first.summary).toMatchObject({ backend: 'cpu', n: 2000, durationS: 0.5 });
+    expect(first.summary.eventsPerS).toBeGreaterThan(0);
+    expect(Buffer.compare(first.bytes, second.bytes)).toBe(0);
+    expect(Buffer.compare(first.bytes, other.bytes)).not.toBe(0);
+    const parsed = parseSpikeFile(first.bytes);
+    expect(parsed).toMatchObject({ n: 2000, batch: 1, dtMs: 0.1 });
+    const spikes = parsed.ids.reduce((sum, ids) => sum + ids.length, 0);
+    expect(spikes).toBe(first.summary.spikes);
+    expect(Math.max(...parsed.steps)).toBeLessThan(5000);
+  });
+
+  it('names the bad option or parameter', () => {
+    const badN = runCli(['simulate', '--n', '2001', '--backend', 'cpu']);
+    expect(badN.status).not.toBe(0);
+    expect(badN.stderr).toMatch(/nExcitatory.*not divisible/);
+    const badDuration = runCli(['simulate', '--duration', 'soon']);
+    expect(badDuration.status).not.toBe(0);
+    expect(badDuration.stderr).toMatch(/--duration must be a finite number/);
+    const badModel = runCli(['simulate', '--model', 'hopfield']);
+    expect(badModel.stderr).toMatch(/expected one of ei-clustered, balanced/);
+  });
+});
