@@ -1,0 +1,137 @@
+/**
+ * A sweep's results directory: sweep.json (the spec), results.jsonl (one line per finished point,
+ * appended and synced per finished batch: the source of truth for resuming), and results.csv and
+ * heatmap.svg, rewritten from the rows after every batch.
+ */
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { METRIC_NAMES, type MetricName } from './metrics.js';
+import { type ParamValues, type SweepSpec, specHash, specToFile, sweepSpecFrom } from './sweep-spec.js';
+
+export type MetricValues = Record<MetricName, number | null>;
+
+export interface ResultRow extends MetricValues {
+  key: string;
+  index: number;
+  n: number;
+  durationS: number;
+  warmupS: number;
+  /** The swept values of this point. */
+  params: ParamValues;
+  backend: string;
+}
+
+export const RESULTS_FILE = 'results.jsonl';
+export const CSV_FILE = 'results.csv';
+export const SPEC_FILE = 'sweep.json';
+export const HEATMAP_FILE = 'heatmap.svg';
+
+/** Writes via a temporary file and rename, so a reader never sees half a file. */
+export function writeFileAtomic(path: string, content: string): void {
+  const temporary = `${path}.tmp-${process.pid}`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, path);
+}
+
+export function writeSpecFile(dir: string, spec: SweepSpec): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(
+    join(dir, SPEC_FILE),
+    `${JSON.stringify({ specHash: specHash(spec), spec: specToFile(spec) }, null, 2)}\n`,
+  );
+}
+
+export function readSpecFile(dir: string): { specHash: string; spec: SweepSpec } {
+  const path = join(dir, SPEC_FILE);
+  if (!existsSync(path)) throw new Error(`${dir} is not a sweep results directory (no ${SPEC_FILE})`);
+  const stored = JSON.parse(readFileSync(path, 'utf8')) as { specHash: string; spec: unknown };
+  return { specHash: stored.specHash, spec: sweepSpecFrom(stored.spec, path) };
+}
+
+/**
+ * Reads the finished rows of a results directory. A line cut short by a kill mid-write is
+ * removed from the file (it belongs to a batch that did not finish), so appending stays valid.
+ */
+export function readResults(dir: string): Map<string, ResultRow> {
+  const rows = new Map<string, ResultRow>();
+  const path = join(dir, RESULTS_FILE);
+  if (!existsSync(path)) return rows;
+  const text = readFileSync(path, 'utf8');
+  const complete = text.lastIndexOf('\n') + 1;
+  if (complete < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
+  for (const line of text.slice(0, complete).split('\n')) {
+    if (line.trim() === '') continue;
+    const row = JSON.parse(line) as ResultRow;
+    rows.set(row.key, row);
+  }
+  return rows;
+}
+
+/** Appends the rows of one finished batch in one write and syncs it to disk. */
+export function appendResults(dir: string, rows: readonly ResultRow[]): void {
+  const path = join(dir, RESULTS_FILE);
+  appendFileSync(path, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Rewrites results.jsonl with exactly these rows (for merges). */
+export function writeResults(dir: string, rows: readonly ResultRow[]): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, RESULTS_FILE), rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** CSV of the rows in spec order: key, index, n, the swept parameters, every metric, backend. */
+export function resultsCsv(rows: readonly ResultRow[]): string {
+  const paramKeys = [...new Set(rows.flatMap((row) => Object.keys(row.params)))];
+  const header = ['key', 'index', 'n', 'durationS', 'warmupS', ...paramKeys, ...METRIC_NAMES, 'backend'];
+  const lines = [header.join(',')];
+  for (const row of [...rows].sort((a, b) => a.index - b.index)) {
+    lines.push(
+      [
+        row.key,
+        row.index,
+        row.n,
+        row.durationS,
+        row.warmupS,
+        ...paramKeys.map((key) => row.params[key]),
+        ...METRIC_NAMES.map((metric) => row[metric]),
+        row.backend,
+      ]
+        .map(csvCell)
+        .join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeCsv(dir: string, rows: readonly ResultRow[]): void {
+  writeFileAtomic(join(dir, CSV_FILE), resultsCsv(rows));
+}
+
+export function hasResults(dir: string): boolean {
+  const path = join(dir, RESULTS_FILE);
+  return existsSync(path) && statSync(path).size > 0;
+}

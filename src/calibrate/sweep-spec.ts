@@ -1,0 +1,315 @@
+/**
+ * Sweep specifications (GRID.yaml): which parameter values to simulate, for how long, and which
+ * metric to draw. A spec expands into points; each point is keyed by a stable hash of everything
+ * that determines its result, so results can be resumed, sliced and merged by key.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { BackendChoice } from '../engine/engine.js';
+import {
+  DEFAULT_PARAMS,
+  MODEL_NAMES,
+  type ModelName,
+  type ModelParams,
+  modelParams,
+} from '../model/params.js';
+import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
+import { SchemaError, schemaChecker } from './schema.js';
+
+/** Every numeric ModelParams key can be swept, and `n` (total neurons, split 4 : 1). */
+export const SWEEPABLE_KEYS: readonly string[] = [
+  'n',
+  ...Object.entries(DEFAULT_PARAMS)
+    .filter(([key, value]) => typeof value === 'number' && key !== 'nExcitatory' && key !== 'nInhibitory')
+    .map(([key]) => key),
+];
+
+export type ParamValues = Record<string, number>;
+
+export interface HeatmapChoice {
+  x: string;
+  y: string;
+  metric: MetricName;
+}
+
+export interface SweepSpec {
+  model: ModelName;
+  n: number;
+  durationS: number;
+  warmupS: number;
+  /** Instances per engine simulation (the CLI's --batch overrides it). */
+  batch: number;
+  backend: BackendChoice;
+  /** Values every point shares. */
+  params: ParamValues;
+  /** Cartesian product: every combination of these values. */
+  grid: Record<string, number[]>;
+  /** Explicit points; combined with every grid combination when both are given. */
+  points: ParamValues[];
+  metrics: MetricOptions;
+  heatmap: HeatmapChoice | null;
+}
+
+export interface SweepPoint {
+  /** Position in the expanded spec (stable across runs, slices and merges). */
+  index: number;
+  key: string;
+  n: number;
+  /** The swept values of this point (grid and list), for tables and plots. */
+  values: ParamValues;
+  overrides: Partial<ModelParams>;
+}
+
+const valueList = {
+  anyOf: [
+    { type: 'array', items: { type: 'number' }, minItems: 1 },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['from', 'to', 'steps'],
+      properties: {
+        from: { type: 'number' },
+        to: { type: 'number' },
+        steps: { type: 'integer', minimum: 1 },
+      },
+    },
+  ],
+};
+
+const paramProperties = (schema: object) => Object.fromEntries(SWEEPABLE_KEYS.map((key) => [key, schema]));
+
+export const SWEEP_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    model: { enum: [...MODEL_NAMES] },
+    n: { type: 'integer', minimum: 5 },
+    duration: { type: 'number', exclusiveMinimum: 0 },
+    warmup: { type: 'number', minimum: 0 },
+    batch: { type: 'integer', minimum: 1 },
+    backend: { enum: ['auto', 'cpu', 'webgpu'] },
+    params: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
+    grid: { type: 'object', additionalProperties: false, properties: paramProperties(valueList) },
+    points: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        windowMs: { type: 'number', exclusiveMinimum: 0 },
+        activeFactor: { type: 'number', exclusiveMinimum: 0 },
+        fanoWindowMs: { type: 'number', exclusiveMinimum: 0 },
+        minSpikesForCv: { type: 'integer', minimum: 3 },
+      },
+    },
+    heatmap: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['x', 'y'],
+      properties: {
+        x: { enum: [...SWEEPABLE_KEYS] },
+        y: { enum: [...SWEEPABLE_KEYS] },
+        metric: { enum: [...METRIC_NAMES] },
+      },
+    },
+  },
+};
+
+interface SweepFile {
+  model?: ModelName;
+  n?: number;
+  duration?: number;
+  warmup?: number;
+  batch?: number;
+  backend?: BackendChoice;
+  params?: ParamValues;
+  grid?: Record<string, number[] | { from: number; to: number; steps: number }>;
+  points?: ParamValues[];
+  metrics?: Partial<MetricOptions>;
+  heatmap?: { x: string; y: string; metric?: MetricName };
+}
+
+const checkSweepFile = schemaChecker<SweepFile>(SWEEP_SCHEMA);
+
+/** Evenly spaced values from..to (both included); rounded to 12 significant digits so keys stay stable. */
+export function linearValues(from: number, to: number, steps: number): number[] {
+  if (steps === 1) return [from];
+  return Array.from({ length: steps }, (_, k) =>
+    Number((from + ((to - from) * k) / (steps - 1)).toPrecision(12)),
+  );
+}
+
+/** Validates a parsed sweep file (as from YAML or JSON) and fills in defaults. */
+export function sweepSpecFrom(value: unknown, source: string): SweepSpec {
+  const file = checkSweepFile(value ?? {}, source);
+  const grid: Record<string, number[]> = {};
+  for (const [key, values] of Object.entries(file.grid ?? {})) {
+    grid[key] = Array.isArray(values) ? values : linearValues(values.from, values.to, values.steps);
+  }
+  const spec: SweepSpec = {
+    model: file.model ?? 'ei-clustered',
+    n: file.n ?? 1000,
+    durationS: file.duration ?? 2,
+    warmupS: file.warmup ?? 0.5,
+    batch: file.batch ?? 8,
+    backend: file.backend ?? 'auto',
+    params: file.params ?? {},
+    grid,
+    points: file.points ?? [],
+    metrics: { ...DEFAULT_METRIC_OPTIONS, ...file.metrics },
+    heatmap: null,
+  };
+  spec.heatmap = file.heatmap
+    ? { x: file.heatmap.x, y: file.heatmap.y, metric: file.heatmap.metric ?? 'rateE' }
+    : defaultHeatmap(spec);
+  // Expanding validates every point's parameters, so a bad value fails before anything runs.
+  expandSweep(spec, source);
+  return spec;
+}
+
+export function loadSweepSpec(path: string): SweepSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SchemaError(`cannot read sweep file ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new SchemaError(`${path}: not valid YAML: ${(error as Error).message}`);
+  }
+  return sweepSpecFrom(parsed, path);
+}
+
+/** The first two swept keys with more than one value. */
+function defaultHeatmap(spec: SweepSpec): HeatmapChoice | null {
+  const swept = new Map<string, Set<number>>();
+  for (const point of spec.points)
+    for (const [key, value] of Object.entries(point)) addValue(swept, key, value);
+  for (const [key, values] of Object.entries(spec.grid))
+    for (const value of values) addValue(swept, key, value);
+  const keys = [...swept].filter(([, values]) => values.size > 1).map(([key]) => key);
+  return keys.length >= 2 ? { x: keys[0]!, y: keys[1]!, metric: 'rateE' } : null;
+}
+
+function addValue(map: Map<string, Set<number>>, key: string, value: number): void {
+  if (!map.has(key)) map.set(key, new Set());
+  map.get(key)!.add(value);
+}
+
+/** Canonical JSON: object keys sorted, so equal content always hashes equally. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([key, v]) => `${JSON.stringify(key)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function stableHash(value: unknown, hexChars = 16): string {
+  return createHash('sha256').update(canonical(value)).digest('hex').slice(0, hexChars);
+}
+
+/** What makes two sweeps the same sweep (used to refuse merging unrelated result directories). */
+export function specHash(spec: SweepSpec): string {
+  const { batch: _batch, backend: _backend, heatmap: _heatmap, ...essential } = spec;
+  return stableHash(essential);
+}
+
+function gridCombinations(grid: Record<string, number[]>): ParamValues[] {
+  let combinations: ParamValues[] = [{}];
+  for (const [key, values] of Object.entries(grid)) {
+    combinations = combinations.flatMap((combination) =>
+      values.map((value) => ({ ...combination, [key]: value })),
+    );
+  }
+  return combinations;
+}
+
+/** Every point of the spec in a stable order (list outer, grid inner with its last key fastest). */
+export function expandSweep(spec: SweepSpec, source = 'sweep'): SweepPoint[] {
+  const listed = spec.points.length > 0 ? spec.points : [{}];
+  const points: SweepPoint[] = [];
+  for (const listedValues of listed) {
+    for (const gridValues of gridCombinations(spec.grid)) {
+      const values = { ...listedValues, ...gridValues };
+      const { n: pointN, ...rest } = { ...spec.params, ...values };
+      const n = pointN ?? spec.n;
+      const overrides = rest as Partial<ModelParams>;
+      const index = points.length;
+      try {
+        modelParams(spec.model, n, overrides);
+      } catch (error) {
+        throw new SchemaError(
+          `${source}: point ${index} (${describeValues(values)}): ${(error as Error).message}`,
+        );
+      }
+      const key = stableHash({
+        model: spec.model,
+        n,
+        durationS: spec.durationS,
+        warmupS: spec.warmupS,
+        overrides,
+        metrics: spec.metrics,
+      });
+      points.push({ index, key, n, values, overrides });
+    }
+  }
+  const seen = new Map<string, number>();
+  for (const point of points) {
+    const earlier = seen.get(point.key);
+    if (earlier !== undefined) {
+      throw new SchemaError(`${source}: points ${earlier} and ${point.index} are the same simulation`);
+    }
+    seen.set(point.key, point.index);
+  }
+  return points;
+}
+
+export function describeValues(values: ParamValues): string {
+  const entries = Object.entries(values);
+  return entries.length === 0 ? 'defaults' : entries.map(([key, value]) => `${key}=${value}`).join(', ');
+}
+
+/** Parses "i/k" (slice i of k, 0-based, as Slurm array ids and HTCondor $(Process) count). */
+export function parseSlice(text: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!match) throw new SchemaError(`--slice must look like i/k (e.g. 0/4), got "${text}"`);
+  const index = Number(match[1]);
+  const count = Number(match[2]);
+  if (count < 1 || index >= count) {
+    throw new SchemaError(`--slice ${text}: need k ≥ 1 and 0 ≤ i < k`);
+  }
+  return { index, count };
+}
+
+/** Contiguous slice i of k, so neighbouring points (often one layout) batch together. */
+export function selectSlice<T>(points: readonly T[], slice: { index: number; count: number }): T[] {
+  const from = Math.floor((slice.index * points.length) / slice.count);
+  const to = Math.floor(((slice.index + 1) * points.length) / slice.count);
+  return points.slice(from, to);
+}
+
+/** The spec as written back to disk (YAML/JSON field names), so a results directory describes itself. */
+export function specToFile(spec: SweepSpec): Record<string, unknown> {
+  return {
+    model: spec.model,
+    n: spec.n,
+    duration: spec.durationS,
+    warmup: spec.warmupS,
+    batch: spec.batch,
+    backend: spec.backend,
+    params: spec.params,
+    grid: spec.grid,
+    ...(spec.points.length > 0 ? { points: spec.points } : {}),
+    metrics: spec.metrics,
+    ...(spec.heatmap ? { heatmap: spec.heatmap } : {}),
+  };
+}
