@@ -5,7 +5,7 @@ import { type DerivedNetwork, deriveNetwork } from '../../src/model/network.js';
 import { DEFAULT_PARAMS, type ModelParams } from '../../src/model/params.js';
 
 /** Every backend runs the same behavioural tests; WebGPU uses Mesa's software adapter in CI. */
-export const BACKENDS: readonly BackendName[] = ['cpu'];
+export const BACKENDS: readonly BackendName[] = ['cpu', 'webgpu'];
 
 /** A tiny unconnected network without background input: single-neuron experiments. */
 export function isolatedNeurons(nExcitatory: number, overrides: Partial<ModelParams> = {}): DerivedNetwork {
