@@ -166,6 +166,7 @@ export class CpuEngine implements Engine {
       Atomics.add(this.control, CONTROL.command, 1);
       Atomics.notify(this.control, CONTROL.command);
     }
+    this.kernel.prepareDrive();
     for (let s = 0; s < substeps; s++) {
       const step = this.steps + s;
       this.kernel.step(step);

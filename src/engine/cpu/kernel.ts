@@ -44,6 +44,7 @@ export class PartitionKernel {
   private readonly accInh: Int32Array;
   private readonly stimPopulation: Float32Array;
   private readonly stimNeuron: Float32Array;
+  private readonly drive: Float32Array;
   private readonly spikeLists: Uint32Array;
   private readonly spikeCounts: Int32Array;
   private readonly populationCounts: Uint32Array;
@@ -77,6 +78,7 @@ export class PartitionKernel {
     this.accInh = new Int32Array(buffers.accInh);
     this.stimPopulation = new Float32Array(buffers.stimPopulation);
     this.stimNeuron = new Float32Array(buffers.stimNeuron);
+    this.drive = new Float32Array(buffers.drive);
     this.spikeLists = new Uint32Array(buffers.spikeLists);
     this.spikeCounts = new Int32Array(buffers.spikeCounts);
     this.populationCounts = new Uint32Array(buffers.populationCounts);
@@ -99,6 +101,23 @@ export class PartitionKernel {
 
   get rowBytes(): number {
     return this.rows ? this.rows.targets.byteLength + this.rows.segmentStart.byteLength : 0;
+  }
+
+  /**
+   * The constant-current term P20·((background + population stimulus) + neuron stimulus) of each
+   * neuron, rounded exactly as the WGSL kernel rounds it. Stimuli change only between runs, so this
+   * is computed once per run instead of once per step.
+   */
+  prepareDrive(): void {
+    const { n } = this.buffers;
+    for (let g = this.lo; g < this.hi; g++) {
+      const b = (g / n) | 0;
+      const pop = this.population[g - b * n]!;
+      const external = f32(
+        f32(this.backgroundPa[g]! + this.stimPopulation[b * this.populations + pop]!) + this.stimNeuron[g]!,
+      );
+      this.drive[g] = f32(this.p20[g]! * external);
+    }
   }
 
   /** Runs one step: deliver spikes of step−1 to [lo, hi), update, record spikes of `step`. */
@@ -173,11 +192,8 @@ export class PartitionKernel {
     const p11Inh = this.p11Inh;
     const p21Exc = this.p21Exc;
     const p21Inh = this.p21Inh;
-    const p20 = this.p20;
-    const background = this.backgroundPa;
+    const drive = this.drive;
     const population = this.population;
-    const stimPopulation = this.stimPopulation;
-    const stimNeuron = this.stimNeuron;
     const spikeList = this.spikeLists;
     const populationCounts = this.populationCounts;
     const listStart = parity * this.total + this.lo;
@@ -203,13 +219,8 @@ export class PartitionKernel {
         const iExc = iExcs[g]!;
         const iInh = iInhs[g]!;
         const r = refractory[g]!;
-        const pop = population[g - instanceBase]!;
         if (r === 0) {
-          const external = f32(f32(background[g]! + stimPopulation[popBase + pop]!) + stimNeuron[g]!);
-          v = f32(
-            f32(f32(f32(p22[g]! * v) + f32(p21Exc[g]! * iExc)) + f32(p21Inh[g]! * iInh)) +
-              f32(p20[g]! * external),
-          );
+          v = f32(f32(f32(f32(p22[g]! * v) + f32(p21Exc[g]! * iExc)) + f32(p21Inh[g]! * iInh)) + drive[g]!);
         } else {
           refractory[g] = r - 1;
         }
@@ -219,7 +230,7 @@ export class PartitionKernel {
           v = vReset;
           refractory[g] = tRef;
           spikeList[listStart + spikes++] = g;
-          populationCounts[countBase + popBase + pop]!++;
+          populationCounts[countBase + popBase + population[g - instanceBase]!]!++;
         }
         vs[g] = v;
       }

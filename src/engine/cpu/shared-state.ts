@@ -40,6 +40,8 @@ export interface SharedBuffers {
   /** Stimulus: per population (B·2Q floats) and per neuron (B·N floats). */
   stimPopulation: SharedArrayBuffer;
   stimNeuron: SharedArrayBuffer;
+  /** P20·(background + stimulus) per neuron (mV per step), recomputed at the start of every run. */
+  drive: SharedArrayBuffer;
   /** Spike lists, two parities × B·N slots; partition p writes from its first neuron. */
   spikeLists: SharedArrayBuffer;
   /** Spike list lengths: [parity·threads + partition]. */
@@ -108,6 +110,7 @@ export function allocateSharedState(networks: readonly DerivedNetwork[], threads
     accInh: shared(4 * total),
     stimPopulation: shared(4 * populations),
     stimNeuron: shared(4 * total),
+    drive: shared(4 * total),
     spikeLists: shared(4 * 2 * total),
     spikeCounts: shared(4 * 2 * threads),
     populationCounts: shared(4 * threads * populations),

@@ -21,6 +21,7 @@ try {
     if (Atomics.load(control, CONTROL.shutdown) !== 0) break;
     const substeps = Atomics.load(control, CONTROL.substeps);
     const startStep = Atomics.load(control, CONTROL.startStep);
+    kernel.prepareDrive();
     for (let s = 0; s < substeps; s++) {
       kernel.step(startStep + s);
       kernel.barrier();
