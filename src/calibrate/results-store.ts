@@ -28,7 +28,7 @@ export interface ResultRow extends MetricValues {
   n: number;
   durationS: number;
   warmupS: number;
-  /** The swept values of this point. */
+  /** The parameter overrides of this point (fixed and swept; N is `n`). */
   params: ParamValues;
   backend: string;
 }

@@ -5,7 +5,7 @@ export class SchemaError extends Error {
   override name = 'SchemaError';
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 
 function describe(error: ErrorObject): string {
   const at = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.');

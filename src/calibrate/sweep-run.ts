@@ -20,7 +20,7 @@ import {
   writeSpecFile,
 } from './results-store.js';
 import { SpikeCollector } from './spike-collector.js';
-import { expandSweep, type SweepPoint, type SweepSpec, selectSlice } from './sweep-spec.js';
+import { expandSweep, type ParamValues, type SweepPoint, type SweepSpec, selectSlice } from './sweep-spec.js';
 
 export interface SweepRunOptions {
   spec: SweepSpec;
@@ -112,7 +112,7 @@ export async function simulatePoints(
         n: point.n,
         durationS: spec.durationS,
         warmupS: spec.warmupS,
-        params: point.values,
+        params: point.overrides as ParamValues,
         backend: engine.backend,
       } as ResultRow;
       for (const metric of METRIC_NAMES) row[metric] = finiteOrNull(metrics[metric]);

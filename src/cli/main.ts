@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerSimulate } from './simulate.js';
+import { registerSweep } from './sweep.js';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ program
   .exitOverride();
 
 registerSimulate(program);
+registerSweep(program);
 const bench = registerBench(program);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
 void bench;

@@ -1,0 +1,70 @@
+/**
+ * Model parameter files: the overrides of ModelParams (and N) that calibration chose, in a YAML
+ * (or JSON) file the loop and `simulate` can load. Only `model`, `n` and `params` matter for
+ * loading; `achieved`, `targets` and `source` document where the values came from.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { MODEL_NAMES, type ModelName, type ModelParams, modelParams } from '../model/params.js';
+import { SchemaError, schemaChecker } from './schema.js';
+import { SWEEPABLE_KEYS } from './sweep-spec.js';
+
+export interface ModelParamsFile {
+  model: ModelName;
+  n: number;
+  /** ModelParams overrides (numbers only). */
+  params: Partial<ModelParams>;
+  /** Metric values measured with these parameters. */
+  achieved?: Record<string, number | null>;
+  targetsMet?: boolean;
+  source?: string;
+  date?: string;
+}
+
+const PARAMS_FILE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['params'],
+  properties: {
+    model: { enum: [...MODEL_NAMES] },
+    n: { type: 'integer', minimum: 5 },
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        SWEEPABLE_KEYS.filter((key) => key !== 'n').map((key) => [key, { type: 'number' }]),
+      ),
+    },
+    achieved: { type: 'object', additionalProperties: { type: ['number', 'null'] } },
+    targetsMet: { type: 'boolean' },
+    source: { type: 'string' },
+    date: { type: 'string' },
+  },
+};
+
+const checkParamsFile = schemaChecker<Partial<ModelParamsFile> & { params: Partial<ModelParams> }>(
+  PARAMS_FILE_SCHEMA,
+);
+
+/** Loads and validates a params file; the parameters are checked against the model too. */
+export function loadModelParamsFile(path: string): ModelParamsFile {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SchemaError(`cannot read params file ${path}: ${(error as Error).message}`);
+  }
+  const file = checkParamsFile(parsed, path);
+  const result: ModelParamsFile = { ...file, model: file.model ?? 'ei-clustered', n: file.n ?? 5000 };
+  try {
+    modelParams(result.model, result.n, result.params);
+  } catch (error) {
+    throw new SchemaError(`${path}: ${(error as Error).message}`);
+  }
+  return result;
+}
+
+export function writeModelParamsFile(path: string, file: ModelParamsFile): void {
+  const header = `# spikeloop model parameters${file.source ? ` (${file.source})` : ''}\n`;
+  writeFileSync(path, header + toYaml(file));
+}

@@ -1,0 +1,317 @@
+/**
+ * Calibration towards activity targets (e.g. E rate 3 ± 0.5 Hz, I rate 5 ± 1 Hz, switching
+ * present): a coarse grid over the searched parameters, then rounds of finer grids around the
+ * best point so far. Every round is an ordinary sweep in its own results directory, so the
+ * search is batched and resumable like any sweep.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { BackendChoice } from '../engine/engine.js';
+import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
+import type { ProgressSink } from './progress.js';
+import { type ResultRow, readResults } from './results-store.js';
+import { SchemaError, schemaChecker } from './schema.js';
+import { runSweep } from './sweep-run.js';
+import {
+  linearValues,
+  type ParamValues,
+  SWEEPABLE_KEYS,
+  type SweepSpec,
+  sweepSpecFrom,
+} from './sweep-spec.js';
+
+/** Either a value with a tolerance (met inside it) or a bound (min and/or max). */
+export interface Target {
+  value?: number;
+  tolerance?: number;
+  min?: number;
+  max?: number;
+}
+
+export interface CalibrationSpec {
+  model: ModelName;
+  n: number;
+  durationS: number;
+  warmupS: number;
+  batch: number;
+  backend: BackendChoice;
+  params: ParamValues;
+  search: Record<string, { min: number; max: number }>;
+  coarseSteps: number;
+  refineRounds: number;
+  refineSteps: number;
+  targets: Partial<Record<MetricName, Target>>;
+  metrics: MetricOptions;
+}
+
+const TARGET_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    value: { type: 'number' },
+    tolerance: { type: 'number', exclusiveMinimum: 0 },
+    min: { type: 'number' },
+    max: { type: 'number' },
+  },
+  anyOf: [{ required: ['value', 'tolerance'] }, { required: ['min'] }, { required: ['max'] }],
+};
+
+const SEARCHABLE_KEYS = SWEEPABLE_KEYS.filter((key) => !['n', 'seed', 'clusters'].includes(key));
+
+const CALIBRATION_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['search', 'targets'],
+  properties: {
+    model: { enum: [...MODEL_NAMES] },
+    n: { type: 'integer', minimum: 5 },
+    duration: { type: 'number', exclusiveMinimum: 0 },
+    warmup: { type: 'number', minimum: 0 },
+    batch: { type: 'integer', minimum: 1 },
+    backend: { enum: ['auto', 'cpu', 'webgpu'] },
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        SWEEPABLE_KEYS.filter((k) => k !== 'n').map((k) => [k, { type: 'number' }]),
+      ),
+    },
+    search: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: Object.fromEntries(
+        SEARCHABLE_KEYS.map((key) => [
+          key,
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['min', 'max'],
+            properties: { min: { type: 'number' }, max: { type: 'number' } },
+          },
+        ]),
+      ),
+    },
+    coarseSteps: { type: 'integer', minimum: 2 },
+    refine: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { rounds: { type: 'integer', minimum: 0 }, steps: { type: 'integer', minimum: 3 } },
+    },
+    targets: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: Object.fromEntries(METRIC_NAMES.map((metric) => [metric, TARGET_SCHEMA])),
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        windowMs: { type: 'number', exclusiveMinimum: 0 },
+        activeFactor: { type: 'number', exclusiveMinimum: 0 },
+        fanoWindowMs: { type: 'number', exclusiveMinimum: 0 },
+        minSpikesForCv: { type: 'integer', minimum: 3 },
+      },
+    },
+  },
+};
+
+interface CalibrationFile {
+  model?: ModelName;
+  n?: number;
+  duration?: number;
+  warmup?: number;
+  batch?: number;
+  backend?: BackendChoice;
+  params?: ParamValues;
+  search: Record<string, { min: number; max: number }>;
+  coarseSteps?: number;
+  refine?: { rounds?: number; steps?: number };
+  targets: Partial<Record<MetricName, Target>>;
+  metrics?: Partial<MetricOptions>;
+}
+
+const checkCalibrationFile = schemaChecker<CalibrationFile>(CALIBRATION_SCHEMA);
+
+export function calibrationSpecFrom(value: unknown, source: string): CalibrationSpec {
+  const file = checkCalibrationFile(value, source);
+  for (const [key, range] of Object.entries(file.search)) {
+    if (!(range.max >= range.min)) throw new SchemaError(`${source}: search.${key}: max must be ≥ min`);
+  }
+  for (const [metric, target] of Object.entries(file.targets)) {
+    if (target.min !== undefined && target.max !== undefined && target.max < target.min) {
+      throw new SchemaError(`${source}: targets.${metric}: max must be ≥ min`);
+    }
+  }
+  return {
+    model: file.model ?? 'ei-clustered',
+    n: file.n ?? 2000,
+    durationS: file.duration ?? 2,
+    warmupS: file.warmup ?? 0.5,
+    batch: file.batch ?? 16,
+    backend: file.backend ?? 'auto',
+    params: file.params ?? {},
+    search: file.search,
+    coarseSteps: file.coarseSteps ?? 5,
+    refineRounds: file.refine?.rounds ?? 2,
+    refineSteps: file.refine?.steps ?? 5,
+    targets: file.targets,
+    metrics: { ...DEFAULT_METRIC_OPTIONS, ...file.metrics },
+  };
+}
+
+export function loadCalibrationSpec(path: string): CalibrationSpec {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SchemaError(`cannot read targets file ${path}: ${(error as Error).message}`);
+  }
+  return calibrationSpecFrom(parsed, path);
+}
+
+/** Penalty of one metric value: 0 at the centre or inside a bound, growing with the distance. */
+export function targetPenalty(value: number | null, target: Target): { penalty: number; met: boolean } {
+  if (value === null || !Number.isFinite(value)) return { penalty: 100, met: false };
+  let penalty = 0;
+  let met = true;
+  if (target.value !== undefined && target.tolerance !== undefined) {
+    const distance = Math.abs(value - target.value) / target.tolerance;
+    penalty += distance * distance;
+    met &&= distance <= 1;
+  }
+  if (target.min !== undefined && value < target.min) {
+    penalty += ((target.min - value) / Math.max(Math.abs(target.min), 1e-9)) ** 2 + 1;
+    met = false;
+  }
+  if (target.max !== undefined && value > target.max) {
+    penalty += ((value - target.max) / Math.max(Math.abs(target.max), 1e-9)) ** 2 + 1;
+    met = false;
+  }
+  return { penalty, met };
+}
+
+export function scoreRow(
+  row: Pick<ResultRow, MetricName>,
+  targets: CalibrationSpec['targets'],
+): { loss: number; met: boolean } {
+  let loss = 0;
+  let met = true;
+  for (const [metric, target] of Object.entries(targets) as [MetricName, Target][]) {
+    const score = targetPenalty(row[metric], target);
+    loss += score.penalty;
+    met &&= score.met;
+  }
+  return { loss, met };
+}
+
+/** Grid of one round: `steps` values per searched key in the given ranges. */
+function roundSpec(
+  spec: CalibrationSpec,
+  ranges: Record<string, { min: number; max: number }>,
+  steps: number,
+): SweepSpec {
+  const grid: Record<string, number[]> = {};
+  for (const [key, range] of Object.entries(ranges)) {
+    grid[key] = [...new Set(linearValues(range.min, range.max, range.max > range.min ? steps : 1))];
+  }
+  const keys = Object.keys(grid);
+  return sweepSpecFrom(
+    {
+      model: spec.model,
+      n: spec.n,
+      duration: spec.durationS,
+      warmup: spec.warmupS,
+      batch: spec.batch,
+      backend: spec.backend,
+      params: spec.params,
+      grid,
+      metrics: spec.metrics,
+      ...(keys.length >= 2 ? { heatmap: { x: keys[0], y: keys[1], metric: 'rateE' } } : {}),
+    },
+    'calibration round',
+  );
+}
+
+export interface CalibrationRound {
+  round: number;
+  points: number;
+  ranges: Record<string, { min: number; max: number }>;
+  bestLoss: number;
+  bestValues: ParamValues;
+}
+
+export interface CalibrationResult {
+  best: ResultRow;
+  loss: number;
+  met: boolean;
+  /** The complete parameter overrides of the chosen point (fixed and searched). */
+  params: ParamValues;
+  rounds: CalibrationRound[];
+}
+
+export async function calibrateParams(
+  spec: CalibrationSpec,
+  outDir: string,
+  options: {
+    batch?: number;
+    backend?: BackendChoice;
+    progress?: (round: number) => (total: number) => ProgressSink;
+  } = {},
+): Promise<CalibrationResult> {
+  let ranges = spec.search;
+  let spacing = Object.fromEntries(
+    Object.entries(spec.search).map(([key, range]) => [
+      key,
+      (range.max - range.min) / (spec.coarseSteps - 1),
+    ]),
+  );
+  const rounds: CalibrationRound[] = [];
+  let best: { row: ResultRow; loss: number; met: boolean } | null = null;
+  for (let round = 0; round <= spec.refineRounds; round++) {
+    const steps = round === 0 ? spec.coarseSteps : spec.refineSteps;
+    const sweep = roundSpec(spec, ranges, steps);
+    const dir = join(outDir, `round-${round}`);
+    await runSweep({
+      spec: sweep,
+      outDir: dir,
+      batch: options.batch,
+      backend: options.backend,
+      progress: options.progress?.(round),
+    });
+    const roundRows = [...readResults(dir).values()];
+    for (const row of roundRows) {
+      const score = scoreRow(row, spec.targets);
+      if (!best || score.loss < best.loss) best = { row, ...score };
+    }
+    if (!best) throw new Error('calibration produced no results');
+    rounds.push({
+      round,
+      points: roundRows.length,
+      ranges,
+      bestLoss: best.loss,
+      bestValues: best.row.params,
+    });
+    // Next round: a finer grid spanning one old grid spacing either side of the best point.
+    const next: Record<string, { min: number; max: number }> = {};
+    const nextSpacing: Record<string, number> = {};
+    for (const [key, bounds] of Object.entries(spec.search)) {
+      const centre = best.row.params[key]!;
+      const half = spacing[key]!;
+      next[key] = { min: Math.max(bounds.min, centre - half), max: Math.min(bounds.max, centre + half) };
+      nextSpacing[key] = (2 * half) / (spec.refineSteps - 1);
+    }
+    ranges = next;
+    spacing = nextSpacing;
+  }
+  return {
+    best: best!.row,
+    loss: best!.loss,
+    met: best!.met,
+    params: { ...spec.params, ...best!.row.params },
+    rounds,
+  };
+}
