@@ -1,0 +1,129 @@
+/**
+ * The built-in arena as an in-process Environment: sources "ranges" (one reading per ray, m) and
+ * "target" ([bearing rad, distance m]), sink "cmd_vel" ([v m/s, ω rad/s], or wheel speeds), and
+ * step(tickMs) advancing the physics once per tick after the command is written. The default
+ * codecs are the arena controller mapping; any other CodecMapping with the same names fits.
+ */
+import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
+import type { Decoder, Encoder } from '../../codec/types.js';
+import type {
+  Environment,
+  MonotonicUs,
+  MotorCommand,
+  MotorSink,
+  SensorSample,
+  SensorSource,
+} from '../../loop/ports.js';
+import { arenaControllerMapping } from './controller.js';
+import { Arena, type ArenaConfig, type ArenaState, DEFAULT_ARENA } from './world.js';
+
+export interface ArenaEnvironmentOptions {
+  /** Q of the network (the mapping addresses its clusters). */
+  clusters: number;
+  tickMs: number;
+  arena?: ArenaConfig;
+  /** Defaults to arenaControllerMapping for the arena's sensors. */
+  mapping?: CodecMapping;
+  /** Monotonic µs for sample arrival times. */
+  clock?: () => MonotonicUs;
+}
+
+/** A source that offers its newest sample once. */
+class LatestSource implements SensorSource {
+  private pending: SensorSample | null = null;
+  private seq = 0;
+
+  constructor(readonly name: string) {}
+
+  publish(values: Float32Array, arrivalUs: MonotonicUs): void {
+    this.pending = { values, seq: ++this.seq, arrivalUs };
+  }
+
+  takeLatest(): SensorSample | null {
+    const sample = this.pending;
+    this.pending = null;
+    return sample;
+  }
+}
+
+class ArenaCommandSink implements MotorSink {
+  readonly name = 'cmd_vel';
+  rejected = 0;
+  lastError: string | null = null;
+  last: MotorCommand | null = null;
+
+  constructor(private readonly arena: Arena) {}
+
+  write(command: MotorCommand): void {
+    try {
+      this.arena.setCommand(command.values);
+      this.last = command;
+    } catch (error) {
+      // A bad command must not stop the tick: the arena keeps the previous one and we count it.
+      this.rejected++;
+      this.lastError = error instanceof Error ? error.message : String(error);
+    }
+  }
+}
+
+export class ArenaEnvironment implements Environment {
+  readonly name = 'arena';
+  readonly arena: Arena;
+  readonly sources: readonly SensorSource[];
+  readonly sinks: readonly MotorSink[];
+  readonly encoders: readonly Encoder[];
+  readonly decoders: readonly Decoder[];
+  readonly mapping: CodecMapping;
+  private readonly ranges = new LatestSource('ranges');
+  private readonly target = new LatestSource('target');
+  private readonly sink: ArenaCommandSink;
+  private readonly clock: () => MonotonicUs;
+
+  constructor(options: ArenaEnvironmentOptions) {
+    this.arena = new Arena(options.arena ?? DEFAULT_ARENA);
+    const { sensors } = this.arena.config;
+    this.mapping =
+      options.mapping ??
+      arenaControllerMapping({
+        clusters: options.clusters,
+        sensorAnglesRad: sensors.anglesRad,
+        maxRangeM: sensors.maxRangeM,
+      });
+    const built = buildMapping(this.mapping, { clusters: options.clusters, tickMs: options.tickMs });
+    this.encoders = built.encoders;
+    this.decoders = built.decoders;
+    this.sink = new ArenaCommandSink(this.arena);
+    this.sources = [this.ranges, this.target];
+    this.sinks = [this.sink];
+    this.clock = options.clock ?? (() => performance.now() * 1000);
+    this.publish();
+  }
+
+  /** Samples the sensors as they are now; the loop takes them on its next read. */
+  private publish(): void {
+    const now = this.clock();
+    this.ranges.publish(this.arena.ranges(), now);
+    this.target.publish(this.arena.targetSensor(), now);
+  }
+
+  step(tickMs: number): void {
+    this.arena.step(tickMs / 1000);
+    this.publish();
+  }
+
+  state(): ArenaState {
+    return this.arena.state();
+  }
+
+  summary(): Record<string, number> {
+    const s = this.arena.state();
+    return {
+      collisions: s.collisions,
+      targetsReached: s.targetsReached,
+      distanceM: s.distanceM,
+      rejectedCommands: this.sink.rejected,
+    };
+  }
+
+  async close(): Promise<void> {}
+}

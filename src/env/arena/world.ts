@@ -1,0 +1,406 @@
+/**
+ * The built-in arena: a 2-D differential-drive robot in a walled rectangle with circular and
+ * segment obstacles, N range sensors and one target at a time. Physics is stepped explicitly
+ * (one call per tick) and knows nothing of clocks or transports, so the same world can run
+ * in-process or behind the WebSocket protocol. Deterministic: the same config (seed included) and
+ * the same commands give the same trajectory, bit for bit.
+ */
+import { counterUniform, streamKey } from '../../model/rng.js';
+import { circleContact, clearance, rayHit, type Shape, wrapAngle } from './geometry.js';
+
+export interface RobotConfig {
+  radiusM: number;
+  /** Distance between the wheels (m). */
+  wheelBaseM: number;
+  /** Each wheel's speed is clamped to ±this (m/s). */
+  maxWheelSpeedMps: number;
+  startX: number;
+  startY: number;
+  startHeadingRad: number;
+}
+
+export interface ArenaConfig {
+  /** The walls enclose [0, widthM] × [0, heightM]. */
+  widthM: number;
+  heightM: number;
+  obstacles: Shape[];
+  robot: RobotConfig;
+  sensors: {
+    /** Ray directions relative to the heading (rad, counter-clockwise positive). */
+    anglesRad: number[];
+    /** Readings are distances from the robot's rim, clipped to this (m). */
+    maxRangeM: number;
+  };
+  target: {
+    /** The target counts as reached when the robot's centre comes this close (m). */
+    reachRadiusM: number;
+    /** A new target keeps at least this clearance from walls and obstacles (m). */
+    spawnClearanceM: number;
+    /** …and appears at least this far from the robot (m). */
+    minSpawnDistanceM: number;
+  };
+  /** How motor values are read: [v (m/s), ω (rad/s)] or [left, right] wheel speeds (m/s). */
+  command: 'twist' | 'wheels';
+  /** Seeds the target positions. */
+  seed: number;
+}
+
+const deg = Math.PI / 180;
+
+/** A 4 m × 4 m arena with five obstacles, seven rays over ±90° and a 1 m sensor range. */
+export const DEFAULT_ARENA: Readonly<ArenaConfig> = Object.freeze({
+  widthM: 4,
+  heightM: 4,
+  obstacles: [
+    { kind: 'circle', x: 1.2, y: 1.2, radiusM: 0.3 },
+    { kind: 'circle', x: 2.9, y: 1.1, radiusM: 0.25 },
+    { kind: 'circle', x: 2.1, y: 2.7, radiusM: 0.35 },
+    { kind: 'circle', x: 0.8, y: 3.1, radiusM: 0.2 },
+    { kind: 'segment', x1: 3.3, y1: 2.2, x2: 3.3, y2: 3.4 },
+  ] as Shape[],
+  robot: {
+    radiusM: 0.1,
+    wheelBaseM: 0.2,
+    maxWheelSpeedMps: 0.4,
+    startX: 0.5,
+    startY: 0.5,
+    startHeadingRad: 0,
+  },
+  sensors: { anglesRad: [-90, -60, -30, 0, 30, 60, 90].map((a) => a * deg), maxRangeM: 1 },
+  target: { reachRadiusM: 0.2, spawnClearanceM: 0.25, minSpawnDistanceM: 1 },
+  command: 'twist',
+  seed: 1,
+});
+
+export class ArenaError extends Error {
+  override name = 'ArenaError';
+}
+
+export interface RobotState {
+  x: number;
+  y: number;
+  headingRad: number;
+  /** Speeds actually applied in the last step (after wheel limits). */
+  vMps: number;
+  omegaRadPerS: number;
+}
+
+/** Everything that changes, as plain data (for the dashboard and the protocol). */
+export interface ArenaState {
+  timeS: number;
+  steps: number;
+  robot: RobotState;
+  target: { x: number; y: number };
+  rangesM: number[];
+  inContact: boolean;
+  collisions: number;
+  targetsReached: number;
+  distanceM: number;
+}
+
+export interface StepEvents {
+  /** Contact began during this step. */
+  collision: boolean;
+  targetReached: boolean;
+}
+
+/** Longest straight move per physics sub-step, as a fraction of the robot radius (no tunnelling). */
+const MAX_MOVE_FRACTION = 0.25;
+const TARGET_STREAM = 0x54524754;
+const MAX_SPAWN_TRIES = 10_000;
+
+export class Arena {
+  readonly config: ArenaConfig;
+  private readonly shapes: Shape[];
+  private readonly robot: RobotState;
+  private readonly target = { x: 0, y: 0 };
+  private readonly command = new Float64Array(2);
+  private readonly targetKey: number;
+  private draws = 0;
+  private time = 0;
+  private steps = 0;
+  private contact = false;
+  private collisions = 0;
+  private reached = 0;
+  private distance = 0;
+
+  constructor(config: ArenaConfig = DEFAULT_ARENA) {
+    this.config = validateArena(config);
+    const { widthM: w, heightM: h } = this.config;
+    const walls: Shape[] = [
+      { kind: 'segment', x1: 0, y1: 0, x2: w, y2: 0 },
+      { kind: 'segment', x1: w, y1: 0, x2: w, y2: h },
+      { kind: 'segment', x1: w, y1: h, x2: 0, y2: h },
+      { kind: 'segment', x1: 0, y1: h, x2: 0, y2: 0 },
+    ];
+    this.shapes = [...walls, ...this.config.obstacles.map((s) => ({ ...s }))];
+    const r = this.config.robot;
+    this.robot = { x: r.startX, y: r.startY, headingRad: r.startHeadingRad, vMps: 0, omegaRadPerS: 0 };
+    for (const shape of this.shapes) {
+      if (clearance(shape, r.startX, r.startY, r.radiusM) < 0) {
+        throw new ArenaError('robot start position overlaps a wall or an obstacle');
+      }
+    }
+    this.targetKey = streamKey(this.config.seed, TARGET_STREAM);
+    this.spawnTarget();
+  }
+
+  /** Walls (4 segments) and obstacles, in world coordinates. */
+  get geometry(): readonly Shape[] {
+    return this.shapes;
+  }
+
+  /** Holds a motor command until the next one (twist [v, ω] or wheels [left, right]). */
+  setCommand(values: ArrayLike<number>): void {
+    if (values.length !== 2) {
+      throw new ArenaError(`command: expected 2 values (${this.commandNames()}), got ${values.length}`);
+    }
+    for (let i = 0; i < 2; i++) {
+      if (!Number.isFinite(values[i])) {
+        throw new ArenaError(
+          `command: value ${i} (${this.commandNames()}) is ${values[i]}; kept the last command`,
+        );
+      }
+    }
+    this.command[0] = values[0]!;
+    this.command[1] = values[1]!;
+  }
+
+  private commandNames(): string {
+    return this.config.command === 'twist' ? 'v m/s, ω rad/s' : 'left, right m/s';
+  }
+
+  /** Advances the physics by dtS seconds under the held command. */
+  step(dtS: number): StepEvents {
+    if (!(dtS > 0) || !Number.isFinite(dtS)) throw new ArenaError(`step: dt must be > 0 s, got ${dtS}`);
+    const { wheelBaseM: b, maxWheelSpeedMps: max, radiusM } = this.config.robot;
+    let left: number;
+    let right: number;
+    if (this.config.command === 'twist') {
+      left = this.command[0]! - (this.command[1]! * b) / 2;
+      right = this.command[0]! + (this.command[1]! * b) / 2;
+    } else {
+      left = this.command[0]!;
+      right = this.command[1]!;
+    }
+    left = Math.max(-max, Math.min(max, left));
+    right = Math.max(-max, Math.min(max, right));
+    const v = (left + right) / 2;
+    const omega = (right - left) / b;
+    this.robot.vMps = v;
+    this.robot.omegaRadPerS = omega;
+
+    const subSteps = Math.max(1, Math.ceil((Math.abs(v) * dtS) / (MAX_MOVE_FRACTION * radiusM)));
+    const h = dtS / subSteps;
+    let touched = false;
+    for (let s = 0; s < subSteps; s++) {
+      const x0 = this.robot.x;
+      const y0 = this.robot.y;
+      this.integrate(v, omega, h);
+      touched = this.resolveContacts() || touched;
+      this.distance += Math.hypot(this.robot.x - x0, this.robot.y - y0);
+    }
+    const collision = touched && !this.contact;
+    if (collision) this.collisions++;
+    this.contact = touched;
+
+    const targetReached =
+      Math.hypot(this.target.x - this.robot.x, this.target.y - this.robot.y) <=
+      this.config.target.reachRadiusM;
+    if (targetReached) {
+      this.reached++;
+      this.spawnTarget();
+    }
+    this.steps++;
+    this.time += dtS;
+    return { collision, targetReached };
+  }
+
+  /** Exact arc motion of a differential drive over h seconds. */
+  private integrate(v: number, omega: number, h: number): void {
+    const r = this.robot;
+    const dTheta = omega * h;
+    if (Math.abs(dTheta) < 1e-9) {
+      r.x += v * h * Math.cos(r.headingRad);
+      r.y += v * h * Math.sin(r.headingRad);
+    } else {
+      const radius = v / omega;
+      r.x += radius * (Math.sin(r.headingRad + dTheta) - Math.sin(r.headingRad));
+      r.y -= radius * (Math.cos(r.headingRad + dTheta) - Math.cos(r.headingRad));
+    }
+    r.headingRad = wrapAngle(r.headingRad + dTheta);
+  }
+
+  /** Pushes the robot out of every shape it overlaps; returns whether it touched any. */
+  private resolveContacts(): boolean {
+    const r = this.config.robot.radiusM;
+    let touched = false;
+    // A few passes settle corners where two shapes push in different directions.
+    for (let pass = 0; pass < 4; pass++) {
+      let moved = false;
+      for (const shape of this.shapes) {
+        const contact = circleContact(shape, this.robot.x, this.robot.y, r);
+        if (contact === null) continue;
+        touched = true;
+        moved = true;
+        this.robot.x += contact.nx * contact.depthM;
+        this.robot.y += contact.ny * contact.depthM;
+      }
+      if (!moved) break;
+    }
+    return touched;
+  }
+
+  /** Range readings (m from the rim, clipped to the sensor range), one per ray. */
+  ranges(out = new Float32Array(this.config.sensors.anglesRad.length)): Float32Array {
+    const { anglesRad, maxRangeM } = this.config.sensors;
+    const r = this.config.robot.radiusM;
+    for (let k = 0; k < anglesRad.length; k++) {
+      const a = this.robot.headingRad + anglesRad[k]!;
+      const dx = Math.cos(a);
+      const dy = Math.sin(a);
+      let hit = Infinity;
+      for (const shape of this.shapes) hit = Math.min(hit, rayHit(shape, this.robot.x, this.robot.y, dx, dy));
+      out[k] = Math.min(maxRangeM, Math.max(0, hit - r));
+    }
+    return out;
+  }
+
+  /** [bearing (rad, counter-clockwise from the heading, in (−π, π]), distance (m)] of the target. */
+  targetSensor(out = new Float32Array(2)): Float32Array {
+    const dx = this.target.x - this.robot.x;
+    const dy = this.target.y - this.robot.y;
+    out[0] = wrapAngle(Math.atan2(dy, dx) - this.robot.headingRad);
+    out[1] = Math.hypot(dx, dy);
+    return out;
+  }
+
+  state(): ArenaState {
+    return {
+      timeS: this.time,
+      steps: this.steps,
+      robot: { ...this.robot },
+      target: { ...this.target },
+      rangesM: Array.from(this.ranges()),
+      inContact: this.contact,
+      collisions: this.collisions,
+      targetsReached: this.reached,
+      distanceM: this.distance,
+    };
+  }
+
+  get collisionCount(): number {
+    return this.collisions;
+  }
+
+  get targetsReached(): number {
+    return this.reached;
+  }
+
+  /** Moves the target (tests and scripted scenarios); it must be inside the walls. */
+  placeTarget(x: number, y: number): void {
+    if (!(x > 0 && x < this.config.widthM && y > 0 && y < this.config.heightM)) {
+      throw new ArenaError(`target (${x}, ${y}) is outside the arena`);
+    }
+    this.target.x = x;
+    this.target.y = y;
+  }
+
+  /** Draws target positions from the seeded stream until one is clear of everything and far enough. */
+  private spawnTarget(): void {
+    const { widthM: w, heightM: h } = this.config;
+    const { spawnClearanceM: margin, minSpawnDistanceM: far } = this.config.target;
+    for (let attempt = 0; attempt < MAX_SPAWN_TRIES; attempt++) {
+      const x = margin + counterUniform(this.targetKey, this.draws++) * (w - 2 * margin);
+      const y = margin + counterUniform(this.targetKey, this.draws++) * (h - 2 * margin);
+      if (Math.hypot(x - this.robot.x, y - this.robot.y) < far) continue;
+      if (this.shapes.some((shape) => clearance(shape, x, y, 0) < margin)) continue;
+      this.target.x = x;
+      this.target.y = y;
+      return;
+    }
+    throw new ArenaError(
+      'target: found no free spawn position; lower target.spawnClearanceM or target.minSpawnDistanceM',
+    );
+  }
+}
+
+function finite(path: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ArenaError(`${path}: must be a finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positive(path: string, value: unknown): number {
+  const x = finite(path, value);
+  if (x <= 0) throw new ArenaError(`${path}: must be > 0, got ${x}`);
+  return x;
+}
+
+/** Checks an arena config and returns a deep copy; errors name the field. */
+export function validateArena(config: ArenaConfig): ArenaConfig {
+  const w = positive('arena.widthM', config.widthM);
+  const h = positive('arena.heightM', config.heightM);
+  if (!Array.isArray(config.obstacles)) throw new ArenaError('arena.obstacles: must be an array');
+  const obstacles: Shape[] = config.obstacles.map((o, i): Shape => {
+    const p = `arena.obstacles[${i}]`;
+    if (o?.kind === 'circle') {
+      return {
+        kind: 'circle',
+        x: finite(`${p}.x`, o.x),
+        y: finite(`${p}.y`, o.y),
+        radiusM: positive(`${p}.radiusM`, o.radiusM),
+      };
+    }
+    if (o?.kind === 'segment') {
+      return {
+        kind: 'segment',
+        x1: finite(`${p}.x1`, o.x1),
+        y1: finite(`${p}.y1`, o.y1),
+        x2: finite(`${p}.x2`, o.x2),
+        y2: finite(`${p}.y2`, o.y2),
+      };
+    }
+    throw new ArenaError(
+      `${p}.kind: expected circle or segment, got ${String((o as { kind?: unknown })?.kind)}`,
+    );
+  });
+  const r = config.robot;
+  const robot: RobotConfig = {
+    radiusM: positive('arena.robot.radiusM', r?.radiusM),
+    wheelBaseM: positive('arena.robot.wheelBaseM', r?.wheelBaseM),
+    maxWheelSpeedMps: positive('arena.robot.maxWheelSpeedMps', r?.maxWheelSpeedMps),
+    startX: finite('arena.robot.startX', r?.startX),
+    startY: finite('arena.robot.startY', r?.startY),
+    startHeadingRad: finite('arena.robot.startHeadingRad', r?.startHeadingRad),
+  };
+  if (!(robot.startX > 0 && robot.startX < w && robot.startY > 0 && robot.startY < h)) {
+    throw new ArenaError(`arena.robot.start: (${robot.startX}, ${robot.startY}) is outside the walls`);
+  }
+  const angles = config.sensors?.anglesRad;
+  if (!Array.isArray(angles) || angles.length === 0) {
+    throw new ArenaError('arena.sensors.anglesRad: must be a non-empty array of ray angles');
+  }
+  const sensors = {
+    anglesRad: angles.map((a, i) => finite(`arena.sensors.anglesRad[${i}]`, a)),
+    maxRangeM: positive('arena.sensors.maxRangeM', config.sensors.maxRangeM),
+  };
+  const t = config.target;
+  const target = {
+    reachRadiusM: positive('arena.target.reachRadiusM', t?.reachRadiusM),
+    spawnClearanceM: finite('arena.target.spawnClearanceM', t?.spawnClearanceM),
+    minSpawnDistanceM: finite('arena.target.minSpawnDistanceM', t?.minSpawnDistanceM),
+  };
+  if (target.spawnClearanceM < 0 || 2 * target.spawnClearanceM >= Math.min(w, h)) {
+    throw new ArenaError('arena.target.spawnClearanceM: must be ≥ 0 and leave room inside the walls');
+  }
+  if (config.command !== 'twist' && config.command !== 'wheels') {
+    throw new ArenaError(`arena.command: expected twist or wheels, got ${String(config.command)}`);
+  }
+  const seed = finite('arena.seed', config.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new ArenaError(`arena.seed: must be an integer in [0, 2^32), got ${seed}`);
+  }
+  return { widthM: w, heightM: h, obstacles, robot, sensors, target, command: config.command, seed };
+}
