@@ -4,6 +4,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
+import { registerBenchLoop } from './bench-loop.js';
+import { registerReport } from './report.js';
+import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
@@ -16,10 +19,12 @@ program
   .exitOverride();
 
 registerSimulate(program);
+registerRun(program);
+registerReport(program);
 registerSweep(program);
 const bench = registerBench(program);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
-void bench;
+registerBenchLoop(bench);
 
 try {
   await program.parseAsync(process.argv);

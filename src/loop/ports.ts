@@ -3,6 +3,7 @@
  * provide sensor sources and motor sinks; codecs turn samples into currents and activity into
  * commands. Nothing here blocks: the tick must never wait on I/O.
  */
+import type { Decoder, Encoder } from '../codec/types.js';
 
 /** Monotonic microseconds (performance.now based), the clock of every latency measurement. */
 export type MonotonicUs = number;
@@ -36,4 +37,27 @@ export interface MotorSink {
   readonly name: string;
   /** Hands the command over; must return at once (queue or send without waiting). */
   write(command: MotorCommand): void;
+}
+
+/**
+ * A world the loop is closed through: its inputs and outputs plus the codecs that connect them to
+ * the network. Environments are created by name from the registry in src/env.
+ */
+export interface Environment {
+  /** Registry name (e.g. "synthetic", "arena"). */
+  readonly name: string;
+  readonly sources: readonly SensorSource[];
+  readonly sinks: readonly MotorSink[];
+  /** One per source that drives the network; `encoder.input` names a source. */
+  readonly encoders: readonly Encoder[];
+  /** One per sink; `decoder.output` names a sink. */
+  readonly decoders: readonly Decoder[];
+  /**
+   * In-process simulators (the built-in arena) advance here once per tick, after the motor
+   * commands are written; they must return quickly. External worlds leave it out.
+   */
+  step?(tickMs: number): void;
+  /** Environment-specific results for the run summary (e.g. collisions, targetsReached). */
+  summary?(): Record<string, number | string | boolean>;
+  close(): Promise<void>;
 }

@@ -1,0 +1,97 @@
+/**
+ * `spikeloop bench loop`: the real-time loop at 1 ms ticks against the synthetic environment, for a
+ * tiny network and for N = 5000 (DESIGN.md §8): tick lateness percentiles, compute time, end-to-end
+ * latency and missed ticks. A benchmark reports numbers; it never fails on them.
+ */
+import type { Command } from 'commander';
+import type { BackendChoice } from '../engine/engine.js';
+import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
+import { runClosedLoop } from './closed-loop.js';
+import { printRows, type Row } from './output.js';
+import { choice, finiteNumber, integer } from './parse.js';
+
+function sizeList(value: string): number[] {
+  const sizes = value.split(',').map((part) => Number(part.trim()));
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 5)) {
+    throw new Error(`--n expects comma-separated integers ≥ 5, got "${value}"`);
+  }
+  return sizes;
+}
+
+interface BenchLoopOptions {
+  duration: number;
+  tickMs: number;
+  n: number[];
+  backend: BackendChoice;
+  latePolicy: LatePolicy;
+  seed: number;
+  json?: boolean;
+}
+
+type Percentiles = { p50: number; p99: number; p999: number; max: number };
+
+export function registerBenchLoop(bench: Command): Command {
+  return bench
+    .command('loop')
+    .description('tick lateness, compute time and missed ticks of the real-time loop (synthetic environment)')
+    .option('--duration <s>', 'wall-clock seconds per network size', finiteNumber('--duration'), 60)
+    .option('--tick-ms <ms>', 'tick length', finiteNumber('--tick-ms'), 1)
+    .option('--n <list>', 'network sizes, comma-separated', sizeList, [100, 5000])
+    .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'cpu')
+    .option('--late-policy <policy>', 'skip|late', choice(LATE_POLICIES), 'skip')
+    .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
+    .option('--json', 'one JSON object per network size')
+    .action(async (options: BenchLoopOptions) => {
+      const rows: Row[] = [];
+      for (const n of options.n) {
+        const { summary } = await runClosedLoop({
+          env: 'synthetic',
+          durationS: options.duration,
+          tickMs: options.tickMs,
+          n,
+          model: 'ei-clustered',
+          backend: options.backend,
+          seed: options.seed,
+          latePolicy: options.latePolicy,
+          warmupTicks: 200,
+        });
+        const row: Row = {
+          bench: 'loop',
+          backend: summary.backend!,
+          adapter: summary.adapter!,
+          n,
+          tickMs: options.tickMs,
+          durationS: options.duration,
+          latePolicy: options.latePolicy,
+          ticks: summary.ticks!,
+          missed: summary.missed!,
+          overruns: summary.overruns!,
+          latenessUs: summary.latenessUs!,
+          computeUs: summary.computeUs!,
+          e2eUs: summary.e2eUs!,
+        };
+        if (options.json) printRows([row], true);
+        rows.push(row);
+      }
+      if (!options.json) printRows(rows.map(flatten), false);
+    });
+}
+
+/** Table form: one column per percentile. */
+function flatten(row: Row): Row {
+  const flat: Row = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (key === 'adapter') continue;
+    if (value !== null && typeof value === 'object' && 'p99' in value) {
+      const p = value as Percentiles;
+      const base = key.replace(/Us$/, '');
+      Object.assign(flat, {
+        [`${base}P50Us`]: p.p50,
+        [`${base}P99Us`]: p.p99,
+        [`${base}P999Us`]: p.p999,
+        [`${base}MaxUs`]: p.max,
+      });
+    } else flat[key] = value;
+  }
+  return flat;
+}

@@ -1,0 +1,171 @@
+/**
+ * One closed-loop run, assembled: network → engine, environment from the registry, the tick loop,
+ * stop on duration or SIGINT/SIGTERM, then the report (written even when stopped by a signal, so
+ * nothing measured is lost). Used by `spikeloop run` and `spikeloop bench loop`.
+ */
+import { createEngine } from '../engine/create.js';
+import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
+import { createEnvironment } from '../env/registry.js';
+import type { Environment } from '../loop/ports.js';
+import type { LatePolicy } from '../loop/schedule.js';
+import { monotonicUs } from '../loop/sleep.js';
+import { TickLoop } from '../loop/tick-loop.js';
+import { deriveNetwork } from '../model/network.js';
+import { type ModelName, modelParams } from '../model/params.js';
+import type { Budget } from '../telemetry/budget.js';
+import { buildReport, type LoadedReport, writeReport } from '../telemetry/report.js';
+import type { Row } from './output.js';
+
+export interface ClosedLoopOptions {
+  env: string;
+  envSettings?: Record<string, string | number | boolean>;
+  /** Wall-clock seconds; undefined runs until SIGINT/SIGTERM. */
+  durationS?: number;
+  tickMs: number;
+  n: number;
+  model: ModelName;
+  backend: BackendChoice;
+  seed: number;
+  latePolicy: LatePolicy;
+  threads?: number;
+  connectivity?: ConnectivityMode;
+  /** Engine steps run before the loop starts (JIT and caches warm, not measured). */
+  warmupTicks?: number;
+  reportDir?: string;
+  budgets?: readonly Budget[];
+  /** Stop on SIGINT/SIGTERM (default true). */
+  handleSignals?: boolean;
+  /**
+   * Called once the loop exists, before the first tick: live consumers (the dashboard, ROS 2
+   * diagnostics) subscribe to `loop.feed` here. The returned function runs at shutdown.
+   */
+  onStart?: (loop: TickLoop, env: Environment, engine: Engine) => Promise<(() => Promise<void>) | undefined>;
+}
+
+export interface ClosedLoopResult {
+  /** The `--json` summary (DESIGN.md §9 field names). */
+  summary: Row;
+  loaded: LoadedReport;
+  /** Files written under reportDir. */
+  files: string[];
+  /** False when a budget was violated. */
+  ok: boolean;
+}
+
+const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
+  p50: s.p50,
+  p99: s.p99,
+  p999: s.p999,
+  max: s.max,
+});
+
+export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  if (options.durationS !== undefined && !(options.durationS > 0)) {
+    throw new Error(`--duration must be > 0 s, got ${options.durationS}`);
+  }
+  const network = deriveNetwork(modelParams(options.model, options.n, { seed: options.seed }));
+  const engine = await createEngine(options.backend, {
+    networks: [network],
+    threads: options.threads,
+    connectivity: options.connectivity,
+  });
+  let env: Environment | null = null;
+  let cleanup: (() => Promise<void>) | undefined;
+  let stopReason = 'duration';
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopReason = signal;
+    loop?.stop();
+  };
+  let loop: TickLoop | null = null;
+  const signals = options.handleSignals !== false;
+  if (signals) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  const startedAt = new Date().toISOString();
+  const wallStartUs = monotonicUs();
+  let failure: unknown = null;
+  try {
+    env = await createEnvironment(options.env, {
+      layout: engine.layout,
+      tickMs: options.tickMs,
+      seed: options.seed,
+      clockUs: monotonicUs,
+      settings: options.envSettings,
+    });
+    loop = new TickLoop({
+      engine,
+      env,
+      tickMs: options.tickMs,
+      dtMs: network.params.dtMs,
+      latePolicy: options.latePolicy,
+    });
+    for (let k = 0; k < (options.warmupTicks ?? 0); k++) await engine.run(loop.substeps);
+    cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
+    const maxTicks =
+      options.durationS === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.max(1, Math.round((options.durationS * 1000) / options.tickMs));
+    // A signal during set-up already asked to stop: then no tick runs, but the report is still written.
+    if (stopReason === 'duration') await loop.run(maxTicks);
+  } catch (error) {
+    failure = error;
+    stopReason = `error: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  if (signals) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  // Flush before tearing anything down: whatever stopped the loop, what it measured is written.
+  let loaded: LoadedReport | null = null;
+  let files: string[] = [];
+  try {
+    if (loop) {
+      loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
+      if (options.reportDir) files = await writeReport(options.reportDir, loaded);
+    }
+  } finally {
+    await cleanup?.().catch((error) => console.error(`spikeloop: shutdown hook failed: ${String(error)}`));
+    await env?.close();
+    await engine.dispose();
+  }
+  if (failure !== null || !loaded) throw failure;
+
+  function runInfo() {
+    return {
+      env: options.env,
+      tickMs: options.tickMs,
+      latePolicy: options.latePolicy,
+      startedAt,
+      wallS: (monotonicUs() - wallStartUs) / 1e6,
+      stopReason,
+      backend: engine.backend,
+      adapter: engine.adapter,
+      n: engine.layout.n,
+      model: options.model,
+      seed: options.seed,
+      ...(env?.summary ? { environment: env.summary() } : {}),
+    };
+  }
+
+  const { report } = loaded;
+  const summary: Row = {
+    env: options.env,
+    ticks: report.counters.ticks,
+    missed: report.counters.missed,
+    overruns: report.counters.overruns,
+    latePolicy: options.latePolicy,
+    latenessUs: pick(report.histograms.lateness),
+    computeUs: pick(report.histograms.compute),
+    e2eUs: pick(report.histograms.e2e),
+    backend: engine.backend,
+    adapter: engine.adapter,
+    n: engine.layout.n,
+    tickMs: options.tickMs,
+    wallS: report.run.wallS,
+    stopReason,
+    ...(report.run.environment ?? {}),
+    ...(options.reportDir ? { report: options.reportDir } : {}),
+  };
+  return { summary, loaded, files, ok: report.budgets.every((result) => result.ok) };
+}

@@ -1,0 +1,97 @@
+/**
+ * `spikeloop run`: the real-time closed loop (DESIGN.md §9). Prints the summary (a table, or one
+ * JSON object with --json), writes the latency report with --report DIR, and with --strict exits
+ * non-zero naming every violated budget.
+ */
+import type { Command } from 'commander';
+import type { BackendChoice } from '../engine/engine.js';
+import { environmentNames } from '../env/registry.js';
+import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
+import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import { type Budget, parseBudgets } from '../telemetry/budget.js';
+import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
+import { printRows } from './output.js';
+import { choice, finiteNumber, integer } from './parse.js';
+
+/** Parses `key=value` environment settings (repeatable --env-set). */
+function envSetting(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new Error(`--env-set expects key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+export interface RunCommandOptions {
+  env: string;
+  envSet?: Record<string, string>;
+  duration?: number;
+  tickMs: number;
+  n: number;
+  model: ModelName;
+  backend: BackendChoice;
+  seed: number;
+  threads?: number;
+  latePolicy: LatePolicy;
+  report?: string;
+  strict?: string;
+  json?: boolean;
+}
+
+/**
+ * Turns parsed command-line options into a closed-loop run. Options added later (`--profile`
+ * choosing backend and N from a hardware profile, `--dashboard` subscribing to `loop.feed` through
+ * `onStart`) extend what this returns.
+ */
+export function closedLoopOptions(options: RunCommandOptions, budgets: readonly Budget[]): ClosedLoopOptions {
+  return {
+    env: options.env,
+    envSettings: options.envSet,
+    durationS: options.duration,
+    tickMs: options.tickMs,
+    n: options.n,
+    model: options.model,
+    backend: options.backend,
+    seed: options.seed,
+    threads: options.threads,
+    latePolicy: options.latePolicy,
+    reportDir: options.report,
+    budgets,
+  };
+}
+
+export function registerRun(program: Command): Command {
+  return program
+    .command('run')
+    .description('run the network in a real-time closed loop with an environment and report latencies')
+    .option('--env <name>', `environment (${environmentNames().join('|')})`, 'synthetic')
+    .option('--env-set <key=value>', 'environment setting (repeatable)', envSetting)
+    .option(
+      '--duration <s>',
+      'wall-clock seconds to run (default: until SIGINT/SIGTERM)',
+      finiteNumber('--duration'),
+    )
+    .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', finiteNumber('--tick-ms'), 1)
+    .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
+    .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
+    .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
+    .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
+    .option('--threads <n>', 'CPU backend threads', integer('--threads', 1))
+    .option(
+      '--late-policy <policy>',
+      'overrun policy: skip (drop missed ticks) or late (catch up)',
+      choice(LATE_POLICIES),
+      'skip',
+    )
+    .option('--report <dir>', 'write the latency report (txt, json, hgrm, html) into this directory')
+    .option('--strict <budgets>', "deadline budgets, e.g. 'p99<=1ms,p999<=2ms'; exit 1 when one is violated")
+    .option('--json', 'print one JSON object')
+    .action(async (options: RunCommandOptions) => {
+      // Parse budgets before anything runs: a typo must not cost a whole run.
+      const budgets = options.strict !== undefined ? parseBudgets(options.strict) : [];
+      const result = await runClosedLoop(closedLoopOptions(options, budgets));
+      printRows([result.summary], Boolean(options.json));
+      for (const budget of result.loaded.report.budgets) {
+        if (!budget.ok) console.error(`spikeloop: budget violated: ${budget.message}`);
+      }
+      if (!result.ok) process.exitCode = 1;
+    });
+}

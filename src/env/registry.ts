@@ -1,0 +1,66 @@
+/**
+ * Environments by name: `spikeloop run --env NAME` creates one here. Built-in environments are
+ * loaded lazily (an environment's dependencies, e.g. rclnodejs, load only when it is used); add one
+ * by adding an entry to BUILT_IN, or at run time with registerEnvironment.
+ */
+
+import type { Environment } from '../loop/ports.js';
+import type { Layout } from '../model/network.js';
+
+export interface EnvironmentOptions {
+  /** The network the environment's codecs map onto (population count, cluster sizes). */
+  layout: Layout;
+  tickMs: number;
+  seed: number;
+  /** Monotonic µs, the clock of sample arrival times (performance.now based unless a test fakes it). */
+  clockUs: () => number;
+  /** Environment-specific settings (from the command line or a profile). */
+  settings?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export type EnvironmentFactory = (options: EnvironmentOptions) => Promise<Environment>;
+
+interface Entry {
+  description: string;
+  load: () => Promise<EnvironmentFactory>;
+}
+
+const BUILT_IN: Record<string, Entry> = {
+  synthetic: {
+    description: 'synthetic sine/step sensor source and a recording motor sink (tests, benchmarks)',
+    load: async () => (await import('./synthetic.js')).createSyntheticEnvironment,
+  },
+};
+
+const registered = new Map<string, Entry>(Object.entries(BUILT_IN));
+
+export class UnknownEnvironmentError extends Error {
+  override name = 'UnknownEnvironmentError';
+}
+
+export function registerEnvironment(name: string, description: string, factory: EnvironmentFactory): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) {
+    throw new Error(`environment name "${name}" must be lower-case letters, digits and dashes`);
+  }
+  if (registered.has(name)) throw new Error(`environment "${name}" is already registered`);
+  registered.set(name, { description, load: async () => factory });
+}
+
+export function environmentNames(): string[] {
+  return [...registered.keys()];
+}
+
+export function describeEnvironments(): { name: string; description: string }[] {
+  return [...registered].map(([name, entry]) => ({ name, description: entry.description }));
+}
+
+export async function createEnvironment(name: string, options: EnvironmentOptions): Promise<Environment> {
+  const entry = registered.get(name);
+  if (!entry) {
+    throw new UnknownEnvironmentError(
+      `unknown environment "${name}"; expected one of ${environmentNames().join(', ')}`,
+    );
+  }
+  const factory = await entry.load();
+  return factory(options);
+}
