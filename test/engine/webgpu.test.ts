@@ -204,6 +204,15 @@ describe('WebGPU at scale and under failure', () => {
     await expect(engine.readState(0)).rejects.toThrow(/WebGPU/);
   });
 
+  it('refuses to return counts when a step had more spikes than the driver can loop over', async () => {
+    const engine = await build('webgpu', [network(1)]);
+    // llvmpipe cuts every shader off after 65535 loop iterations; a step with that many spikes of
+    // one instance needs N > 65535 and a burst, so the test lowers the threshold instead.
+    (engine as unknown as { maxSpikesPerStep: number }).maxSpikesPerStep = 3;
+    await expect(engine.run(200)).rejects.toThrow(/loop iteration limit/);
+    await expect(engine.run(1)).rejects.toBeInstanceOf(EngineError);
+  });
+
   it('rejects overlapping calls and calls after dispose', async () => {
     const engine = await build('webgpu', [network(1)]);
     const first = engine.run(100);

@@ -26,6 +26,12 @@ const RECORD_ENTRIES_PER_NEURON = 4;
 /** Storage buffers bound by the step kernel. */
 const STORAGE_BUFFERS = 8;
 const MIB = 2 ** 20;
+/**
+ * llvmpipe stops any shader after 65535 loop iterations in total per invocation (gallivm's
+ * LP_MAX_TGSI_LOOP_ITERATIONS) without an error; the kernel flags steps that would come close.
+ */
+const LLVMPIPE_LOOP_ITERATIONS = 65535;
+const NO_LOOP_LIMIT = 0xffffffff;
 
 function kernelSource(): string {
   const read = (name: string) => readFileSync(new URL(`./kernels/${name}`, import.meta.url), 'utf8');
@@ -68,8 +74,8 @@ function planBuffers(layout: Layout, batch: number, limits: GPUSupportedLimits):
     Math.floor(bindingLimit / 4),
     Math.max(MIN_RECORD_ENTRIES, RECORD_ENTRIES_PER_NEURON * total),
   );
-  // Population counts, recorded total, recorded per substep, list lengths [3][B][E, I].
-  const counterWords = populations + 1 + MAX_SUBSTEPS_PER_SUBMIT + 6 * batch;
+  // Population counts, loop-overflow flag, recorded total, recorded per substep, list lengths [3][B][E, I].
+  const counterWords = populations + 2 + MAX_SUBSTEPS_PER_SUBMIT + 6 * batch;
   const groups = Math.ceil(total / WORKGROUP_SIZE);
   const perDimension = limits.maxComputeWorkgroupsPerDimension;
   const groupsX = Math.min(groups, perDimension);
@@ -123,6 +129,8 @@ export class WebGpuEngine implements Engine {
   private stateReadback: GPUBuffer | null = null;
   private readonly initialStates: ArrayBuffer;
   private readonly minRefractorySteps: number;
+  /** Spikes of one instance in one step that the gather loops can take on this driver. */
+  private readonly maxSpikesPerStep: number;
 
   private constructor(
     private readonly device: GPUDevice,
@@ -140,6 +148,10 @@ export class WebGpuEngine implements Engine {
     this.batch = batch;
     this.initialStates = packed.initialStates;
     this.minRefractorySteps = packed.minRefractorySteps;
+    // Both gather loops count against the limit; keep a margin for any loop the compiler adds.
+    this.maxSpikesPerStep = /llvmpipe/i.test(acquired.description)
+      ? LLVMPIPE_LOOP_ITERATIONS - 64
+      : NO_LOOP_LIMIT;
     device.lost.then((info) => {
       if (!this.disposed) {
         this.failure ??= new EngineError(`the WebGPU device was lost (${info.reason}): ${info.message}`);
@@ -180,6 +192,8 @@ export class WebGpuEngine implements Engine {
         maxStorageBufferBindingSize: adapterLimits.maxStorageBufferBindingSize,
         maxBufferSize: adapterLimits.maxBufferSize,
         maxComputeWorkgroupsPerDimension: adapterLimits.maxComputeWorkgroupsPerDimension,
+        maxComputeWorkgroupSizeX: adapterLimits.maxComputeWorkgroupSizeX,
+        maxComputeInvocationsPerWorkgroup: adapterLimits.maxComputeInvocationsPerWorkgroup,
         // The plan's substep stride assumes the adapter's (often smaller) alignment.
         minUniformBufferOffsetAlignment: adapterLimits.minUniformBufferOffsetAlignment,
       },
@@ -326,7 +340,7 @@ export class WebGpuEngine implements Engine {
     for (let done = 0; done < substeps; ) {
       const chunk = Math.min(MAX_SUBSTEPS_PER_SUBMIT, substeps - done);
       const last = done + chunk === substeps;
-      const readback = this.submitChunk(chunk, false, last ? this.plan.populations : 0);
+      const readback = this.submitChunk(chunk, false, last ? this.plan.populations + 1 : 0);
       done += chunk;
       if (readback) await this.readCounters(readback, totals);
     }
@@ -347,10 +361,10 @@ export class WebGpuEngine implements Engine {
     for (let done = 0; done < substeps; ) {
       const chunk = Math.min(chunkMax, substeps - done);
       const firstStep = this.steps;
-      const words = this.submitChunk(chunk, true, this.plan.populations + 1 + chunk)!;
+      const words = this.submitChunk(chunk, true, this.plan.populations + 2 + chunk);
       done += chunk;
       const counters = await this.readCounters(words, totals);
-      const recorded = counters[this.plan.populations]!;
+      const recorded = counters[this.plan.populations + 1]!;
       if (recorded > this.plan.recordCapacity) {
         throw new EngineError(
           `spike record overflow: ${recorded} spikes > capacity ${this.plan.recordCapacity}`,
@@ -359,7 +373,7 @@ export class WebGpuEngine implements Engine {
       const ids = await this.readRecord(recorded);
       let offset = 0;
       for (let s = 0; s < chunk; s++) {
-        const count = counters[this.plan.populations + 1 + s]!;
+        const count = counters[this.plan.populations + 2 + s]!;
         // Atomic appends arrive in any order; ascending ids make the output deterministic.
         const stepIds = ids.slice(offset, offset + count).sort();
         offset += count;
@@ -377,7 +391,7 @@ export class WebGpuEngine implements Engine {
     device.queue.writeBuffer(
       buffers.runParams,
       0,
-      new Uint32Array([this.steps % 3, recording ? 1 : 0, plan.recordCapacity, 0]),
+      new Uint32Array([this.steps % 3, recording ? 1 : 0, plan.recordCapacity, this.maxSpikesPerStep]),
     );
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -404,6 +418,14 @@ export class WebGpuEngine implements Engine {
     await this.mapChecked(buffer, 4 * words);
     const counters = new Uint32Array(buffer.getMappedRange(0, 4 * words)).slice();
     buffer.unmap();
+    if (counters[this.plan.populations] !== 0) {
+      this.failure ??= new EngineError(
+        `more than ${this.maxSpikesPerStep} neurons of one instance spiked in one step: beyond the loop ` +
+          `iteration limit of this adapter (${this.adapter}); the results would be wrong. Use --backend cpu, ` +
+          'a smaller N, or a GPU adapter',
+      );
+      throw this.failure;
+    }
     for (let k = 0; k < totals.length; k++) totals[k]! += counters[k]!;
     return counters;
   }

@@ -17,9 +17,10 @@ override CLUSTERS: u32;
 // Maximum substeps per submit: the size of the per-substep record counters.
 override MAX_SUBSTEPS: u32;
 override POPULATIONS: u32 = 2u * CLUSTERS;
-// counters[]: population counts (BATCH·POPULATIONS), recorded total, recorded per substep
-// (MAX_SUBSTEPS), then the spike list lengths [list 0..2][instance][E, I].
-override RECORD_TOTAL: u32 = BATCH * POPULATIONS;
+// counters[]: population counts (BATCH·POPULATIONS), loop-limit overflow flag, recorded total,
+// recorded per substep (MAX_SUBSTEPS), then the spike list lengths [list 0..2][instance][E, I].
+override LOOP_OVERFLOW: u32 = BATCH * POPULATIONS;
+override RECORD_TOTAL: u32 = LOOP_OVERFLOW + 1u;
 override RECORD_STEPS: u32 = RECORD_TOTAL + 1u;
 override LIST_COUNTS: u32 = RECORD_STEPS + MAX_SUBSTEPS;
 
@@ -60,7 +61,9 @@ struct RunParams {
   listPhase: u32,
   recording: u32,
   recordCapacity: u32,
-  pad: u32,
+  // Above this many spikes of one instance in one step, the gather loops would exceed the
+  // driver's loop iteration limit (llvmpipe: 65535 per invocation); 0xffffffff where none.
+  maxSpikesPerStep: u32,
 }
 
 struct Substep {
@@ -108,15 +111,21 @@ fn step(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
         @builtin(local_invocation_index) local: u32) {
   let g = (group.y * groups.x + group.x) * WORKGROUP_SIZE + local;
   let list = (run.listPhase + substep.index) % 3u;
+  clearNextLists(g, list);
+  if (g < BATCH * N) {
+    updateNeuron(g, list, substep.index);
+  }
+}
+
+// List t+1 is neither read nor written in step t: clear its lengths for the next step.
+fn clearNextLists(invocation: u32, list: u32) {
+  if (invocation < 2u * BATCH) {
+    atomicStore(&counters[LIST_COUNTS + ((list + 1u) % 3u) * 2u * BATCH + invocation], 0u);
+  }
+}
+
+fn updateNeuron(g: u32, list: u32, substepIndex: u32) {
   let previous = (list + 2u) % 3u;
-  let next = (list + 1u) % 3u;
-  // List t+1 is neither read nor written in this step: clear its lengths for the next one.
-  if (g < 2u * BATCH) {
-    atomicStore(&counters[LIST_COUNTS + next * 2u * BATCH + g], 0u);
-  }
-  if (g >= BATCH * N) {
-    return;
-  }
   let b = g / N;
   let j = g - b * N;
   let neuron = neurons[g];
@@ -130,6 +139,10 @@ fn step(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   let previousList = previous * BATCH + b;
   let countExc = atomicLoad(&counters[LIST_COUNTS + previousList * 2u]);
   let countInh = atomicLoad(&counters[LIST_COUNTS + previousList * 2u + 1u]);
+  if (j == 0u && countExc + countInh > run.maxSpikesPerStep) {
+    // The gather loops below would be cut short by the driver: flag it, never return a wrong sum.
+    atomicStore(&counters[LOOP_OVERFLOW], 1u);
+  }
   let accExc = gather(previousList * N, countExc, instance.thresholds[thresholdBase],
                       instance.weights[weightBase], instance.weights[weightBase + 1u],
                       neuron.postKey, neuron.preKey, cluster);
@@ -176,7 +189,7 @@ fn step(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
       if (at < run.recordCapacity) {
         recordIds[at] = g;
       }
-      atomicAdd(&counters[RECORD_STEPS + substep.index], 1u);
+      atomicAdd(&counters[RECORD_STEPS + substepIndex], 1u);
     }
   }
   states[g] = State(v, iExc, iInh, refractory);
