@@ -100,6 +100,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       dtMs: network.params.dtMs,
       latePolicy: options.latePolicy,
     });
+    const tickLoop = loop;
+    env.attachTelemetry?.({
+      feed: tickLoop.feed,
+      tickMs: options.tickMs,
+      substeps: tickLoop.substeps,
+      streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
+    });
     for (let k = 0; k < (options.warmupTicks ?? 0); k++) await engine.run(loop.substeps);
     cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
     const maxTicks =

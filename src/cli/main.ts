@@ -3,10 +3,14 @@
  * itself on the program; this file only assembles them.
  */
 import { Command, CommanderError } from 'commander';
+import { splitRosArgs } from '../io/ros2/ros-args.js';
+import { registerArena } from './arena.js';
 import { registerBench } from './bench.js';
+import { registerBenchBatch, registerBenchEngine } from './bench-engine.js';
 import { registerBenchLoop } from './bench-loop.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
+import { registerCalibrate } from './calibrate.js';
 import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
@@ -22,12 +26,17 @@ registerSimulate(program);
 registerRun(program);
 registerReport(program);
 registerSweep(program);
+registerCalibrate(program);
+registerArena(program);
 const bench = registerBench(program);
+registerBenchEngine(bench);
+registerBenchBatch(bench);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
 registerBenchLoop(bench);
 
 try {
-  await program.parseAsync(process.argv);
+  // ROS 2 arguments (`--ros-args -r from:=to …`) are rcl's, read by the ROS 2 bridge, not options.
+  await program.parseAsync(splitRosArgs(process.argv).args);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
   console.error(`spikeloop: ${error instanceof Error ? error.message : String(error)}`);

@@ -30,6 +30,21 @@ const BUILT_IN: Record<string, Entry> = {
     description: 'synthetic sine/step sensor source and a recording motor sink (tests, benchmarks)',
     load: async () => (await import('./synthetic.js')).createSyntheticEnvironment,
   },
+  arena: {
+    description:
+      'the built-in 2-D arena in-process: differential-drive robot, range sensors, targets; --env-set seed=, mapping=FILE',
+    load: async () => (await import('./arena/environment.js')).createArenaEnvironment,
+  },
+  ros2: {
+    description:
+      'ROS 2 bridge node spikeloop_bridge (rclnodejs); --env-set robot=FILE, remaps after --ros-args',
+    load: async () => (await import('../io/ros2/environment.js')).createRos2Environment,
+  },
+  ws: {
+    description:
+      'external simulators over the WebSocket + MessagePack protocol (docs/protocol.md); --env-set port=, host=, token=',
+    load: async () => (await import('../io/ws/environment.js')).createWsEnvironment,
+  },
 };
 
 const registered = new Map<string, Entry>(Object.entries(BUILT_IN));

@@ -4,6 +4,7 @@
  * commands. Nothing here blocks: the tick must never wait on I/O.
  */
 import type { Decoder, Encoder } from '../codec/types.js';
+import type { TelemetryFeed } from '../telemetry/live.js';
 
 /** Monotonic microseconds (performance.now based), the clock of every latency measurement. */
 export type MonotonicUs = number;
@@ -59,5 +60,20 @@ export interface Environment {
   step?(tickMs: number): void;
   /** Environment-specific results for the run summary (e.g. collisions, targetsReached). */
   summary?(): Record<string, number | string | boolean>;
+  /**
+   * Environments that publish the loop's telemetry themselves (the ROS 2 bridge: population
+   * activity, latency reports, diagnostics) subscribe to the live feed here, once, before the first tick.
+   */
+  attachTelemetry?(loop: TelemetryAttachment): void;
   close(): Promise<void>;
+}
+
+/** What an environment may use of the loop to publish telemetry (TickLoop provides it). */
+export interface TelemetryAttachment {
+  readonly feed: TelemetryFeed;
+  readonly tickMs: number;
+  /** Simulation substeps per tick (dt = tickMs / substeps). */
+  readonly substeps: number;
+  /** Streams spike events of instance 0 into the feed (for spike publication). */
+  streamSpikes(enabled: boolean): void;
 }
