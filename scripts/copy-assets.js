@@ -6,8 +6,9 @@ const assetExtensions = new Set(['.wgsl', '.html', '.css', '.json']);
 function copyAssets(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) copyAssets(path);
-    else if (assetExtensions.has(extname(name))) cpSync(path, path.replace(/^src/, 'dist'));
+    if (statSync(path).isDirectory()) {
+      if (name !== 'assembly') copyAssets(path);
+    } else if (assetExtensions.has(extname(name))) cpSync(path, path.replace(/^src/, 'dist'));
   }
 }
 copyAssets('src');

@@ -6,7 +6,7 @@
  * "procedural" evaluates it again for every spike.
  */
 import { mix32 } from '../../model/rng.js';
-import { INSTANCE_TABLE_STRIDE, type SharedBuffers } from './shared-state.js';
+import { INSTANCE_TABLE_STRIDE, type SharedBuffers, view } from './shared-state.js';
 
 /** Segments of a row: E posts before / in / after the pre's cluster, then the same for I posts. */
 export const SEGMENTS = 6;
@@ -69,7 +69,7 @@ export interface StoredRows {
   /** Post index relative to the partition start. */
   targets: Uint16Array | Uint32Array;
   /** Row g, segment s spans targets[segmentStart[g·6 + s] .. segmentStart[g·6 + s + 1]). */
-  segmentStart: Float64Array;
+  segmentStart: Uint32Array;
   synapses: number;
 }
 
@@ -81,10 +81,10 @@ export function buildStoredRows(
   hi: number,
 ): StoredRows {
   const { n, batch, nE } = buffers;
-  const preKeys = new Uint32Array(buffers.preKey);
-  const postKeys = new Uint32Array(buffers.postKey);
+  const preKeys = view(buffers, 'preKey');
+  const postKeys = view(buffers, 'postKey');
   const rows = batch * n;
-  const segmentStart = new Float64Array(rows * SEGMENTS + 1);
+  const segmentStart = new Uint32Array(rows * SEGMENTS + 1);
   const wide = hi - lo > 0xffff;
   let capacity = 1024;
   let targets: Uint16Array | Uint32Array = wide ? new Uint32Array(capacity) : new Uint16Array(capacity);
@@ -127,5 +127,5 @@ export function buildStoredRows(
 /** Estimated bytes of stored rows for the whole batch (all partitions together). */
 export function storedRowsBytes(synapses: number, n: number, batch: number, threads: number): number {
   const indexBytes = n / threads > 0xffff ? 4 : 2;
-  return synapses * indexBytes + threads * batch * n * SEGMENTS * 8;
+  return synapses * indexBytes + threads * batch * n * SEGMENTS * 4;
 }

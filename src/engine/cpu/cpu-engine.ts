@@ -18,8 +18,10 @@ import {
   allocateSharedState,
   CONTROL,
   partitionRange,
+  regionBytes,
   resetDynamicState,
   type SharedBuffers,
+  view,
 } from './shared-state.js';
 
 /** Below this many neurons in the batch a second thread costs more in barriers than it saves. */
@@ -84,10 +86,10 @@ export class CpuEngine implements Engine {
     this.layout = layout;
     this.batch = buffers.batch;
     this.connectivity = connectivity;
-    this.control = new Int32Array(buffers.control);
-    this.populationCounts = new Uint32Array(buffers.populationCounts);
-    this.spikeLists = new Uint32Array(buffers.spikeLists);
-    this.spikeCounts = new Int32Array(buffers.spikeCounts);
+    this.control = view(buffers, 'control');
+    this.populationCounts = view(buffers, 'populationCounts');
+    this.spikeLists = view(buffers, 'spikeLists');
+    this.spikeCounts = view(buffers, 'spikeCounts');
     this.adapter = `${cpus()[0]?.model.trim() ?? 'CPU'} (${buffers.threads} thread${buffers.threads > 1 ? 's' : ''})`;
   }
 
@@ -209,12 +211,13 @@ export class CpuEngine implements Engine {
     this.checkInstance(instance);
     const size = this.layout.populationCount;
     checkCurrents('population', currentsPa, size);
-    new Float32Array(this.buffers.stimPopulation).set(currentsPa, instance * size);
+    view(this.buffers, 'stimPopulation').set(currentsPa, instance * size);
   }
 
   setNeuronCurrents(instance: number, currentsPa: Float32Array | null): void {
     this.checkInstance(instance);
-    const target = new Float32Array(this.buffers.stimNeuron, instance * this.layout.n * 4, this.layout.n);
+    const start = instance * this.layout.n;
+    const target = view(this.buffers, 'stimNeuron').subarray(start, start + this.layout.n);
     if (currentsPa === null) {
       target.fill(0);
       return;
@@ -232,18 +235,14 @@ export class CpuEngine implements Engine {
     const from = instance * this.layout.n;
     const to = from + this.layout.n;
     return {
-      vMv: new Float32Array(this.buffers.vMv).slice(from, to),
-      iExcPa: new Float32Array(this.buffers.iExcPa).slice(from, to),
-      iInhPa: new Float32Array(this.buffers.iInhPa).slice(from, to),
+      vMv: view(this.buffers, 'vMv').slice(from, to),
+      iExcPa: view(this.buffers, 'iExcPa').slice(from, to),
+      iInhPa: view(this.buffers, 'iInhPa').slice(from, to),
     };
   }
 
   memory(): BufferReport[] {
-    const reports: BufferReport[] = [{ name: 'connectivity rows', bytes: this.rowBytes }];
-    for (const [name, value] of Object.entries(this.buffers)) {
-      if (value instanceof SharedArrayBuffer) reports.push({ name, bytes: value.byteLength });
-    }
-    return reports;
+    return [{ name: 'connectivity rows', bytes: this.rowBytes }, ...regionBytes(this.buffers)];
   }
 
   async reset(): Promise<void> {

@@ -1,56 +1,129 @@
 /**
  * One CPU partition's time step, run by the main thread or a worker on neurons [lo, hi):
  *   1. deliver the previous step's spikes (delay = one step) as fixed-point input,
- *   2. update the neurons with the exact propagators of iaf_psc_exp in float32 arithmetic,
+ *   2. update the neurons (exact propagators of iaf_psc_exp, float32),
  *   3. append this step's spikes to the partition's list.
- * Every float operation is rounded to float32 (Math.fround) in the same order as the WGSL kernel,
- * so both backends produce identical bits.
+ * The hot loops run in WebAssembly (assembly/kernel.ts); this class owns the partition's pointers,
+ * the barrier between threads, and procedural delivery for networks too large to store.
  */
+import { readFileSync } from 'node:fs';
 import { mix32 } from '../../model/rng.js';
+import { EngineError } from '../engine.js';
 import {
   blockThreshold,
-  blockWeight,
   buildStoredRows,
   clusterOf,
   SEGMENTS,
   type StoredRows,
   segmentsFor,
 } from './connectivity.js';
-import { CONTROL, FIXED_POINT_FRACTION, partitionRange, type SharedBuffers } from './shared-state.js';
+import {
+  allocate,
+  CONTROL,
+  partitionRange,
+  type RegionName,
+  type SharedBuffers,
+  view,
+} from './shared-state.js';
 
 const f32 = Math.fround;
+
+interface KernelExports {
+  update(
+    from: number,
+    to: number,
+    accExc: number,
+    accInh: number,
+    vMv: number,
+    iExcPa: number,
+    iInhPa: number,
+    refractory: number,
+    p22: number,
+    p11Exc: number,
+    p11Inh: number,
+    p21Exc: number,
+    p21Inh: number,
+    drive: number,
+    spikeList: number,
+    thresholdMv: number,
+    resetMv: number,
+    refractorySteps: number,
+    population: number,
+    instanceBase: number,
+    populationCounts: number,
+  ): number;
+  deliverStored(
+    spikeList: number,
+    count: number,
+    n: number,
+    nE: number,
+    targets: number,
+    wideTargets: number,
+    segmentStart: number,
+    segmentWeights: number,
+    accExc: number,
+    accInh: number,
+    lo: number,
+  ): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled kernel (build/kernel.wasm, made by `npm run build`), compiled once per thread. */
+export function kernelModule(): WebAssembly.Module {
+  if (compiled) return compiled;
+  const url = new URL('../../../build/kernel.wasm', import.meta.url);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(url);
+  } catch {
+    throw new EngineError(`the CPU kernel ${url.pathname} is missing: run \`npm run build\``);
+  }
+  compiled = new WebAssembly.Module(bytes);
+  return compiled;
+}
+
+/** Stored rows copied into the shared memory, where the WebAssembly delivery loop reads them. */
+interface RowPointers {
+  targets: number;
+  wide: boolean;
+  segmentStart: number;
+  synapses: number;
+  bytes: number;
+}
+
+function copyRows(buffers: SharedBuffers, rows: StoredRows): RowPointers {
+  const targetBytes = Math.ceil(rows.targets.byteLength / 16) * 16;
+  const offset = allocate(buffers.memory, targetBytes + rows.segmentStart.byteLength);
+  const wide = rows.targets instanceof Uint32Array;
+  const memory = buffers.memory.buffer;
+  const targets = wide
+    ? new Uint32Array(memory, offset, rows.targets.length)
+    : new Uint16Array(memory, offset, rows.targets.length);
+  targets.set(rows.targets);
+  new Uint32Array(buffers.memory.buffer, offset + targetBytes, rows.segmentStart.length).set(
+    rows.segmentStart,
+  );
+  return {
+    targets: offset,
+    wide,
+    segmentStart: offset + targetBytes,
+    synapses: rows.synapses,
+    bytes: targetBytes + rows.segmentStart.byteLength,
+  };
+}
 
 export class PartitionKernel {
   readonly lo: number;
   readonly hi: number;
   private readonly total: number;
-  private readonly rows: StoredRows | null;
   private readonly populations: number;
-  private readonly p22: Float32Array;
-  private readonly p11Exc: Float32Array;
-  private readonly p11Inh: Float32Array;
-  private readonly p21Exc: Float32Array;
-  private readonly p21Inh: Float32Array;
-  private readonly p20: Float32Array;
-  private readonly backgroundPa: Float32Array;
-  private readonly population: Uint16Array;
-  private readonly preKeys: Uint32Array;
-  private readonly postKeys: Uint32Array;
-  private readonly vMv: Float32Array;
-  private readonly iExcPa: Float32Array;
-  private readonly iInhPa: Float32Array;
-  private readonly refractory: Int32Array;
-  private readonly accExc: Int32Array;
-  private readonly accInh: Int32Array;
-  private readonly stimPopulation: Float32Array;
-  private readonly stimNeuron: Float32Array;
-  private readonly drive: Float32Array;
+  private readonly rows: RowPointers | null;
+  private readonly wasm: KernelExports;
+  private readonly pointer: Record<RegionName, number>;
   private readonly spikeLists: Uint32Array;
   private readonly spikeCounts: Int32Array;
-  private readonly populationCounts: Uint32Array;
   private readonly control: Int32Array;
-  /** Per-instance fixed-point weights per segment, precomputed: [instance][preIsInh][segment]. */
-  private readonly segmentWeights: Int32Array;
 
   constructor(
     private readonly buffers: SharedBuffers,
@@ -60,39 +133,24 @@ export class PartitionKernel {
     this.total = buffers.batch * buffers.n;
     ({ lo: this.lo, hi: this.hi } = partitionRange(this.total, buffers.threads, partition));
     this.populations = 2 * buffers.clusters;
-    this.p22 = new Float32Array(buffers.p22);
-    this.p11Exc = new Float32Array(buffers.p11Exc);
-    this.p11Inh = new Float32Array(buffers.p11Inh);
-    this.p21Exc = new Float32Array(buffers.p21Exc);
-    this.p21Inh = new Float32Array(buffers.p21Inh);
-    this.p20 = new Float32Array(buffers.p20);
-    this.backgroundPa = new Float32Array(buffers.backgroundPa);
-    this.population = new Uint16Array(buffers.population);
-    this.preKeys = new Uint32Array(buffers.preKey);
-    this.postKeys = new Uint32Array(buffers.postKey);
-    this.vMv = new Float32Array(buffers.vMv);
-    this.iExcPa = new Float32Array(buffers.iExcPa);
-    this.iInhPa = new Float32Array(buffers.iInhPa);
-    this.refractory = new Int32Array(buffers.refractory);
-    this.accExc = new Int32Array(buffers.accExc);
-    this.accInh = new Int32Array(buffers.accInh);
-    this.stimPopulation = new Float32Array(buffers.stimPopulation);
-    this.stimNeuron = new Float32Array(buffers.stimNeuron);
-    this.drive = new Float32Array(buffers.drive);
-    this.spikeLists = new Uint32Array(buffers.spikeLists);
-    this.spikeCounts = new Int32Array(buffers.spikeCounts);
-    this.populationCounts = new Uint32Array(buffers.populationCounts);
-    this.control = new Int32Array(buffers.control);
-    this.segmentWeights = new Int32Array(buffers.batch * 2 * SEGMENTS);
-    for (let b = 0; b < buffers.batch; b++) {
-      for (const preIsInh of [false, true]) {
-        for (let s = 0; s < SEGMENTS; s++) {
-          const weight = blockWeight(buffers.instanceTable, b, s >= 3, preIsInh, s % 3 === 1);
-          this.segmentWeights[(b * 2 + (preIsInh ? 1 : 0)) * SEGMENTS + s] = weight;
-        }
-      }
-    }
-    this.rows = stored ? buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi) : null;
+    const instance = new WebAssembly.Instance(kernelModule(), {
+      env: {
+        memory: buffers.memory,
+        abort: () => {
+          throw new EngineError('the CPU kernel aborted');
+        },
+      },
+    });
+    this.wasm = instance.exports as unknown as KernelExports;
+    this.pointer = Object.fromEntries(
+      Object.entries(buffers.regions).map(([name, region]) => [name, region.offset]),
+    ) as Record<RegionName, number>;
+    this.spikeLists = view(buffers, 'spikeLists');
+    this.spikeCounts = view(buffers, 'spikeCounts');
+    this.control = view(buffers, 'control');
+    this.rows = stored
+      ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi))
+      : null;
   }
 
   get synapses(): number {
@@ -100,7 +158,7 @@ export class PartitionKernel {
   }
 
   get rowBytes(): number {
-    return this.rows ? this.rows.targets.byteLength + this.rows.segmentStart.byteLength : 0;
+    return this.rows?.bytes ?? 0;
   }
 
   /**
@@ -110,13 +168,19 @@ export class PartitionKernel {
    */
   prepareDrive(): void {
     const { n } = this.buffers;
+    const population = view(this.buffers, 'population');
+    const background = view(this.buffers, 'backgroundPa');
+    const stimPopulation = view(this.buffers, 'stimPopulation');
+    const stimNeuron = view(this.buffers, 'stimNeuron');
+    const p20 = view(this.buffers, 'p20');
+    const drive = view(this.buffers, 'drive');
     for (let g = this.lo; g < this.hi; g++) {
       const b = (g / n) | 0;
-      const pop = this.population[g - b * n]!;
+      const pop = population[g - b * n]!;
       const external = f32(
-        f32(this.backgroundPa[g]! + this.stimPopulation[b * this.populations + pop]!) + this.stimNeuron[g]!,
+        f32(background[g]! + stimPopulation[b * this.populations + pop]!) + stimNeuron[g]!,
       );
-      this.drive[g] = f32(this.p20[g]! * external);
+      drive[g] = f32(p20[g]! * external);
     }
   }
 
@@ -124,37 +188,76 @@ export class PartitionKernel {
   step(step: number): void {
     const previous = (step + 1) & 1;
     const threads = this.buffers.threads;
-    for (let p = 0; p < threads; p++) {
-      const count = this.spikeCounts[previous * threads + p]!;
+    const p = this.pointer;
+    for (let partition = 0; partition < threads; partition++) {
+      const count = this.spikeCounts[previous * threads + partition]!;
       if (count === 0) continue;
-      const start = previous * this.total + partitionRange(this.total, threads, p).lo;
-      if (this.rows) this.deliverStored(start, count);
-      else this.deliverProcedural(start, count);
+      const start = previous * this.total + partitionRange(this.total, threads, partition).lo;
+      if (this.rows) {
+        this.wasm.deliverStored(
+          p.spikeLists + 4 * start,
+          count,
+          this.buffers.n,
+          this.buffers.nE,
+          this.rows.targets,
+          this.rows.wide ? 1 : 0,
+          this.rows.segmentStart,
+          p.segmentWeights,
+          p.accExc,
+          p.accInh,
+          this.lo,
+        );
+      } else {
+        this.deliverProcedural(start, count);
+      }
     }
     this.update(step & 1);
   }
 
-  private deliverStored(start: number, count: number): void {
-    const { targets, segmentStart } = this.rows!;
-    const { n, nE } = this.buffers;
-    const lo = this.lo;
-    for (let k = start; k < start + count; k++) {
-      const g = this.spikeLists[k]!;
-      const b = (g / n) | 0;
-      const preIsInh = g - b * n >= nE;
-      const acc = preIsInh ? this.accInh : this.accExc;
-      const weightBase = (b * 2 + (preIsInh ? 1 : 0)) * SEGMENTS;
-      const rowBase = g * SEGMENTS;
-      for (let s = 0; s < SEGMENTS; s++) {
-        const end = segmentStart[rowBase + s + 1]!;
-        const weight = this.segmentWeights[weightBase + s]!;
-        for (let t = segmentStart[rowBase + s]!; t < end; t++) acc[lo + targets[t]!] += weight;
-      }
+  private update(parity: number): void {
+    const { n, batch, thresholdMv, resetMv, refractorySteps } = this.buffers;
+    const p = this.pointer;
+    let spikes = 0;
+    for (let b = Math.floor(this.lo / n); b < batch && b * n < this.hi; b++) {
+      const from = Math.max(this.lo, b * n);
+      const to = Math.min(this.hi, (b + 1) * n);
+      const listOffset = parity * this.total + this.lo + spikes;
+      const countsOffset = (this.partition * batch + b) * this.populations;
+      spikes += this.wasm.update(
+        from,
+        to,
+        p.accExc,
+        p.accInh,
+        p.vMv,
+        p.iExcPa,
+        p.iInhPa,
+        p.refractory,
+        p.p22,
+        p.p11Exc,
+        p.p11Inh,
+        p.p21Exc,
+        p.p21Inh,
+        p.drive,
+        p.spikeLists + 4 * listOffset,
+        thresholdMv[b]!,
+        resetMv[b]!,
+        refractorySteps[b]!,
+        p.population,
+        b * n,
+        p.populationCounts + 4 * countsOffset,
+      );
     }
+    this.spikeCounts[parity * this.buffers.threads + this.partition] = spikes;
   }
 
+  /** Regenerates each spiking neuron's synapses onto [lo, hi) from the hash: O(N) per spike, O(N) memory. */
   private deliverProcedural(start: number, count: number): void {
     const { n, nE, instanceTable } = this.buffers;
+    const preKeys = view(this.buffers, 'preKey');
+    const postKeys = view(this.buffers, 'postKey');
+    const accExc = view(this.buffers, 'accExc');
+    const accInh = view(this.buffers, 'accInh');
+    const segmentWeights = view(this.buffers, 'segmentWeights');
     for (let k = start; k < start + count; k++) {
       const g = this.spikeLists[k]!;
       const b = (g / n) | 0;
@@ -164,78 +267,18 @@ export class PartitionKernel {
       const jhi = Math.min(this.hi, base + n) - base;
       if (jlo >= jhi) continue;
       const preIsInh = pre >= nE;
-      const acc = preIsInh ? this.accInh : this.accExc;
-      const preKey = this.preKeys[g]!;
+      const acc = preIsInh ? accInh : accExc;
+      const preKey = preKeys[g]!;
       const segments = segmentsFor(this.buffers, clusterOf(this.buffers, pre), jlo, jhi);
       for (let s = 0; s < SEGMENTS; s++) {
         const segment = segments[s]!;
         const threshold = blockThreshold(instanceTable, b, segment.postIsInh, preIsInh);
-        const weight = this.segmentWeights[(b * 2 + (preIsInh ? 1 : 0)) * SEGMENTS + s]!;
+        const weight = segmentWeights[(b * 2 + (preIsInh ? 1 : 0)) * SEGMENTS + s]!;
         for (let j = segment.start + base; j < segment.end + base; j++) {
-          if (mix32(preKey ^ this.postKeys[j]!) >>> 1 < threshold && j !== g) acc[j] += weight;
+          if (mix32(preKey ^ postKeys[j]!) >>> 1 < threshold && j !== g) acc[j] += weight;
         }
       }
     }
-  }
-
-  private update(parity: number): void {
-    const { n, batch, thresholdMv, resetMv, refractorySteps } = this.buffers;
-    // Locals, not fields: V8 keeps them in registers across the hot loop.
-    const accExcs = this.accExc;
-    const accInhs = this.accInh;
-    const vs = this.vMv;
-    const iExcs = this.iExcPa;
-    const iInhs = this.iInhPa;
-    const refractory = this.refractory;
-    const p22 = this.p22;
-    const p11Exc = this.p11Exc;
-    const p11Inh = this.p11Inh;
-    const p21Exc = this.p21Exc;
-    const p21Inh = this.p21Inh;
-    const drive = this.drive;
-    const population = this.population;
-    const spikeList = this.spikeLists;
-    const populationCounts = this.populationCounts;
-    const listStart = parity * this.total + this.lo;
-    const countBase = this.partition * batch * this.populations;
-    let spikes = 0;
-    for (let b = Math.floor(this.lo / n); b < batch && b * n < this.hi; b++) {
-      const from = Math.max(this.lo, b * n);
-      const to = Math.min(this.hi, (b + 1) * n);
-      const vTh = thresholdMv[b]!;
-      const vReset = resetMv[b]!;
-      const tRef = refractorySteps[b]!;
-      const popBase = b * this.populations;
-      const instanceBase = b * n;
-      for (let g = from; g < to; g++) {
-        const accExc = accExcs[g]!;
-        const accInh = accInhs[g]!;
-        accExcs[g] = 0;
-        accInhs[g] = 0;
-        // Fixed-point input split into integer and fractional parts: both exact in float32, one rounding.
-        const inExc = f32((accExc >> 16) + (accExc & 0xffff) * FIXED_POINT_FRACTION);
-        const inInh = f32((accInh >> 16) + (accInh & 0xffff) * FIXED_POINT_FRACTION);
-        let v = vs[g]!;
-        const iExc = iExcs[g]!;
-        const iInh = iInhs[g]!;
-        const r = refractory[g]!;
-        if (r === 0) {
-          v = f32(f32(f32(f32(p22[g]! * v) + f32(p21Exc[g]! * iExc)) + f32(p21Inh[g]! * iInh)) + drive[g]!);
-        } else {
-          refractory[g] = r - 1;
-        }
-        iExcs[g] = f32(p11Exc[g]! * iExc) + inExc;
-        iInhs[g] = f32(p11Inh[g]! * iInh) + inInh;
-        if (v >= vTh) {
-          v = vReset;
-          refractory[g] = tRef;
-          spikeList[listStart + spikes++] = g;
-          populationCounts[countBase + popBase + population[g - instanceBase]!]!++;
-        }
-        vs[g] = v;
-      }
-    }
-    this.spikeCounts[parity * this.buffers.threads + this.partition] = spikes;
   }
 
   /** Sense-reversing barrier over all partitions: spin briefly, then sleep on the generation word. */

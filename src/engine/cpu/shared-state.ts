@@ -1,64 +1,84 @@
 /**
- * The CPU backend's state, in SharedArrayBuffers so that worker threads step their own slice of
+ * The CPU backend's state: one shared WebAssembly memory that every CPU thread maps, so the
+ * WebAssembly kernel (assembly/kernel.ts) and the JavaScript around it step their own slice of
  * neurons in place. Arrays cover all B·N neurons of the batch (instance b at offset b·N).
  */
 import {
   type DerivedNetwork,
-  type NeuronArrays,
   neuronArrays,
   populationOf,
   WEIGHT_FRACTION_BITS,
 } from '../../model/network.js';
 import { counterU32, Stream, streamKey } from '../../model/rng.js';
 
+export const PAGE_BYTES = 65536;
+/** wasm32 addresses 4 GiB at most. */
+export const MAX_PAGES = 65536;
+
+/** Named arrays in the shared memory; the element type of each is given by REGION_TYPES. */
+const REGION_TYPES = {
+  // Neuron constants (read-only after build).
+  p22: Float32Array,
+  p11Exc: Float32Array,
+  p11Inh: Float32Array,
+  p21Exc: Float32Array,
+  p21Inh: Float32Array,
+  p20: Float32Array,
+  backgroundPa: Float32Array,
+  v0Mv: Float32Array,
+  /** Population of each neuron within its instance. */
+  population: Uint16Array,
+  /** Connectivity hash keys of each neuron as presynaptic and as postsynaptic partner. */
+  preKey: Uint32Array,
+  postKey: Uint32Array,
+  // Dynamic state.
+  vMv: Float32Array,
+  iExcPa: Float32Array,
+  iInhPa: Float32Array,
+  refractory: Int32Array,
+  /** Fixed-point synaptic input gathered for the next step (units 2^-16 pA). */
+  accExc: Int32Array,
+  accInh: Int32Array,
+  /** Stimulus per population (B·2Q) and per neuron (B·N). */
+  stimPopulation: Float32Array,
+  stimNeuron: Float32Array,
+  /** P20·(background + stimulus) per neuron (mV per step), recomputed at the start of every run. */
+  drive: Float32Array,
+  /** Spike lists: two parities × B·N slots; partition p writes from its first neuron. */
+  spikeLists: Uint32Array,
+  /** Spike list lengths: [parity·threads + partition]. */
+  spikeCounts: Int32Array,
+  /** Population spike counts per partition: [partition·B·2Q + instance·2Q + pop]. */
+  populationCounts: Uint32Array,
+  /** Fixed-point weight of each row segment: [instance][preIsInh][segment]. */
+  segmentWeights: Int32Array,
+  /** Control block for the step barrier, see CONTROL. */
+  control: Int32Array,
+} as const;
+
+export type RegionName = keyof typeof REGION_TYPES;
+type RegionArray<K extends RegionName> = InstanceType<(typeof REGION_TYPES)[K]>;
+
+export interface Region {
+  offset: number;
+  length: number;
+}
+
 export interface SharedBuffers {
+  memory: WebAssembly.Memory;
+  regions: Record<RegionName, Region>;
   batch: number;
   n: number;
   threads: number;
-  /** Neuron constants (read-only after build). */
-  p22: SharedArrayBuffer;
-  p11Exc: SharedArrayBuffer;
-  p11Inh: SharedArrayBuffer;
-  p21Exc: SharedArrayBuffer;
-  p21Inh: SharedArrayBuffer;
-  p20: SharedArrayBuffer;
-  backgroundPa: SharedArrayBuffer;
-  v0Mv: SharedArrayBuffer;
-  /** Population index of each neuron within its instance (Uint16). */
-  population: SharedArrayBuffer;
-  /** Per-neuron connectivity hash keys: as presynaptic and as postsynaptic partner (Uint32). */
-  preKey: SharedArrayBuffer;
-  postKey: SharedArrayBuffer;
-  /** Dynamic state. */
-  vMv: SharedArrayBuffer;
-  iExcPa: SharedArrayBuffer;
-  iInhPa: SharedArrayBuffer;
-  refractory: SharedArrayBuffer;
-  /** Fixed-point synaptic input gathered for the next step (Int32, units 2^-16 pA). */
-  accExc: SharedArrayBuffer;
-  accInh: SharedArrayBuffer;
-  /** Stimulus: per population (B·2Q floats) and per neuron (B·N floats). */
-  stimPopulation: SharedArrayBuffer;
-  stimNeuron: SharedArrayBuffer;
-  /** P20·(background + stimulus) per neuron (mV per step), recomputed at the start of every run. */
-  drive: SharedArrayBuffer;
-  /** Spike lists, two parities × B·N slots; partition p writes from its first neuron. */
-  spikeLists: SharedArrayBuffer;
-  /** Spike list lengths: [parity·threads + partition]. */
-  spikeCounts: SharedArrayBuffer;
-  /** Population spike counts per partition: [partition·B·2Q + instance·2Q + pop] (Uint32). */
-  populationCounts: SharedArrayBuffer;
-  /** Control block for the step barrier (Int32), see kernel.ts. */
-  control: SharedArrayBuffer;
-  /** Per instance: 8 fixed-point weights, 4 thresholds, then scalars (Float64 for simplicity). */
-  instanceTable: Float64Array;
-  thresholdMv: Float64Array;
-  resetMv: Float64Array;
-  refractorySteps: Int32Array;
   nE: number;
   clusters: number;
   nEPerCluster: number;
   nIPerCluster: number;
+  /** Per instance: 8 fixed-point weights, then 4 connection thresholds. */
+  instanceTable: Float64Array;
+  thresholdMv: Float64Array;
+  resetMv: Float64Array;
+  refractorySteps: Int32Array;
 }
 
 export const INSTANCE_TABLE_STRIDE = 12;
@@ -73,13 +93,37 @@ export const CONTROL = {
   length: 8,
 } as const;
 
+export const FIXED_POINT_FRACTION = 2 ** -WEIGHT_FRACTION_BITS;
+
+/** A typed view of one region (valid across memory growth: regions never move). */
+export function view<K extends RegionName>(buffers: SharedBuffers, name: K): RegionArray<K> {
+  const { offset, length } = buffers.regions[name];
+  const Type = REGION_TYPES[name] as unknown as new (
+    buffer: ArrayBufferLike,
+    offset: number,
+    length: number,
+  ) => RegionArray<K>;
+  return new Type(buffers.memory.buffer, offset, length);
+}
+
+/** Grows the shared memory by `bytes` (atomically, safe from any thread) and returns the new block's offset. */
+export function allocate(memory: WebAssembly.Memory, bytes: number): number {
+  const pages = Math.ceil(Math.max(bytes, 1) / PAGE_BYTES);
+  const current = memory.buffer.byteLength / PAGE_BYTES;
+  if (current + pages > MAX_PAGES) {
+    throw new Error(
+      `the CPU backend needs ${(((current + pages) * PAGE_BYTES) / 2 ** 30).toFixed(2)} GiB, over WebAssembly's 4 GiB; ` +
+        'use procedural connectivity (--connectivity procedural) or a smaller network',
+    );
+  }
+  return memory.grow(pages) * PAGE_BYTES;
+}
+
 export function partitionRange(total: number, threads: number, p: number): { lo: number; hi: number } {
   const lo = Math.floor((total * p) / threads);
   const hi = Math.floor((total * (p + 1)) / threads);
   return { lo, hi };
 }
-
-const shared = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
 
 export function allocateSharedState(networks: readonly DerivedNetwork[], threads: number): SharedBuffers {
   const first = networks[0]!;
@@ -87,48 +131,66 @@ export function allocateSharedState(networks: readonly DerivedNetwork[], threads
   const batch = networks.length;
   const total = batch * layout.n;
   const populations = batch * layout.populationCount;
+  const lengths: Record<RegionName, number> = {
+    p22: total,
+    p11Exc: total,
+    p11Inh: total,
+    p21Exc: total,
+    p21Inh: total,
+    p20: total,
+    backgroundPa: total,
+    v0Mv: total,
+    population: layout.n,
+    preKey: total,
+    postKey: total,
+    vMv: total,
+    iExcPa: total,
+    iInhPa: total,
+    refractory: total,
+    accExc: total,
+    accInh: total,
+    stimPopulation: populations,
+    stimNeuron: total,
+    drive: total,
+    spikeLists: 2 * total,
+    spikeCounts: 2 * threads,
+    populationCounts: threads * populations,
+    segmentWeights: batch * 2 * 6,
+    control: CONTROL.length,
+  };
+  // Page 0 stays unused so that no region starts at address 0.
+  let offset = PAGE_BYTES;
+  const regions = {} as Record<RegionName, Region>;
+  for (const name of Object.keys(lengths) as RegionName[]) {
+    regions[name] = { offset, length: lengths[name] };
+    offset += Math.ceil((lengths[name] * REGION_TYPES[name].BYTES_PER_ELEMENT) / 16) * 16;
+  }
+  const pages = Math.ceil(offset / PAGE_BYTES);
+  if (pages > MAX_PAGES) throw new Error(`the CPU backend's neuron state for ${total} neurons exceeds 4 GiB`);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
   const buffers: SharedBuffers = {
+    memory,
+    regions,
     batch,
     n: layout.n,
     threads,
-    p22: shared(4 * total),
-    p11Exc: shared(4 * total),
-    p11Inh: shared(4 * total),
-    p21Exc: shared(4 * total),
-    p21Inh: shared(4 * total),
-    p20: shared(4 * total),
-    backgroundPa: shared(4 * total),
-    v0Mv: shared(4 * total),
-    population: shared(2 * layout.n),
-    preKey: shared(4 * total),
-    postKey: shared(4 * total),
-    vMv: shared(4 * total),
-    iExcPa: shared(4 * total),
-    iInhPa: shared(4 * total),
-    refractory: shared(4 * total),
-    accExc: shared(4 * total),
-    accInh: shared(4 * total),
-    stimPopulation: shared(4 * populations),
-    stimNeuron: shared(4 * total),
-    drive: shared(4 * total),
-    spikeLists: shared(4 * 2 * total),
-    spikeCounts: shared(4 * 2 * threads),
-    populationCounts: shared(4 * threads * populations),
-    control: shared(4 * CONTROL.length),
-    instanceTable: new Float64Array(INSTANCE_TABLE_STRIDE * batch),
-    thresholdMv: new Float64Array(batch),
-    resetMv: new Float64Array(batch),
-    refractorySteps: new Int32Array(batch),
     nE: layout.nE,
     clusters: layout.clusters,
     nEPerCluster: layout.nEPerCluster,
     nIPerCluster: layout.nIPerCluster,
+    instanceTable: new Float64Array(INSTANCE_TABLE_STRIDE * batch),
+    thresholdMv: new Float64Array(batch),
+    resetMv: new Float64Array(batch),
+    refractorySteps: new Int32Array(batch),
   };
-  const population = new Uint16Array(buffers.population);
+  const population = view(buffers, 'population');
   for (let i = 0; i < layout.n; i++) population[i] = populationOf(layout, i);
+  const preKeys = view(buffers, 'preKey');
+  const postKeys = view(buffers, 'postKey');
+  const segmentWeights = view(buffers, 'segmentWeights');
   for (const [b, network] of networks.entries()) {
     const arrays = neuronArrays(network);
-    const offset = b * layout.n;
+    const base = b * layout.n;
     for (const key of [
       'p22',
       'p11Exc',
@@ -139,23 +201,30 @@ export function allocateSharedState(networks: readonly DerivedNetwork[], threads
       'backgroundPa',
       'v0Mv',
     ] as const) {
-      new Float32Array(buffers[key]).set(arrays[key satisfies keyof NeuronArrays], offset);
+      view(buffers, key).set(arrays[key], base);
     }
-    const preKeys = new Uint32Array(buffers.preKey);
-    const postKeys = new Uint32Array(buffers.postKey);
     const preStream = streamKey(network.params.seed, Stream.connectivityPre);
     const postStream = streamKey(network.params.seed, Stream.connectivityPost);
     for (let i = 0; i < layout.n; i++) {
-      preKeys[offset + i] = counterU32(preStream, i);
-      postKeys[offset + i] = counterU32(postStream, i);
+      preKeys[base + i] = counterU32(preStream, i);
+      postKeys[base + i] = counterU32(postStream, i);
     }
     const table = buffers.instanceTable;
-    const base = b * INSTANCE_TABLE_STRIDE;
-    for (let k = 0; k < 8; k++) table[base + k] = network.weightsFixed[k]!;
-    table[base + 8] = network.thresholds31.ee;
-    table[base + 9] = network.thresholds31.ei;
-    table[base + 10] = network.thresholds31.ie;
-    table[base + 11] = network.thresholds31.ii;
+    const row = b * INSTANCE_TABLE_STRIDE;
+    for (let k = 0; k < 8; k++) table[row + k] = network.weightsFixed[k]!;
+    table[row + 8] = network.thresholds31.ee;
+    table[row + 9] = network.thresholds31.ei;
+    table[row + 10] = network.thresholds31.ie;
+    table[row + 11] = network.thresholds31.ii;
+    // Row segments: E posts before / in / after the pre's cluster, then I posts (connectivity.ts).
+    for (const preIsInh of [false, true]) {
+      for (let s = 0; s < 6; s++) {
+        const postIsInh = s >= 3;
+        const same = s % 3 === 1;
+        segmentWeights[(b * 2 + (preIsInh ? 1 : 0)) * 6 + s] =
+          network.weightsFixed[(postIsInh ? 4 : 0) + (preIsInh ? 2 : 0) + (same ? 1 : 0)]!;
+      }
+    }
     buffers.thresholdMv[b] = Math.fround(network.params.thresholdMv - network.params.restingMv);
     buffers.resetMv[b] = Math.fround(network.params.resetMv - network.params.restingMv);
     buffers.refractorySteps[b] = network.refractorySteps;
@@ -166,7 +235,7 @@ export function allocateSharedState(networks: readonly DerivedNetwork[], threads
 
 /** Initial voltages, zero currents, no refractoriness, no pending input or spikes. */
 export function resetDynamicState(buffers: SharedBuffers): void {
-  new Float32Array(buffers.vMv).set(new Float32Array(buffers.v0Mv));
+  view(buffers, 'vMv').set(view(buffers, 'v0Mv'));
   for (const key of [
     'iExcPa',
     'iInhPa',
@@ -176,8 +245,14 @@ export function resetDynamicState(buffers: SharedBuffers): void {
     'spikeCounts',
     'populationCounts',
   ] as const) {
-    new Int32Array(buffers[key]).fill(0);
+    view(buffers, key).fill(0);
   }
 }
 
-export const FIXED_POINT_FRACTION = 2 ** -WEIGHT_FRACTION_BITS;
+/** Bytes of each region, for memory reports. */
+export function regionBytes(buffers: SharedBuffers): Array<{ name: string; bytes: number }> {
+  return (Object.keys(buffers.regions) as RegionName[]).map((name) => ({
+    name,
+    bytes: buffers.regions[name].length * REGION_TYPES[name].BYTES_PER_ELEMENT,
+  }));
+}

@@ -1,7 +1,7 @@
 /** Worker thread of the CPU backend: builds and steps one partition until told to stop. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PartitionKernel } from './kernel.js';
-import { CONTROL, type SharedBuffers } from './shared-state.js';
+import { CONTROL, type SharedBuffers, view } from './shared-state.js';
 
 interface WorkerData {
   buffers: SharedBuffers;
@@ -10,7 +10,7 @@ interface WorkerData {
 }
 
 const { buffers, partition, stored } = workerData as WorkerData;
-const control = new Int32Array(buffers.control);
+const control = view(buffers, 'control');
 try {
   const kernel = new PartitionKernel(buffers, partition, stored);
   parentPort!.postMessage({ ready: true, synapses: kernel.synapses, rowBytes: kernel.rowBytes });
