@@ -3,7 +3,7 @@
  * tiny network and for N = 5000 (DESIGN.md §8): tick lateness percentiles, compute time, end-to-end
  * latency and missed ticks. A benchmark reports numbers; it never fails on them.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
 import { runClosedLoop } from './closed-loop.js';
@@ -13,7 +13,7 @@ import { choice, finiteNumber, integer } from './parse.js';
 function sizeList(value: string): number[] {
   const sizes = value.split(',').map((part) => Number(part.trim()));
   if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 5)) {
-    throw new Error(`--n expects comma-separated integers ≥ 5, got "${value}"`);
+    throw new InvalidArgumentError(`--n expects comma-separated integers ≥ 5, got "${value}"`);
   }
   return sizes;
 }

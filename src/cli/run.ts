@@ -3,7 +3,7 @@
  * JSON object with --json), writes the latency report with --report DIR, and with --strict exits
  * non-zero naming every violated budget.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
 import { environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
@@ -16,7 +16,7 @@ import { choice, finiteNumber, integer } from './parse.js';
 /** Parses `key=value` environment settings (repeatable --env-set). */
 function envSetting(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
-  if (eq <= 0) throw new Error(`--env-set expects key=value, got "${value}"`);
+  if (eq <= 0) throw new InvalidArgumentError(`--env-set expects key=value, got "${value}"`);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
@@ -55,6 +55,12 @@ export function closedLoopOptions(options: RunCommandOptions, budgets: readonly 
     latePolicy: options.latePolicy,
     reportDir: options.report,
     budgets,
+    onStart: async () => {
+      if (options.duration === undefined) {
+        console.error('spikeloop: running until SIGINT (Ctrl-C) or SIGTERM; the report is written on exit');
+      }
+      return undefined;
+    },
   };
 }
 

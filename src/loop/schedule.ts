@@ -56,6 +56,19 @@ export class TickSchedule {
   }
 
   /**
+   * For a run bounded to ticks below `endTick`: if the end has passed by `nowUs` (all remaining
+   * slots are gone), the remaining ticks are dropped and returned; otherwise nothing changes.
+   */
+  dropRemaining(nowUs: number, endTick: number): { dropped: number; firstDroppedLatenessUs: number } {
+    if (this.next >= endTick || nowUs < this.deadlineOf(endTick))
+      return { dropped: 0, firstDroppedLatenessUs: 0 };
+    const dropped = endTick - this.next;
+    const firstDroppedLatenessUs = nowUs - this.deadlineOf(this.next);
+    this.next = endTick;
+    return { dropped, firstDroppedLatenessUs };
+  }
+
+  /**
    * Starts the pending tick at `nowUs`. Under `skip`, if one or more whole slots have passed since
    * the pending tick's deadline, those ticks are dropped and the tick whose slot contains `now` runs,
    * late by less than one tick. Under `late`, the pending tick runs however late it is.

@@ -96,6 +96,12 @@ export class TickLoop {
         // The engine's promise has resolved, so a short final busy wait delays nothing it needs.
         await this.sleep(schedule.nextDeadlineUs, true);
         const startUs = this.clock();
+        if (this.options.latePolicy === 'skip') {
+          // A bounded run ends at t0 + maxTicks·tick: slots past the end are not scheduled.
+          const end = schedule.dropRemaining(startUs, maxTicks);
+          this.telemetry.recordDropped(end.dropped, end.firstDroppedLatenessUs);
+          if (end.dropped > 0) break;
+        }
         const start = schedule.begin(startUs);
         this.telemetry.recordStart(
           start.latenessUs,

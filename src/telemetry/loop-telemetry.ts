@@ -77,10 +77,8 @@ export class LoopTelemetry {
   }
 
   /**
-   * A tick started `latenessUs` after its deadline, after `dropped` ticks were skipped. The dropped
-   * ticks are recorded too, each with the lateness it had when the loop noticed (one tick apart):
-   * HDR's recordValueWithExpectedInterval correction for coordinated omission, done explicitly so
-   * that the histogram counts exactly one value per scheduled tick whatever the rounding.
+   * A tick started `latenessUs` after its deadline, after `dropped` ticks were skipped (see
+   * recordDropped); `missedSlot`: it started a whole tick or more late.
    */
   recordStart(
     latenessUs: number,
@@ -88,12 +86,21 @@ export class LoopTelemetry {
     firstDroppedLatenessUs: number,
     missedSlot: boolean,
   ): void {
+    this.recordDropped(dropped, firstDroppedLatenessUs);
+    this.lateness.recordValue(toRecordable(latenessUs));
+    if (missedSlot) this.counters.missed += 1;
+  }
+
+  /**
+   * Dropped ticks are recorded too, each with the lateness it had when the loop noticed (one tick
+   * apart): HDR's recordValueWithExpectedInterval correction for coordinated omission, done
+   * explicitly so that the histogram counts exactly one value per scheduled tick whatever the rounding.
+   */
+  recordDropped(dropped: number, firstDroppedLatenessUs: number): void {
     for (let k = 0; k < dropped; k++) {
       this.lateness.recordValue(toRecordable(firstDroppedLatenessUs - k * this.tickUs));
     }
     this.counters.missed += dropped;
-    this.lateness.recordValue(toRecordable(latenessUs));
-    if (missedSlot) this.counters.missed += 1;
   }
 
   recordEnd(computeUs: number): void {

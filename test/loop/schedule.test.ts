@@ -96,3 +96,14 @@ describe('lateness with coordinated-omission correction', () => {
     expect(telemetry.lateness.getValueAtPercentile(50)).toBeLessThan(1000);
   });
 });
+
+describe('the end of a bounded run', () => {
+  it('drops the remaining ticks when the last slot has passed, and nothing before', () => {
+    const schedule = new TickSchedule(0, 1000, 'skip');
+    schedule.begin(0);
+    expect(schedule.dropRemaining(9999, 10)).toEqual({ dropped: 0, firstDroppedLatenessUs: 0 });
+    expect(schedule.pendingTick).toBe(1);
+    expect(schedule.dropRemaining(10_200, 10)).toEqual({ dropped: 9, firstDroppedLatenessUs: 9200 });
+    expect(schedule.pendingTick).toBe(10);
+  });
+});

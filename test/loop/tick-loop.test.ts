@@ -98,6 +98,13 @@ describe('TickLoop (real CPU engine, synthetic environment, fake clock)', () => 
     expect(warnings[0]).toMatch(/missed 2 tick\(s\) of 1 ms/);
   });
 
+  it('skip: a bounded run that overruns its end schedules exactly the ticks asked for', async () => {
+    const { loop } = await runWithPolicy('skip', 7);
+    const { counters } = loop.telemetry;
+    expect(counters).toEqual({ ticks: 6, missed: 1, overruns: 1 });
+    expect(loop.telemetry.lateness.totalCount).toBe(7);
+  });
+
   it('late: the same overrun runs every tick behind schedule and counts those a whole tick late', async () => {
     const { loop } = await runWithPolicy('late', 20);
     const { counters } = loop.telemetry;
