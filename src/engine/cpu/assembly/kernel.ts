@@ -52,7 +52,7 @@ export function update(
     const iExc = load<f32>(iExcPa + o);
     const iInh = load<f32>(iInhPa + o);
     const r = load<i32>(refractory + o);
-    if (r == 0) {
+    if (r === 0) {
       v =
         load<f32>(p22 + o) * v +
         load<f32>(p21Exc + o) * iExc +
