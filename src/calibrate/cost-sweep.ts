@@ -1,0 +1,98 @@
+/**
+ * Measures the cost of each requested backend over network sizes and fits the paper's model:
+ * the engine benchmark (`bench engine`) and the hardware calibration (`calibrate`) share it.
+ */
+import type { BackendName } from '../engine/engine.js';
+import type { ModelName } from '../model/params.js';
+import { type CostMeasurement, measureCost, measureTickOverhead } from './cost.js';
+import { type CostFit, FitError, fitCost, fitLine, type LineFit } from './fit.js';
+import type { BackendResult } from './profile.js';
+
+export interface CostSweepOptions {
+  backends: readonly BackendName[];
+  sizes: readonly number[];
+  model: ModelName;
+  durationS: number;
+  warmupS: number;
+  stepsPerCall: number;
+  seed: number;
+  /** Engine calls timed for the per-tick overhead. */
+  overheadCalls: number;
+  /** Larger sizes of a backend are skipped once one size took longer than this (wall s). */
+  maxWallS?: number;
+  onSample?: (measurement: CostMeasurement) => void;
+  onSkip?: (backend: BackendName, reason: string) => void;
+}
+
+/** Whether a backend can run here, and if not, why (one line). */
+export async function backendAvailability(
+  backend: BackendName,
+): Promise<{ available: boolean; reason?: string }> {
+  if (backend === 'cpu') return { available: true };
+  try {
+    const { webGpuAvailable } = await import('../engine/webgpu/availability.js');
+    return (await webGpuAvailable())
+      ? { available: true }
+      : { available: false, reason: 'no WebGPU adapter (see README: libegl1 libgles2 libegl-mesa0)' };
+  } catch (error) {
+    return { available: false, reason: `WebGPU backend failed to load: ${(error as Error).message}` };
+  }
+}
+
+export async function measureBackends(options: CostSweepOptions): Promise<BackendResult[]> {
+  const sizes = [...options.sizes].sort((a, b) => a - b);
+  const results: BackendResult[] = [];
+  for (const backend of options.backends) {
+    const availability = await backendAvailability(backend);
+    if (!availability.available) {
+      options.onSkip?.(backend, availability.reason ?? 'unavailable');
+      results.push({ backend, ...availability, samples: [], fit: null, fixedCost: null, tickOverhead: null });
+      continue;
+    }
+    const samples: CostMeasurement[] = [];
+    let reason: string | undefined;
+    for (const n of sizes) {
+      const measurement = await measureCost(backend, n, options);
+      samples.push(measurement);
+      options.onSample?.(measurement);
+      if (options.maxWallS !== undefined && measurement.wallS + measurement.buildS > options.maxWallS) {
+        const skipped = sizes.filter((size) => size > n);
+        if (skipped.length > 0) {
+          reason = `sizes ${skipped.join(', ')} skipped: N = ${n} took ${(measurement.wallS + measurement.buildS).toFixed(1)} s (limit ${options.maxWallS} s)`;
+          options.onSkip?.(backend, reason);
+        }
+        break;
+      }
+    }
+    const tickOverhead = await measureTickOverhead(backend, {
+      model: options.model,
+      stepsPerCall: options.stepsPerCall,
+      calls: options.overheadCalls,
+    });
+    let fit: CostFit | null = null;
+    let fixedCost: LineFit | null = null;
+    try {
+      fit = fitCost(samples);
+    } catch (error) {
+      if (!(error instanceof FitError)) throw error;
+      reason = [reason, error.message].filter(Boolean).join('; ');
+    }
+    if (new Set(samples.map((s) => s.n)).size >= 2) {
+      fixedCost = fitLine(
+        samples.map((s) => s.n),
+        samples.map((s) => s.buildS),
+      );
+    }
+    results.push({
+      backend,
+      available: true,
+      ...(reason ? { reason } : {}),
+      adapter: samples[0]?.adapter,
+      samples,
+      fit,
+      fixedCost,
+      tickOverhead,
+    });
+  }
+  return results;
+}

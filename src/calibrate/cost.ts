@@ -1,0 +1,152 @@
+/**
+ * Cost measurement of one backend at one size (DESIGN.md §8): fixed cost (build, including
+ * pipeline creation), variable cost (wall time per biological time, with checkpoints to check it
+ * is linear in biological time), synaptic events per second, memory, and the per-call overhead
+ * of a tick on a tiny network.
+ */
+import { createEngine } from '../engine/create.js';
+import type { BackendName } from '../engine/engine.js';
+import { meanOutDegree } from '../engine/offline.js';
+import { deriveNetwork, synapseCount } from '../model/network.js';
+import { type ModelName, modelParams } from '../model/params.js';
+import { fitLine, type LineFit } from './fit.js';
+
+export interface CostOptions {
+  model: ModelName;
+  durationS: number;
+  warmupS: number;
+  /** Substeps per engine call: 10 (one 1 ms tick) measures what the real-time loop pays. */
+  stepsPerCall: number;
+  seed: number;
+  batch?: number;
+}
+
+export interface CostMeasurement {
+  backend: BackendName;
+  adapter: string;
+  n: number;
+  batch: number;
+  synapses: number;
+  /** Engine construction: network derivation, connectivity, pipelines, buffers. */
+  buildS: number;
+  durationS: number;
+  wallS: number;
+  rtf: number;
+  rateE: number;
+  rateI: number;
+  eventsPerS: number;
+  /** Resident set size of the process after the run. */
+  rssBytes: number;
+  /** What the engine reports holding (host or device buffers). */
+  engineBytes: number;
+  /** Wall time against biological time within the run: slope ≈ rtf when the cost is linear. */
+  wallVsBio: LineFit;
+}
+
+export async function measureCost(
+  backend: BackendName,
+  n: number,
+  options: CostOptions,
+): Promise<CostMeasurement> {
+  const batch = options.batch ?? 1;
+  const networks = Array.from({ length: batch }, (_, b) =>
+    deriveNetwork(modelParams(options.model, n, { seed: options.seed + b })),
+  );
+  const buildStart = performance.now();
+  const engine = await createEngine(backend, { networks });
+  const buildS = (performance.now() - buildStart) / 1000;
+  try {
+    const { dtMs } = networks[0]!.params;
+    const call = options.stepsPerCall;
+    const warmupSteps = Math.round((options.warmupS * 1000) / dtMs);
+    const steps = Math.round((options.durationS * 1000) / dtMs);
+    for (let done = 0; done < warmupSteps; done += call) await engine.run(Math.min(call, warmupSteps - done));
+    const { layout } = engine;
+    const totals = new Float64Array(batch * layout.populationCount);
+    const checkpointEvery = Math.max(call, Math.round(steps / 8 / call) * call);
+    const bioS: number[] = [];
+    const wallAt: number[] = [];
+    const start = performance.now();
+    for (let done = 0; done < steps; ) {
+      const now = Math.min(call, steps - done);
+      const counts = await engine.run(now);
+      for (let k = 0; k < counts.length; k++) totals[k]! += counts[k]!;
+      done += now;
+      if (done % checkpointEvery === 0 || done === steps) {
+        bioS.push((done * dtMs) / 1000);
+        wallAt.push((performance.now() - start) / 1000);
+      }
+    }
+    const wallS = (performance.now() - start) / 1000;
+    let spikesE = 0;
+    let spikesI = 0;
+    let events = 0;
+    for (const [b, network] of networks.entries()) {
+      const degree = meanOutDegree(network);
+      for (let pop = 0; pop < layout.populationCount; pop++) {
+        const count = totals[b * layout.populationCount + pop]!;
+        if (pop < layout.clusters) {
+          spikesE += count;
+          events += count * degree.e;
+        } else {
+          spikesI += count;
+          events += count * degree.i;
+        }
+      }
+    }
+    const durationS = (steps * dtMs) / 1000;
+    return {
+      backend: engine.backend,
+      adapter: engine.adapter,
+      n,
+      batch,
+      synapses: Math.round(synapseCount(networks[0]!.params)),
+      buildS,
+      durationS,
+      wallS,
+      rtf: wallS / durationS,
+      rateE: spikesE / (layout.nE * durationS * batch),
+      rateI: spikesI / (layout.nI * durationS * batch),
+      eventsPerS: events / wallS,
+      rssBytes: process.memoryUsage().rss,
+      engineBytes: engine.memory().reduce((sum, buffer) => sum + buffer.bytes, 0),
+      wallVsBio: bioS.length >= 2 ? fitLine(bioS, wallAt) : { intercept: 0, slope: wallS / durationS, r2: 1 },
+    };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+export interface TickOverhead {
+  backend: BackendName;
+  n: number;
+  stepsPerCall: number;
+  calls: number;
+  /** Mean wall time of one engine call on a network too small to cost anything else. */
+  perCallUs: number;
+}
+
+/** Per-tick overhead: many calls of `stepsPerCall` substeps on a tiny network (N = 100). */
+export async function measureTickOverhead(
+  backend: BackendName,
+  options: { model: ModelName; stepsPerCall: number; calls: number; n?: number },
+): Promise<TickOverhead> {
+  const n = options.n ?? 100;
+  const engine = await createEngine(backend, { networks: [deriveNetwork(modelParams(options.model, n))] });
+  try {
+    // Warm the code paths (JIT, pipeline caches) before timing.
+    for (let k = 0; k < Math.min(100, options.calls); k++) await engine.run(options.stepsPerCall);
+    const start = performance.now();
+    for (let k = 0; k < options.calls; k++) await engine.run(options.stepsPerCall);
+    const perCallUs = ((performance.now() - start) * 1000) / options.calls;
+    return {
+      backend: engine.backend,
+      n,
+      stepsPerCall: options.stepsPerCall,
+      calls: options.calls,
+      perCallUs,
+    };
+  } finally {
+    await engine.dispose();
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * Hardware profiles (hardware-profiles/NAME.json, schema hardware-profiles/schema.json): what
+ * `spikeloop calibrate` measured on this machine, and the recommendation the loop takes from it
+ * (`spikeloop run --profile FILE`): which backend, and the largest N that holds real time at the tick.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, cpus, platform, release, totalmem } from 'node:os';
+import type { SchemaObject } from 'ajv';
+import type { BackendName } from '../engine/engine.js';
+import { synapseCount } from '../model/network.js';
+import { type ModelName, modelParams } from '../model/params.js';
+import type { CostMeasurement, TickOverhead } from './cost.js';
+import { type CostFit, type LineFit, largestRealTimeN, rtfAtTick } from './fit.js';
+import { SchemaError, schemaChecker } from './schema.js';
+
+export interface ProfileSample {
+  n: number;
+  synapses: number;
+  buildS: number;
+  durationS: number;
+  wallS: number;
+  rtf: number;
+  rateE?: number;
+  rateI?: number;
+  eventsPerS: number;
+  rssBytes: number;
+  engineBytes: number;
+  wallVsBio?: LineFit;
+}
+
+export interface BackendProfile {
+  backend: BackendName;
+  available: boolean;
+  reason?: string;
+  adapter?: string;
+  samples?: ProfileSample[];
+  fit?: CostFit;
+  fixedCost?: LineFit;
+  tickOverheadUs?: number;
+  largestRealTimeN?: number | null;
+  extrapolated?: boolean;
+}
+
+export interface HardwareProfile {
+  schemaVersion: 1;
+  name: string;
+  date: string;
+  host: { os: string; arch: string; cpuModel: string; cpuCores: number; memoryBytes: number };
+  software: { node: string; spikeloop: string; webgpu?: string };
+  measurement: {
+    model: ModelName;
+    sizes: number[];
+    durationS: number;
+    warmupS: number;
+    tickMs: number;
+    stepsPerCall: number;
+  };
+  safetyMargin: number;
+  backends: BackendProfile[];
+  recommended: { backend: BackendName | null; n: number | null; tickMs: number };
+}
+
+/** Network sizes are multiples of 100 so that N_E and N_I split evenly into Q = 20 clusters. */
+export const SIZE_STEP = 100;
+/** The largest real-time N is searched up to this multiple of the largest measured size. */
+export const EXTRAPOLATION_LIMIT = 4;
+
+const schemaUrl = new URL('../../hardware-profiles/schema.json', import.meta.url);
+let checker: ((value: unknown, source: string) => HardwareProfile) | null = null;
+
+/** Validates against hardware-profiles/schema.json; throws a SchemaError naming every problem. */
+export function validateHardwareProfile(value: unknown, source: string): HardwareProfile {
+  checker ??= schemaChecker<HardwareProfile>(JSON.parse(readFileSync(schemaUrl, 'utf8')) as SchemaObject);
+  const profile = checker(value, source);
+  if (Number.isNaN(Date.parse(profile.date))) throw new SchemaError(`${source}: date: not an ISO 8601 time`);
+  return profile;
+}
+
+export function loadHardwareProfile(path: string): HardwareProfile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SchemaError(`cannot read hardware profile ${path}: ${(error as Error).message}`);
+  }
+  return validateHardwareProfile(parsed, path);
+}
+
+export function writeHardwareProfile(path: string, profile: HardwareProfile): void {
+  validateHardwareProfile(profile, path);
+  writeFileSync(path, `${JSON.stringify(profile, null, 2)}\n`);
+}
+
+/** Versions of the software that was measured. */
+export function softwareVersions(): HardwareProfile['software'] {
+  const require = createRequire(import.meta.url);
+  const own = require('../../package.json') as { version: string };
+  let webgpu: string | undefined;
+  try {
+    webgpu = (require('webgpu/package.json') as { version: string }).version;
+  } catch {
+    webgpu = undefined;
+  }
+  return { node: process.version, spikeloop: own.version, ...(webgpu ? { webgpu } : {}) };
+}
+
+export function hostDescription(): HardwareProfile['host'] {
+  return {
+    os: `${platform()} ${release()}`,
+    arch: arch(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    cpuCores: cpus().length,
+    memoryBytes: totalmem(),
+  };
+}
+
+/** A default profile name from the CPU and core count, e.g. "intel-xeon-processor-2c". */
+export function defaultProfileName(): string {
+  const host = hostDescription();
+  const slug = host.cpuModel
+    .toLowerCase()
+    .replace(/\(r\)|\(tm\)|cpu|@.*$/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+  return `${slug || 'machine'}-${host.cpuCores}c`;
+}
+
+export function profileSample(measurement: CostMeasurement): ProfileSample {
+  const {
+    n,
+    synapses,
+    buildS,
+    durationS,
+    wallS,
+    rtf,
+    rateE,
+    rateI,
+    eventsPerS,
+    rssBytes,
+    engineBytes,
+    wallVsBio,
+  } = measurement;
+  return {
+    n,
+    synapses,
+    buildS,
+    durationS,
+    wallS,
+    rtf,
+    rateE,
+    rateI,
+    eventsPerS,
+    rssBytes,
+    engineBytes,
+    wallVsBio,
+  };
+}
+
+/** Largest real-time N of one backend at `tickMs` (fit measured at `measuredTickMs`). */
+export function largestRealTimeNOf(
+  backend: Pick<BackendProfile, 'fit' | 'tickOverheadUs' | 'samples'>,
+  model: ModelName,
+  measuredTickMs: number,
+  tickMs: number,
+  margin: number,
+): { n: number | null; extrapolated: boolean } {
+  if (!backend.fit) return { n: null, extrapolated: false };
+  const fit = backend.fit;
+  const largestMeasured = Math.max(SIZE_STEP, ...(backend.samples ?? []).map((s) => s.n));
+  const n = largestRealTimeN({
+    synapsesOf: (size) => synapseCount(modelParams(model, size)),
+    rtfOf: (size, synapses) =>
+      rtfAtTick(fit, size, synapses, { measuredTickMs, tickMs, overheadUs: backend.tickOverheadUs ?? 0 }),
+    margin,
+    stepN: SIZE_STEP,
+    maxN: Math.floor((largestMeasured * EXTRAPOLATION_LIMIT) / SIZE_STEP) * SIZE_STEP,
+  });
+  return { n, extrapolated: n !== null && n > largestMeasured };
+}
+
+export interface Recommendation {
+  backend: BackendName | null;
+  n: number | null;
+  tickMs: number;
+  /** Predicted real-time factor of that backend and N at the tick. */
+  predictedRtf: number | null;
+  /** One line saying why. */
+  reason: string;
+}
+
+/**
+ * The backend and size the loop should use at `tickMs`: among the available backends with a fit,
+ * the one that holds real time (with the profile's safety margin) for the largest N.
+ */
+export function recommendFromProfile(profile: HardwareProfile, tickMs: number): Recommendation {
+  if (!(tickMs > 0)) throw new SchemaError(`tickMs must be > 0, got ${tickMs}`);
+  const { model, tickMs: measuredTickMs } = profile.measurement;
+  let best: { backend: BackendProfile; n: number } | null = null;
+  for (const backend of profile.backends) {
+    if (!backend.available || !backend.fit) continue;
+    const { n } = largestRealTimeNOf(backend, model, measuredTickMs, tickMs, profile.safetyMargin);
+    if (n !== null && (best === null || n > best.n)) best = { backend, n };
+  }
+  if (!best) {
+    return {
+      backend: null,
+      n: null,
+      tickMs,
+      predictedRtf: null,
+      reason: `no backend in profile "${profile.name}" holds real time at a ${tickMs} ms tick with a ${profile.safetyMargin * 100}% margin`,
+    };
+  }
+  const fit = best.backend.fit!;
+  const predictedRtf = rtfAtTick(fit, best.n, synapseCount(modelParams(model, best.n)), {
+    measuredTickMs,
+    tickMs,
+    overheadUs: best.backend.tickOverheadUs ?? 0,
+  });
+  return {
+    backend: best.backend.backend,
+    n: best.n,
+    tickMs,
+    predictedRtf,
+    reason: `profile "${profile.name}": ${best.backend.backend} holds real time up to N = ${best.n} at a ${tickMs} ms tick (predicted RT ${predictedRtf.toFixed(2)}, margin ${profile.safetyMargin * 100}%)`,
+  };
+}
+
+export interface BackendResult {
+  backend: BackendName;
+  available: boolean;
+  reason?: string;
+  adapter?: string;
+  samples: CostMeasurement[];
+  fit: CostFit | null;
+  fixedCost: LineFit | null;
+  tickOverhead: TickOverhead | null;
+}
+
+/** Assembles a profile from measured backends (computing each largest real-time N and the recommendation). */
+export function buildHardwareProfile(
+  name: string,
+  measurement: HardwareProfile['measurement'],
+  safetyMargin: number,
+  results: readonly BackendResult[],
+): HardwareProfile {
+  const backends: BackendProfile[] = results.map((result) => {
+    const entry: BackendProfile = { backend: result.backend, available: result.available };
+    if (result.reason) entry.reason = result.reason;
+    if (result.adapter) entry.adapter = result.adapter;
+    if (result.samples.length > 0) entry.samples = result.samples.map(profileSample);
+    if (result.fit) entry.fit = result.fit;
+    if (result.fixedCost) entry.fixedCost = result.fixedCost;
+    if (result.tickOverhead) entry.tickOverheadUs = result.tickOverhead.perCallUs;
+    if (result.fit) {
+      const { n, extrapolated } = largestRealTimeNOf(
+        entry,
+        measurement.model,
+        measurement.tickMs,
+        measurement.tickMs,
+        safetyMargin,
+      );
+      entry.largestRealTimeN = n;
+      entry.extrapolated = extrapolated;
+    }
+    return entry;
+  });
+  const profile: HardwareProfile = {
+    schemaVersion: 1,
+    name,
+    date: new Date().toISOString(),
+    host: hostDescription(),
+    software: softwareVersions(),
+    measurement,
+    safetyMargin,
+    backends,
+    recommended: { backend: null, n: null, tickMs: measurement.tickMs },
+  };
+  const recommendation = recommendFromProfile(profile, measurement.tickMs);
+  profile.recommended = { backend: recommendation.backend, n: recommendation.n, tickMs: measurement.tickMs };
+  return profile;
+}

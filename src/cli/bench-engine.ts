@@ -1,0 +1,234 @@
+/**
+ * `spikeloop bench engine`: cost of each backend over N (DESIGN.md §8): fixed cost, wall time,
+ * real-time factor, synaptic events per second, memory, per-tick overhead, and the paper's fit
+ * RT(N) = a0 + a1·N + a2·M with the largest N that holds real time.
+ * `spikeloop bench batch`: sweep throughput of B instances in one simulation against one by one.
+ */
+import type { Command } from 'commander';
+import { benchBatch } from '../calibrate/batch-bench.js';
+import type { CostMeasurement } from '../calibrate/cost.js';
+import { measureBackends } from '../calibrate/cost-sweep.js';
+import { buildHardwareProfile } from '../calibrate/profile.js';
+import type { BackendName } from '../engine/engine.js';
+import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import { printRows, type Row } from './output.js';
+import { choice, finiteNumber, integer } from './parse.js';
+import { integerList } from './sweep.js';
+
+export const BACKEND_SETS = ['all', 'cpu', 'webgpu'] as const;
+
+export function backendsOf(choice: (typeof BACKEND_SETS)[number]): BackendName[] {
+  return choice === 'all' ? ['cpu', 'webgpu'] : [choice];
+}
+
+export function sampleRow(m: CostMeasurement): Row {
+  return {
+    kind: 'size',
+    backend: m.backend,
+    adapter: m.adapter,
+    n: m.n,
+    synapses: m.synapses,
+    buildS: m.buildS,
+    durationS: m.durationS,
+    wallS: m.wallS,
+    rtf: m.rtf,
+    realTime: m.rtf <= 1,
+    eventsPerS: m.eventsPerS,
+    rateE: m.rateE,
+    rateI: m.rateI,
+    rssMiB: m.rssBytes / 2 ** 20,
+    engineMiB: m.engineBytes / 2 ** 20,
+    wallVsBioSlope: m.wallVsBio.slope,
+  };
+}
+
+const SIZE_COLUMNS = [
+  'backend',
+  'n',
+  'synapses',
+  'buildS',
+  'wallS',
+  'rtf',
+  'eventsPerS',
+  'rateE',
+  'rateI',
+  'rssMiB',
+  'engineMiB',
+];
+
+export function registerBenchEngine(bench: Command): void {
+  bench
+    .command('engine')
+    .description(
+      'engine cost over N per backend: fixed cost, RT factor, events/s, memory, tick overhead, RT(N) fit',
+    )
+    .option('--backend <name>', 'all|cpu|webgpu', choice(BACKEND_SETS), 'all')
+    .option(
+      '--sizes <list>',
+      'network sizes N (comma-separated)',
+      integerList('--sizes', 100),
+      [2000, 5000, 10000, 20000],
+    )
+    .option('--duration <s>', 'biological time measured per size (s)', finiteNumber('--duration'), 2)
+    .option('--warmup <s>', 'biological time simulated before measuring (s)', finiteNumber('--warmup'), 0.5)
+    .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
+    .option(
+      '--steps-per-call <k>',
+      'substeps per engine call (10 = one 1 ms tick)',
+      integer('--steps-per-call', 1),
+      10,
+    )
+    .option('--margin <fraction>', 'safety margin for the largest real-time N', finiteNumber('--margin'), 0.2)
+    .option(
+      '--max-wall <s>',
+      'skip larger sizes once one size takes longer (s)',
+      finiteNumber('--max-wall'),
+      300,
+    )
+    .option(
+      '--overhead-calls <k>',
+      'engine calls timed for the per-tick overhead',
+      integer('--overhead-calls', 10),
+      2000,
+    )
+    .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
+    .option('--json', 'one JSON object per line')
+    .action(async (options) => {
+      const json = Boolean(options.json);
+      const stepsPerCall: number = options.stepsPerCall;
+      const results = await measureBackends({
+        backends: backendsOf(options.backend),
+        sizes: options.sizes,
+        model: options.model as ModelName,
+        durationS: options.duration,
+        warmupS: options.warmup,
+        stepsPerCall,
+        seed: options.seed,
+        overheadCalls: options.overheadCalls,
+        maxWallS: options.maxWall,
+        onSample: (m) => {
+          if (json) printRows([sampleRow(m)], true);
+          else process.stderr.write(`bench engine: ${m.backend} N=${m.n} rtf ${m.rtf.toFixed(3)}\n`);
+        },
+        onSkip: (backend, reason) => process.stderr.write(`bench engine: ${backend}: ${reason}\n`),
+      });
+      // The profile logic computes each largest real-time N; nothing is written here.
+      const tickMs = stepsPerCall * 0.1;
+      const profile = buildHardwareProfile(
+        'bench',
+        {
+          model: options.model,
+          sizes: options.sizes,
+          durationS: options.duration,
+          warmupS: options.warmup,
+          tickMs,
+          stepsPerCall,
+        },
+        options.margin,
+        results,
+      );
+      const fitRows: Row[] = profile.backends.map((backend, k) => {
+        const result = results[k]!;
+        const measured = result.samples.filter((s) => s.rtf <= 1).map((s) => s.n);
+        return {
+          kind: 'fit',
+          backend: backend.backend,
+          available: backend.available,
+          adapter: backend.adapter ?? null,
+          a0: backend.fit?.a0 ?? null,
+          a1: backend.fit?.a1 ?? null,
+          a2: backend.fit?.a2 ?? null,
+          r2: backend.fit?.r2 ?? null,
+          buildS0: backend.fixedCost?.intercept ?? null,
+          buildSPerNeuron: backend.fixedCost?.slope ?? null,
+          tickOverheadUs: backend.tickOverheadUs ?? null,
+          largestMeasuredRealTimeN: measured.length > 0 ? Math.max(...measured) : null,
+          largestRealTimeN: backend.largestRealTimeN ?? null,
+          extrapolated: backend.extrapolated ?? false,
+          tickMs,
+          margin: options.margin,
+          ...(backend.reason ? { note: backend.reason } : {}),
+        };
+      });
+      if (json) {
+        printRows(fitRows, true);
+      } else {
+        printRows(
+          results.flatMap((r) => r.samples.map(sampleRow)),
+          false,
+          SIZE_COLUMNS,
+        );
+        process.stdout.write('\n');
+        printRows(fitRows, false, [
+          'backend',
+          'a0',
+          'a1',
+          'a2',
+          'r2',
+          'buildS0',
+          'tickOverheadUs',
+          'largestMeasuredRealTimeN',
+          'largestRealTimeN',
+        ]);
+      }
+    });
+}
+
+export function registerBenchBatch(bench: Command): void {
+  bench
+    .command('batch')
+    .description(
+      'sweep throughput: network-seconds per wall second for B instances in one simulation vs one by one',
+    )
+    .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
+    .option('--n <neurons>', 'network size', integer('--n', 100), 2000)
+    .option(
+      '--batches <list>',
+      'batch sizes B (comma-separated)',
+      integerList('--batches', 1),
+      [1, 8, 32, 128],
+    )
+    .option('--duration <s>', 'biological time per instance (s)', finiteNumber('--duration'), 1)
+    .option('--warmup <s>', 'biological time before measuring (s)', finiteNumber('--warmup'), 0.2)
+    .option('--sequential <k>', 'points of each batch also run one by one', integer('--sequential', 1), 4)
+    .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
+    .option('--seed <n>', 'seed of the first instance', integer('--seed', 0), 1)
+    .option('--json', 'one JSON object per line')
+    .action(async (options) => {
+      const json = Boolean(options.json);
+      const rows = await benchBatch(
+        {
+          backend: options.backend,
+          model: options.model as ModelName,
+          n: options.n,
+          batches: options.batches,
+          durationS: options.duration,
+          warmupS: options.warmup,
+          seed: options.seed,
+          stepsPerCall: 1000,
+          sequentialSample: options.sequential,
+        },
+        (row) => {
+          if (json) printRows([{ ...row }], true);
+          else process.stderr.write(`bench batch: B=${row.batch} speedup ${row.speedup.toFixed(2)}×\n`);
+        },
+      );
+      if (!json) {
+        printRows(
+          rows.map((row) => ({ ...row })),
+          false,
+          [
+            'backend',
+            'n',
+            'batch',
+            'batchedNetworkSPerS',
+            'sequentialNetworkSPerS',
+            'speedup',
+            'batchedSimNetworkSPerS',
+            'sequentialSimNetworkSPerS',
+            'simSpeedup',
+          ],
+        );
+      }
+    });
+}

@@ -1,0 +1,124 @@
+/**
+ * `spikeloop calibrate`: measures fixed and variable cost over N per available backend, fits
+ * RT(N) = a0 + a1·N + a2·M, finds the largest N that holds real time at the tick with a safety
+ * margin and writes the hardware profile (hardware-profiles/NAME.json).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { measureBackends } from '../calibrate/cost-sweep.js';
+import { buildHardwareProfile, defaultProfileName, writeHardwareProfile } from '../calibrate/profile.js';
+import { isMultiple, MODEL_NAMES, type ModelName } from '../model/params.js';
+import { BACKEND_SETS, backendsOf, sampleRow } from './bench-engine.js';
+import { printRows } from './output.js';
+import { choice, finiteNumber } from './parse.js';
+import { integerList } from './sweep.js';
+
+export function registerCalibrate(program: Command): void {
+  program
+    .command('calibrate')
+    .description(
+      'measure this machine (cost over N per backend), fit RT(N), write hardware-profiles/NAME.json',
+    )
+    .option('--backend <name>', 'all|cpu|webgpu', choice(BACKEND_SETS), 'all')
+    .option(
+      '--sizes <list>',
+      'network sizes N (comma-separated)',
+      integerList('--sizes', 100),
+      [1000, 2000, 5000, 10000, 20000],
+    )
+    .option('--duration <s>', 'biological time measured per size (s)', finiteNumber('--duration'), 1)
+    .option('--warmup <s>', 'biological time simulated before measuring (s)', finiteNumber('--warmup'), 0.2)
+    .option(
+      '--tick-ms <ms>',
+      'loop tick the profile is for (engine calls of one tick)',
+      finiteNumber('--tick-ms'),
+      1,
+    )
+    .option(
+      '--margin <fraction>',
+      'safety margin: real time needs (1 + margin)·RT ≤ 1',
+      finiteNumber('--margin'),
+      0.2,
+    )
+    .option(
+      '--max-wall <s>',
+      'skip larger sizes once one size takes longer (s)',
+      finiteNumber('--max-wall'),
+      120,
+    )
+    .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
+    .option('--name <name>', 'profile name (default from the CPU model and cores)')
+    .option('--output <file>', 'profile path (default hardware-profiles/<name>.json)')
+    .option('--json', 'print the summary as JSON lines')
+    .action(async (options) => {
+      const json = Boolean(options.json);
+      const tickMs: number = options.tickMs;
+      if (!(tickMs > 0) || !isMultiple(tickMs, 0.1)) {
+        throw new Error(`--tick-ms must be a positive multiple of dt = 0.1 ms, got ${tickMs}`);
+      }
+      if (!(options.margin >= 0)) throw new Error(`--margin must be ≥ 0, got ${options.margin}`);
+      const stepsPerCall = Math.round(tickMs / 0.1);
+      const results = await measureBackends({
+        backends: backendsOf(options.backend),
+        sizes: options.sizes,
+        model: options.model as ModelName,
+        durationS: options.duration,
+        warmupS: options.warmup,
+        stepsPerCall,
+        seed: 1,
+        overheadCalls: 1000,
+        maxWallS: options.maxWall,
+        onSample: (m) => {
+          if (json) printRows([sampleRow(m)], true);
+          else
+            process.stderr.write(
+              `calibrate: ${m.backend} N=${m.n} rtf ${m.rtf.toFixed(3)} build ${m.buildS.toFixed(2)} s\n`,
+            );
+        },
+        onSkip: (backend, reason) => process.stderr.write(`calibrate: ${backend}: ${reason}\n`),
+      });
+      const name: string = options.name ?? defaultProfileName();
+      const profile = buildHardwareProfile(
+        name,
+        {
+          model: options.model,
+          sizes: options.sizes,
+          durationS: options.duration,
+          warmupS: options.warmup,
+          tickMs,
+          stepsPerCall,
+        },
+        options.margin,
+        results,
+      );
+      const path: string = options.output ?? join('hardware-profiles', `${name}.json`);
+      mkdirSync(dirname(path), { recursive: true });
+      writeHardwareProfile(path, profile);
+      printRows(
+        [
+          ...profile.backends.map((b) => ({
+            kind: 'backend',
+            backend: b.backend,
+            available: b.available,
+            a0: b.fit?.a0 ?? null,
+            a1: b.fit?.a1 ?? null,
+            a2: b.fit?.a2 ?? null,
+            r2: b.fit?.r2 ?? null,
+            tickOverheadUs: b.tickOverheadUs ?? null,
+            largestRealTimeN: b.largestRealTimeN ?? null,
+            extrapolated: b.extrapolated ?? false,
+            ...(b.reason ? { note: b.reason } : {}),
+          })),
+          {
+            kind: 'profile',
+            profile: path,
+            recommendedBackend: profile.recommended.backend,
+            recommendedN: profile.recommended.n,
+            tickMs,
+          },
+        ],
+        json,
+      );
+    });
+}

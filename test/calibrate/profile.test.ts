@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type HardwareProfile,
+  loadHardwareProfile,
+  recommendFromProfile,
+  validateHardwareProfile,
+} from '../../src/calibrate/profile.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spikeloop-profile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: join(import.meta.dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** A profile with known fits: CPU RT(N) = N/10,000, WebGPU RT(N) = 0.2 + N/50,000, measured at 1 ms. */
+function handBuiltProfile(): HardwareProfile {
+  const sample = {
+    n: 1000,
+    synapses: 3e5,
+    buildS: 0.1,
+    durationS: 1,
+    wallS: 0.1,
+    rtf: 0.1,
+    eventsPerS: 1e7,
+    rssBytes: 1,
+    engineBytes: 1,
+  };
+  return {
+    schemaVersion: 1,
+    name: 'test',
+    date: new Date(0).toISOString(),
+    host: { os: 'linux', arch: 'x64', cpuModel: 'test', cpuCores: 2, memoryBytes: 1 },
+    software: { node: process.version, spikeloop: '0.1.0' },
+    measurement: {
+      model: 'ei-clustered',
+      sizes: [1000, 20000],
+      durationS: 1,
+      warmupS: 0,
+      tickMs: 1,
+      stepsPerCall: 10,
+    },
+    safetyMargin: 0.25,
+    backends: [
+      {
+        backend: 'cpu',
+        available: true,
+        samples: [{ ...sample, n: 20000 }],
+        fit: { a0: 0, a1: 1e-4, a2: 0, r2: 1 },
+        tickOverheadUs: 0,
+      },
+      {
+        backend: 'webgpu',
+        available: true,
+        samples: [{ ...sample, n: 20000 }],
+        fit: { a0: 0.2, a1: 2e-5, a2: 0, r2: 1 },
+        tickOverheadUs: 100,
+      },
+    ],
+    recommended: { backend: 'webgpu', n: 20000, tickMs: 1 },
+  };
+}
+
+describe('hardware profile', () => {
+  it('is written by calibrate and validates against the schema', async () => {
+    const path = join(dir, 'tiny.json');
+    const run = await cli([
+      'calibrate',
+      '--backend',
+      'cpu',
+      '--sizes',
+      '200,400,600',
+      '--duration',
+      '0.05',
+      '--warmup',
+      '0',
+      '--name',
+      'tiny',
+      '--output',
+      path,
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const profile = loadHardwareProfile(path);
+    expect(profile.name).toBe('tiny');
+    expect(profile.software.node).toBe(process.version);
+    expect(profile.measurement).toMatchObject({ sizes: [200, 400, 600], tickMs: 1, stepsPerCall: 10 });
+    const cpu = profile.backends.find((b) => b.backend === 'cpu')!;
+    expect(cpu.available).toBe(true);
+    expect(cpu.samples!.map((s) => s.n)).toEqual([200, 400, 600]);
+    for (const sample of cpu.samples!) {
+      expect(sample.rtf).toBeGreaterThan(0);
+      expect(sample.eventsPerS).toBeGreaterThan(0);
+      expect(sample.buildS).toBeGreaterThan(0);
+    }
+    expect(cpu.fit).toBeDefined();
+    expect(cpu.tickOverheadUs).toBeGreaterThan(0);
+    // The recommendation is the profile's own computation at its tick.
+    const recommendation = recommendFromProfile(profile, 1);
+    expect(profile.recommended).toEqual({ backend: recommendation.backend, n: recommendation.n, tickMs: 1 });
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.at(-1)).toMatchObject({ kind: 'profile', profile: path });
+  });
+
+  it('rejects a profile that breaks the schema, naming the key', () => {
+    const broken = { ...handBuiltProfile(), backends: [{ backend: 'tpu', available: true }] } as unknown;
+    expect(() => validateHardwareProfile(broken, 'p.json')).toThrow(
+      /p\.json: backends\.0\.backend: must be one of "cpu", "webgpu"/,
+    );
+    const { host: _host, ...missing } = handBuiltProfile();
+    expect(() => validateHardwareProfile(missing, 'p.json')).toThrow(/missing required key "host"/);
+    const path = join(dir, 'extra.json');
+    writeFileSync(path, JSON.stringify({ ...handBuiltProfile(), colour: 'red' }));
+    expect(() => loadHardwareProfile(path)).toThrow(/unknown key "colour"/);
+  });
+
+  it('recommends the backend that holds real time for the largest N at the tick', () => {
+    const profile = validateHardwareProfile(handBuiltProfile(), 'hand-built');
+    // CPU: 1.25·N/10,000 ≤ 1 → N ≤ 8,000. WebGPU: 1.25·(0.2 + N/50,000) ≤ 1 → N ≤ 30,000,
+    // but the search stops at 4× the largest measured size (80,000), so 30,000 stands.
+    const at1 = recommendFromProfile(profile, 1);
+    expect(at1).toMatchObject({ backend: 'webgpu', n: 30000 });
+    expect(at1.predictedRtf).toBeCloseTo(0.8, 9);
+    // A 0.25 ms tick pays WebGPU's 100 µs call overhead four times as often: +0.3 of real time,
+    // 1.25·(0.5 + N/50,000) ≤ 1 → N ≤ 15,000; the CPU (no overhead) still holds 8,000.
+    expect(recommendFromProfile(profile, 0.25)).toMatchObject({ backend: 'webgpu', n: 15000 });
+    // At 0.125 ms WebGPU needs 0.2 + 0.7 = 0.9 before any neuron: the CPU wins.
+    expect(recommendFromProfile(profile, 0.125)).toMatchObject({ backend: 'cpu', n: 8000 });
+  });
+
+  it('says so when no backend holds real time', () => {
+    const profile = handBuiltProfile();
+    for (const backend of profile.backends) backend.fit = { a0: 2, a1: 0, a2: 0, r2: 1 };
+    const recommendation = recommendFromProfile(profile, 1);
+    expect(recommendation).toMatchObject({ backend: null, n: null });
+    expect(recommendation.reason).toMatch(/no backend in profile "test" holds real time/);
+  });
+
+  it('every committed profile of this repository validates', () => {
+    const folder = join(import.meta.dirname, '../../hardware-profiles');
+    for (const file of readdirSync(folder).filter(
+      (name) => name.endsWith('.json') && name !== 'schema.json',
+    )) {
+      const profile = loadHardwareProfile(join(folder, file));
+      expect(profile.backends.some((backend) => backend.available && backend.samples!.length >= 3)).toBe(
+        true,
+      );
+    }
+  });
+});
