@@ -4,6 +4,8 @@
  * step(tickMs) advancing the physics once per tick after the command is written. The default
  * codecs are the arena controller mapping; any other CodecMapping with the same names fits.
  */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
 import type {
@@ -14,8 +16,9 @@ import type {
   SensorSample,
   SensorSource,
 } from '../../loop/ports.js';
+import type { EnvironmentOptions } from '../registry.js';
 import { arenaControllerMapping } from './controller.js';
-import { Arena, type ArenaConfig, type ArenaState, DEFAULT_ARENA } from './world.js';
+import { Arena, type ArenaConfig, type ArenaScene, type ArenaState, DEFAULT_ARENA } from './world.js';
 
 export interface ArenaEnvironmentOptions {
   /** Q of the network (the mapping addresses its clusters). */
@@ -115,6 +118,11 @@ export class ArenaEnvironment implements Environment {
     return this.arena.state();
   }
 
+  /** The static part of the world (walls, obstacles, sensors), sent once to viewers. */
+  scene(): ArenaScene {
+    return this.arena.scene();
+  }
+
   summary(): Record<string, number> {
     const s = this.arena.state();
     return {
@@ -126,4 +134,38 @@ export class ArenaEnvironment implements Environment {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Registry factory for `spikeloop run --env arena`. Settings: `seed` (target positions; default the
+ * run's seed), `mapping` (a JSON or YAML CodecMapping file replacing the default controller).
+ */
+export async function createArenaEnvironment(options: EnvironmentOptions): Promise<ArenaEnvironment> {
+  const settings = options.settings ?? {};
+  for (const key of Object.keys(settings)) {
+    if (key !== 'seed' && key !== 'mapping') {
+      throw new Error(`arena: unknown setting "${key}"; expected seed or mapping`);
+    }
+  }
+  const seed = Number(settings.seed ?? options.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new Error(
+      `arena: seed must be an integer in [0, 2^32), got ${String(settings.seed ?? options.seed)}`,
+    );
+  }
+  let mapping: CodecMapping | undefined;
+  if (settings.mapping !== undefined) {
+    const path = String(settings.mapping);
+    const text = await readFile(path, 'utf8').catch((error: Error) => {
+      throw new Error(`arena: cannot read mapping file ${path}: ${error.message}`);
+    });
+    mapping = (path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as CodecMapping;
+  }
+  return new ArenaEnvironment({
+    clusters: options.layout.clusters,
+    tickMs: options.tickMs,
+    arena: { ...DEFAULT_ARENA, seed },
+    mapping,
+    clock: options.clockUs,
+  });
 }

@@ -98,6 +98,17 @@ export interface ArenaState {
   distanceM: number;
 }
 
+/** The static part of the world, as plain data. */
+export interface ArenaScene {
+  widthM: number;
+  heightM: number;
+  obstacles: Shape[];
+  robotRadiusM: number;
+  sensorAnglesRad: number[];
+  maxRangeM: number;
+  reachRadiusM: number;
+}
+
 export interface StepEvents {
   /** Contact began during this step. */
   collision: boolean;
@@ -273,6 +284,19 @@ export class Arena {
     out[0] = wrapAngle(Math.atan2(dy, dx) - this.robot.headingRad);
     out[1] = Math.hypot(dx, dy);
     return out;
+  }
+
+  scene(): ArenaScene {
+    const c = this.config;
+    return {
+      widthM: c.widthM,
+      heightM: c.heightM,
+      obstacles: c.obstacles.map((o) => ({ ...o })),
+      robotRadiusM: c.robot.radiusM,
+      sensorAnglesRad: [...c.sensors.anglesRad],
+      maxRangeM: c.sensors.maxRangeM,
+      reachRadiusM: c.target.reachRadiusM,
+    };
   }
 
   state(): ArenaState {
