@@ -63,6 +63,7 @@ function arenaWire(arena: ArenaView): WireMap {
     rays: bytesOf(arena.rays),
     targets: bytesOf(arena.targets),
     obstacles: bytesOf(arena.obstacles),
+    segments: bytesOf(arena.segments),
     collisions: arena.collisions,
     targetsReached: arena.targetsReached,
   };
@@ -133,6 +134,7 @@ function decodeArena(value: unknown): ArenaView | null {
     rays: f32(a.rays, 'arena.rays'),
     targets: f32(a.targets, 'arena.targets'),
     obstacles: f32(a.obstacles, 'arena.obstacles'),
+    segments: f32(a.segments, 'arena.segments'),
     collisions: num(a.collisions, 'arena.collisions'),
     targetsReached: num(a.targetsReached, 'arena.targetsReached'),
   };

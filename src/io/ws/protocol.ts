@@ -115,10 +115,12 @@ export interface ArenaView {
   robotRadius: number;
   /** Range rays: per ray angle (rad, robot frame) then measured range (m), interleaved. */
   rays: Float32Array;
-  /** Targets: x, y, radius (m) per target. */
+  /** Targets: x, y, reach radius (m) per target. */
   targets: Float32Array;
-  /** Obstacles: x, y, radius (m) per circular obstacle. */
+  /** Circular obstacles: x, y, radius (m) each. */
   obstacles: Float32Array;
+  /** Segment obstacles: x1, y1, x2, y2 (m) each. */
+  segments: Float32Array;
   collisions: number;
   targetsReached: number;
 }

@@ -405,7 +405,8 @@ function checkChannels(
         true,
       );
     }
-    if (known.size !== channel.size) {
+    // size 0: the bridge takes whatever width the simulator declares (decoder outputs).
+    if (known.size !== 0 && known.size !== channel.size) {
       throw new ProtocolError(
         'channel',
         `${kind} channel "${channel.name}" has ${channel.size} values; this bridge expects ${known.size}`,

@@ -1,0 +1,65 @@
+/**
+ * `spikeloop arena --connect ws://HOST:PORT`: the built-in arena as a separate process speaking the
+ * WebSocket protocol, exactly as an external simulator would (docs/protocol.md). Prints the round
+ * trips it measured and what the robot achieved when it stops.
+ */
+import type { Command } from 'commander';
+import { DEFAULT_ARENA } from '../env/arena/world.js';
+import { ArenaClient } from '../io/ws/arena-client.js';
+import { printRows } from './output.js';
+import { finiteNumber, integer } from './parse.js';
+
+interface ArenaCommandOptions {
+  connect: string;
+  token?: string;
+  lockstep?: boolean;
+  rateHz: number;
+  steps?: number;
+  duration?: number;
+  seed: number;
+  json?: boolean;
+}
+
+export function registerArena(program: Command): Command {
+  return program
+    .command('arena')
+    .description('run the built-in arena as an external simulator connected to a bridge over WebSocket')
+    .requiredOption('--connect <url>', 'bridge address, e.g. ws://127.0.0.1:8765')
+    .option('--token <token>', 'access token (default: $SPIKELOOP_TOKEN)')
+    .option(
+      '--lockstep',
+      'one physics step per motor frame (deterministic) instead of stepping on its own clock',
+    )
+    .option('--rate-hz <hz>', 'physics steps per second on its own clock', finiteNumber('--rate-hz'), 1000)
+    .option('--steps <n>', 'stop after this many physics steps', integer('--steps', 1))
+    .option('--duration <s>', 'stop after this many wall-clock seconds', finiteNumber('--duration'))
+    .option('--seed <n>', 'arena seed (target positions)', integer('--seed', 0), DEFAULT_ARENA.seed)
+    .option('--json', 'print one JSON object')
+    .action(async (options: ArenaCommandOptions) => {
+      if (!/^wss?:\/\//.test(options.connect))
+        throw new Error(`--connect expects ws://HOST:PORT, got "${options.connect}"`);
+      if (!(options.rateHz > 0)) throw new Error('--rate-hz must be > 0');
+      const client = new ArenaClient({
+        url: options.connect,
+        token: options.token ?? process.env.SPIKELOOP_TOKEN,
+        arena: { ...DEFAULT_ARENA, seed: options.seed },
+        clock: options.lockstep ? { mode: 'lockstep' } : { mode: 'realtime', rateHz: options.rateHz },
+        maxSteps: options.steps,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      const stop = () => void client.close();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const timer = options.duration === undefined ? null : setTimeout(stop, options.duration * 1000);
+      const result = await client.run();
+      if (timer) clearTimeout(timer);
+      await client.close();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      const { trajectory: _trajectory, ...summary } = result;
+      printRows(
+        [{ url: options.connect, mode: options.lockstep ? 'lockstep' : 'realtime', ...summary }],
+        Boolean(options.json),
+      );
+    });
+}

@@ -1,0 +1,223 @@
+/**
+ * The 'ws' environment: the loop's sensor sources and motor sinks fed by simulator clients of the
+ * bridge's WebSocket server. Sources keep only the newest sample (from whichever simulator sent
+ * it; superseded samples are counted); sinks send a motor frame to every simulator that declared
+ * the channel, stamped with the seq of that simulator's newest sensor frame the tick consumed, so
+ * the simulator can measure sensor→motor latency per frame on its own clock.
+ */
+import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
+import type { Decoder, Encoder } from '../../codec/types.js';
+import { arenaControllerMapping } from '../../env/arena/controller.js';
+import { DEFAULT_ARENA } from '../../env/arena/world.js';
+import type { EnvironmentOptions } from '../../env/registry.js';
+import type {
+  Environment,
+  MonotonicUs,
+  MotorCommand,
+  MotorSink,
+  SensorSample,
+  SensorSource,
+} from '../../loop/ports.js';
+import type { ChannelSpec, SensorFrame } from './protocol.js';
+import { BridgeServer, type BridgeServerOptions, type Connection } from './server.js';
+
+/** The port simulators connect to unless told otherwise. */
+export const DEFAULT_WS_PORT = 8765;
+
+/** Per simulator: what the loop consumed from it, and where its motor channels sit in frames. */
+interface SimulatorState {
+  takenSeq: number;
+  motorIndex: Map<string, number>;
+  motorCount: number;
+}
+
+class WsSource implements SensorSource {
+  private pending: SensorSample | null = null;
+  private pendingFrom: SimulatorState | null = null;
+  /** Samples replaced by a newer one before the loop took them. */
+  superseded = 0;
+  received = 0;
+
+  constructor(readonly name: string) {}
+
+  offer(values: Float32Array, seq: number, arrivalUs: MonotonicUs, from: SimulatorState): void {
+    if (this.pending !== null) this.superseded++;
+    this.received++;
+    this.pending = { values, seq, arrivalUs };
+    this.pendingFrom = from;
+  }
+
+  takeLatest(): SensorSample | null {
+    const sample = this.pending;
+    if (sample !== null && this.pendingFrom !== null) {
+      this.pendingFrom.takenSeq = Math.max(this.pendingFrom.takenSeq, sample.seq);
+    }
+    this.pending = null;
+    this.pendingFrom = null;
+    return sample;
+  }
+}
+
+class WsSink implements MotorSink {
+  written = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly env: WsEnvironment,
+  ) {}
+
+  write(command: MotorCommand): void {
+    this.written++;
+    this.env.sendMotor(this.name, command);
+  }
+}
+
+export interface WsEnvironmentOptions {
+  clusters: number;
+  tickMs: number;
+  mapping?: CodecMapping;
+  server?: Omit<
+    BridgeServerOptions,
+    'sensors' | 'motors' | 'onSensor' | 'onConnect' | 'onDisconnect' | 'tickMs'
+  >;
+}
+
+export class WsEnvironment implements Environment {
+  readonly name = 'ws';
+  readonly encoders: readonly Encoder[];
+  readonly decoders: readonly Decoder[];
+  readonly sources: readonly WsSource[];
+  readonly sinks: readonly WsSink[];
+  readonly sensorChannels: ChannelSpec[];
+  readonly motorChannels: ChannelSpec[];
+  private readonly sourceByName: Map<string, WsSource>;
+  private readonly simulators = new Map<Connection, SimulatorState>();
+  private motorFrames = 0;
+  server: BridgeServer | null = null;
+
+  constructor(private readonly options: WsEnvironmentOptions) {
+    const mapping =
+      options.mapping ??
+      arenaControllerMapping({
+        clusters: options.clusters,
+        sensorAnglesRad: DEFAULT_ARENA.sensors.anglesRad,
+        maxRangeM: DEFAULT_ARENA.sensors.maxRangeM,
+      });
+    const built = buildMapping(mapping, { clusters: options.clusters, tickMs: options.tickMs });
+    this.encoders = built.encoders;
+    this.decoders = built.decoders;
+    this.sensorChannels = [...built.inputs].map(([name, size]) => ({
+      name,
+      size,
+      rateHz: 1000 / options.tickMs,
+    }));
+    // Decoders do not declare their width up front; a simulator's declared motor size is trusted
+    // and a command of another width is counted and not sent (see sendMotor).
+    this.motorChannels = built.outputs.map((name) => ({ name, size: 0, rateHz: 1000 / options.tickMs }));
+    this.sources = this.sensorChannels.map((channel) => new WsSource(channel.name));
+    this.sinks = built.outputs.map((name) => new WsSink(name, this));
+    this.sourceByName = new Map(this.sources.map((source) => [source.name, source]));
+  }
+
+  async listen(): Promise<BridgeServer> {
+    this.server = await BridgeServer.listen({
+      port: DEFAULT_WS_PORT,
+      ...this.options.server,
+      tickMs: this.options.tickMs,
+      sensors: this.sensorChannels,
+      motors: this.motorChannels,
+      onConnect: (connection) => {
+        if (connection.role !== 'simulator') return;
+        const motors = connection.hello!.motors;
+        this.simulators.set(connection, {
+          takenSeq: -1,
+          motorIndex: new Map(motors.map((channel, k) => [channel.name, k])),
+          motorCount: motors.length,
+        });
+      },
+      onDisconnect: (connection) => this.simulators.delete(connection),
+      onSensor: (connection, frame, arrivalUs) => this.receive(connection, frame, arrivalUs),
+    });
+    return this.server;
+  }
+
+  /** Motor commands of other widths than the simulator declared, not sent. */
+  motorSizeMismatches = 0;
+
+  sendMotor(channel: string, command: MotorCommand): void {
+    const server = this.server;
+    if (server === null) return;
+    this.motorFrames++;
+    for (const [connection, state] of this.simulators) {
+      const index = state.motorIndex.get(channel);
+      if (index === undefined) continue;
+      if (command.values.length !== connection.hello!.motors[index]!.size) {
+        this.motorSizeMismatches++;
+        continue;
+      }
+      const v: (Float32Array | null)[] = new Array(state.motorCount).fill(null);
+      v[index] = command.values;
+      server.sendMotor(connection, {
+        t: 'motor',
+        seq: state.takenSeq,
+        ts: command.computedUs,
+        tick: this.motorFrames,
+        v,
+      });
+    }
+  }
+
+  private receive(connection: Connection, frame: SensorFrame, arrivalUs: number): void {
+    const state = this.simulators.get(connection);
+    if (state === undefined) return;
+    const channels = connection.hello!.sensors;
+    for (let k = 0; k < frame.v.length; k++) {
+      const values = frame.v[k];
+      if (values === null || values === undefined) continue;
+      this.sourceByName.get(channels[k]!.name)?.offer(values, frame.seq, arrivalUs, state);
+    }
+  }
+
+  summary(): Record<string, number> {
+    let received = 0;
+    let superseded = 0;
+    for (const source of this.sources) {
+      received += source.received;
+      superseded += source.superseded;
+    }
+    return {
+      simulators: this.simulators.size,
+      sensorSamples: received,
+      sensorSuperseded: superseded,
+      motorDropped: this.server?.outboundDropped ?? 0,
+      motorSizeMismatches: this.motorSizeMismatches,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+    this.server = null;
+  }
+}
+
+function setting(options: EnvironmentOptions, key: string): string | undefined {
+  const value = options.settings?.[key];
+  return value === undefined ? undefined : String(value);
+}
+
+/** Registry factory: settings host, port, token (or SPIKELOOP_TOKEN). */
+export async function createWsEnvironment(options: EnvironmentOptions): Promise<WsEnvironment> {
+  const port = setting(options, 'port');
+  const env = new WsEnvironment({
+    clusters: options.layout.clusters,
+    tickMs: options.tickMs,
+    server: {
+      host: setting(options, 'host'),
+      port: port === undefined ? DEFAULT_WS_PORT : Number(port),
+      token: setting(options, 'token') ?? process.env.SPIKELOOP_TOKEN,
+    },
+  });
+  const server = await env.listen();
+  process.stderr.write(`spikeloop: ws environment: simulators connect to ${server.url}\n`);
+  return env;
+}
