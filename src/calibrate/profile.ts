@@ -280,3 +280,35 @@ export function buildHardwareProfile(
   profile.recommended = { backend: recommendation.backend, n: recommendation.n, tickMs: measurement.tickMs };
   return profile;
 }
+
+export interface ProfileChoice {
+  backend: BackendName | 'auto';
+  n: number;
+  /** One line for the user: what the profile chose and why. */
+  message: string;
+}
+
+/**
+ * What `spikeloop run --profile FILE` uses: the profile's backend and largest real-time N at the
+ * tick, except where the user set --backend or --n explicitly (those win). Throws when the
+ * profile has nothing that holds real time and the user did not choose both.
+ */
+export function applyHardwareProfile(
+  path: string,
+  tickMs: number,
+  current: { backend: BackendName | 'auto'; n: number },
+  explicit: { backend: boolean; n: boolean },
+): ProfileChoice {
+  const recommendation = recommendFromProfile(loadHardwareProfile(path), tickMs);
+  if (explicit.backend && explicit.n) {
+    return { ...current, message: `--backend and --n given: profile ${path} not used for them` };
+  }
+  if (recommendation.backend === null || recommendation.n === null) {
+    throw new SchemaError(`${path}: ${recommendation.reason}; pass --backend and --n to run anyway`);
+  }
+  return {
+    backend: explicit.backend ? current.backend : recommendation.backend,
+    n: explicit.n ? current.n : recommendation.n,
+    message: recommendation.reason,
+  };
+}

@@ -4,6 +4,7 @@
  * non-zero naming every violated budget.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { applyHardwareProfile } from '../calibrate/profile.js';
 import type { BackendChoice } from '../engine/engine.js';
 import { environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
@@ -34,6 +35,7 @@ export interface RunCommandOptions {
   report?: string;
   strict?: string;
   json?: boolean;
+  profile?: string;
 }
 
 /**
@@ -89,8 +91,25 @@ export function registerRun(program: Command): Command {
     )
     .option('--report <dir>', 'write the latency report (txt, json, hgrm, html) into this directory')
     .option('--strict <budgets>', "deadline budgets, e.g. 'p99<=1ms,p999<=2ms'; exit 1 when one is violated")
+    .option(
+      '--profile <file>',
+      'hardware profile (spikeloop calibrate): picks backend and N for the tick unless given',
+    )
     .option('--json', 'print one JSON object')
-    .action(async (options: RunCommandOptions) => {
+    .action(async (options: RunCommandOptions, command: Command) => {
+      if (options.profile) {
+        const chosen = applyHardwareProfile(
+          options.profile,
+          options.tickMs,
+          { backend: options.backend, n: options.n },
+          {
+            backend: command.getOptionValueSource('backend') === 'cli',
+            n: command.getOptionValueSource('n') === 'cli',
+          },
+        );
+        Object.assign(options, { backend: chosen.backend, n: chosen.n });
+        console.error(`spikeloop: ${chosen.message}`);
+      }
       // Parse budgets before anything runs: a typo must not cost a whole run.
       const budgets = options.strict !== undefined ? parseBudgets(options.strict) : [];
       const result = await runClosedLoop(closedLoopOptions(options, budgets));

@@ -162,4 +162,25 @@ describe('hardware profile', () => {
       );
     }
   });
+
+  it('run --profile takes backend and N from the profile, and explicit options win', async () => {
+    const profile = handBuiltProfile();
+    // Only the CPU is available; at 1 ms it holds N ≤ 800 with RT(N) = N/1000 and a 25% margin.
+    profile.backends = [{ ...profile.backends[0]!, fit: { a0: 0, a1: 1e-3, a2: 0, r2: 1 } }];
+    const path = join(dir, 'cpu-only.json');
+    writeFileSync(path, JSON.stringify(profile));
+    const base = ['run', '--env', 'synthetic', '--duration', '0.2', '--profile', path, '--json'];
+    const chosen = await cli(base);
+    expect(chosen.code, chosen.stderr).toBe(0);
+    expect(JSON.parse(chosen.stdout.trim())).toMatchObject({ backend: 'cpu', n: 800, tickMs: 1 });
+    expect(chosen.stderr).toMatch(/cpu holds real time up to N = 800 at a 1 ms tick/);
+    const explicit = await cli([...base, '--n', '500']);
+    expect(explicit.code, explicit.stderr).toBe(0);
+    expect(JSON.parse(explicit.stdout.trim())).toMatchObject({ backend: 'cpu', n: 500 });
+    profile.backends[0]!.fit = { a0: 3, a1: 0, a2: 0, r2: 1 };
+    writeFileSync(path, JSON.stringify(profile));
+    const none = await cli(base);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no backend in profile "test" holds real time.*pass --backend and --n/);
+  });
 });
