@@ -17,7 +17,9 @@ import {
 import { type AcquiredAdapter, acquireAdapter } from './adapter.js';
 import { NEURON_BYTES, packBatch, SPIKE_ENTRY_BYTES, STATE_BYTES } from './packing.js';
 
-const WORKGROUP_SIZE = 128;
+const WORKGROUP_SIZE = 64;
+/** Neurons per invocation (LANES in step.wgsl). */
+const NEURONS_PER_INVOCATION = 4;
 /** Substeps encoded in one submit; longer runs are split (still one readback per run). */
 const MAX_SUBSTEPS_PER_SUBMIT = 1024;
 /** Spike ids the record buffer holds per submit, at least; see recordCapacity. */
@@ -76,13 +78,13 @@ function planBuffers(layout: Layout, batch: number, limits: GPUSupportedLimits):
   );
   // Population counts, loop-overflow flag, recorded total, recorded per substep, list lengths [3][B][E, I].
   const counterWords = populations + 2 + MAX_SUBSTEPS_PER_SUBMIT + 6 * batch;
-  const groups = Math.ceil(total / WORKGROUP_SIZE);
+  // One row of workgroups per instance (workgroup_id.y), each invocation owning 4 neurons.
+  const groupsX = Math.ceil(layout.n / (WORKGROUP_SIZE * NEURONS_PER_INVOCATION));
+  const groupsY = batch;
   const perDimension = limits.maxComputeWorkgroupsPerDimension;
-  const groupsX = Math.min(groups, perDimension);
-  const groupsY = Math.ceil(groups / groupsX);
-  if (groupsY > perDimension) {
+  if (groupsX > perDimension || groupsY > perDimension) {
     throw new EngineError(
-      `B·N = ${total} neurons need ${groups} workgroups, above this adapter's maxComputeWorkgroupsPerDimension² (${perDimension}²)`,
+      `${batch} × ${layout.n} neurons need ${groupsX} × ${groupsY} workgroups, above this adapter's maxComputeWorkgroupsPerDimension (${perDimension})`,
     );
   }
   const bytes: Record<keyof GpuBuffers, number> = {

@@ -1,5 +1,7 @@
 // One 0.1 ms substep of every neuron of the batch, in ONE dispatch (prepended: rng.wgsl).
-// Each invocation is one postsynaptic neuron g = instance·N + j:
+// Each invocation owns LANES = 4 consecutive postsynaptic neurons j of one instance
+// (workgroup_id.y), so each spike entry loaded serves four hashes and the per-invocation and
+// per-iteration overheads (large on CPU drivers such as llvmpipe) are shared by four neurons:
 //   1. pull: for every spike of the previous step in its own instance, regenerate the synapse
 //      pre → j from the hash (procedural connectivity) and add its fixed-point weight
 //      (i32, units 2^-16 pA; integer addition, so the order of spikes cannot change a bit);
@@ -9,7 +11,8 @@
 //      while recording, append its id to the record.
 // Spike lists are triple-buffered: read list t−1, append to list t, clear the counters of t+1.
 
-override WORKGROUP_SIZE: u32 = 128u;
+override WORKGROUP_SIZE: u32 = 64u;
+const LANES: u32 = 4u;
 override N: u32;
 override N_E: u32;
 override BATCH: u32;
@@ -84,17 +87,37 @@ struct Substep {
 @group(0) @binding(8) var<storage, read_write> counters: array<atomic<u32>>;
 @group(0) @binding(9) var<storage, read_write> recordIds: array<u32>;
 
-// Σ weight over the spikes in list[start, start + count) that have a synapse onto this neuron.
-fn gather(start: u32, count: u32, threshold: u32, weightOther: i32, weightSame: i32,
-          postKey: u32, selfPreKey: u32, cluster: u32) -> i32 {
-  var sum = 0i;
+// mix32 on four values at once (rng.wgsl's, lane by lane).
+fn mix32x4(value: vec4u) -> vec4u {
+  var x = value;
+  x ^= x >> vec4u(16u);
+  x *= 0x7feb352du;
+  x ^= x >> vec4u(15u);
+  x *= 0x846ca68bu;
+  x ^= x >> vec4u(16u);
+  return x;
+}
+
+// What the four neurons of an invocation need to test and weigh a presynaptic spike.
+struct Targets {
+  postKey: vec4u,
+  // Own preKey: pre keys are distinct within an instance, so equal keys mean an autapse.
+  selfKey: vec4u,
+  cluster: vec4u,
+}
+
+// Σ weight over the spikes in list[start, start + count) with a synapse onto each of the four
+// neurons: synapse iff mix32(preKey ^ postKey) >> 1 < threshold, and not an autapse.
+fn gather(start: u32, count: u32, threshold: vec4u, weightOther: vec4i, weightSame: vec4i,
+          targets: Targets) -> vec4i {
+  var sum = vec4i(0);
   for (var k = 0u; k < count; k++) {
     let pre = spikeLists[start + k];
-    // Synapse iff mix32(preKey ^ postKey) >> 1 < threshold, and not an autapse (pre keys are
-    // distinct within an instance, so equal keys mean the same neuron).
-    let connected = (mix32(pre.x ^ postKey) >> 1u) < threshold && pre.x != selfPreKey;
-    let weight = select(weightOther, weightSame, pre.y == cluster);
-    sum += select(0i, weight, connected);
+    let preKey = vec4u(pre.x);
+    let hashed = mix32x4(preKey ^ targets.postKey) >> vec4u(1u);
+    let connected = (hashed < threshold) & (preKey != targets.selfKey);
+    let weight = select(weightOther, weightSame, vec4u(pre.y) == targets.cluster);
+    sum += select(vec4i(0), weight, connected);
   }
   return sum;
 }
@@ -107,53 +130,64 @@ fn fixedToPa(fixed: i32) -> f32 {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn step(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) local: u32) {
-  let g = (group.y * groups.x + group.x) * WORKGROUP_SIZE + local;
+fn step(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
+  let b = group.y;
+  let first = (group.x * WORKGROUP_SIZE + local) * LANES;
   let list = (run.listPhase + substep.index) % 3u;
-  clearNextLists(g, list);
-  if (g < BATCH * N) {
-    updateNeuron(g, list, substep.index);
+  let previousList = ((list + 2u) % 3u) * BATCH + b;
+  // List t+1 is neither read nor written in step t: clear its lengths for the next step.
+  if (group.x == 0u && local < 2u) {
+    atomicStore(&counters[LIST_COUNTS + (((list + 1u) % 3u) * BATCH + b) * 2u + local], 0u);
   }
-}
-
-// List t+1 is neither read nor written in step t: clear its lengths for the next step.
-fn clearNextLists(invocation: u32, list: u32) {
-  if (invocation < 2u * BATCH) {
-    atomicStore(&counters[LIST_COUNTS + ((list + 1u) % 3u) * 2u * BATCH + invocation], 0u);
+  if (first >= N) {
+    return;
   }
-}
-
-fn updateNeuron(g: u32, list: u32, substepIndex: u32) {
-  let previous = (list + 2u) % 3u;
-  let b = g / N;
-  let j = g - b * N;
-  let neuron = neurons[g];
-  let instance = instances[b];
-  let postIsInh = j >= N_E;
-  let cluster = select(neuron.population, neuron.population - CLUSTERS, postIsInh);
-  let weightBase = select(0u, 4u, postIsInh);
-  let thresholdBase = select(0u, 2u, postIsInh);
-
-  // 1. Input from the previous step's spikes (delay = one step).
-  let previousList = previous * BATCH + b;
   let countExc = atomicLoad(&counters[LIST_COUNTS + previousList * 2u]);
   let countInh = atomicLoad(&counters[LIST_COUNTS + previousList * 2u + 1u]);
-  if (j == 0u && countExc + countInh > run.maxSpikesPerStep) {
+  if (first == 0u && countExc + countInh > run.maxSpikesPerStep) {
     // The gather loops below would be cut short by the driver: flag it, never return a wrong sum.
     atomicStore(&counters[LOOP_OVERFLOW], 1u);
   }
-  let accExc = gather(previousList * N, countExc, instance.thresholds[thresholdBase],
-                      instance.weights[weightBase], instance.weights[weightBase + 1u],
-                      neuron.postKey, neuron.preKey, cluster);
-  let accInh = gather(previousList * N + N_E, countInh, instance.thresholds[thresholdBase + 1u],
-                      instance.weights[weightBase + 2u], instance.weights[weightBase + 3u],
-                      neuron.postKey, neuron.preKey, cluster);
+
+  // 1. Input from the previous step's spikes (delay = one step), for the four neurons at once.
+  // Lanes past N repeat neuron N−1 and are never written back.
+  var targets: Targets;
+  var isInh = vec4<bool>(false);
+  for (var i = 0u; i < LANES; i++) {
+    let j = min(first + i, N - 1u);
+    let neuron = neurons[b * N + j];
+    targets.postKey[i] = neuron.postKey;
+    targets.selfKey[i] = neuron.preKey;
+    isInh[i] = j >= N_E;
+    targets.cluster[i] = select(neuron.population, neuron.population - CLUSTERS, j >= N_E);
+  }
+  // Weights at (postIsInh·4 + preIsInh·2 + sameCluster), thresholds at (postIsInh·2 + preIsInh).
+  let w = &instances[b].weights;
+  let t = &instances[b].thresholds;
+  let accExc = gather(previousList * N, countExc, select(vec4u((*t)[0]), vec4u((*t)[2]), isInh),
+                      select(vec4i((*w)[0]), vec4i((*w)[4]), isInh),
+                      select(vec4i((*w)[1]), vec4i((*w)[5]), isInh), targets);
+  let accInh = gather(previousList * N + N_E, countInh, select(vec4u((*t)[1]), vec4u((*t)[3]), isInh),
+                      select(vec4i((*w)[2]), vec4i((*w)[6]), isInh),
+                      select(vec4i((*w)[3]), vec4i((*w)[7]), isInh), targets);
+
+  for (var i = 0u; i < LANES; i++) {
+    if (first + i < N) {
+      update(b, first + i, accExc[i], accInh[i], list, substep.index);
+    }
+  }
+}
+
+// 2. and 3. for neuron j of instance b, given its fixed-point input.
+fn update(b: u32, j: u32, accExc: i32, accInh: i32, list: u32, substepIndex: u32) {
+  let g = b * N + j;
+  let neuron = neurons[g];
+  let postIsInh = j >= N_E;
   let inExcPa = fixedToPa(accExc);
   let inInhPa = fixedToPa(accInh);
 
-  // 2. V ← ((P22·V + P21ex·I_ex) + P21in·I_in) + P20·I_e outside refractoriness (mV);
-  //    I_x ← P11x·I_x + input (pA).
+  // V ← ((P22·V + P21ex·I_ex) + P21in·I_in) + P20·I_e outside refractoriness (mV);
+  // I_x ← P11x·I_x + input (pA).
   let state = states[g];
   var v = state.vMv;
   var refractory = state.refractorySteps;
@@ -175,13 +209,14 @@ fn updateNeuron(g: u32, list: u32, substepIndex: u32) {
   let decayedInh = neuron.p11Inh * state.iInhPa;
   let iInh = decayedInh + inInhPa;
 
-  // 3. Threshold crossing: reset, refractoriness, emit.
-  if (v >= instance.vThMv) {
-    v = instance.vResetMv;
-    refractory = instance.refractorySteps;
+  // Threshold crossing: reset, refractoriness, emit.
+  if (v >= instances[b].vThMv) {
+    v = instances[b].vResetMv;
+    refractory = instances[b].refractorySteps;
     let current = list * BATCH + b;
     let kind = select(0u, 1u, postIsInh);
     let slot = atomicAdd(&counters[LIST_COUNTS + current * 2u + kind], 1u);
+    let cluster = select(neuron.population, neuron.population - CLUSTERS, postIsInh);
     spikeLists[current * N + select(0u, N_E, postIsInh) + slot] = vec2u(neuron.preKey, cluster);
     atomicAdd(&counters[b * POPULATIONS + neuron.population], 1u);
     if (run.recording != 0u) {
