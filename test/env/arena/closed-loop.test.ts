@@ -74,4 +74,31 @@ describe('closed loop in the built-in arena', () => {
     expect(net.collisions).toBeLessThan(noiseCollisions);
     expect(net.targetsReached).toBeGreaterThan(noiseTargets);
   }, 600_000);
+
+  it('is deterministic: the same seeds give the same trajectory', async () => {
+    const trajectory = async () => {
+      const network = deriveNetwork(modelParams('ei-clustered', 1000, { seed: 5 }));
+      const engine = await createEngine('cpu', { networks: [network] });
+      const env = new ArenaEnvironment({ clusters: network.layout.clusters, tickMs: TICK_MS });
+      const points: number[] = [];
+      try {
+        await runOfflineLoop({
+          engine,
+          env,
+          ticks: 2000,
+          tickMs: TICK_MS,
+          substeps: TICK_MS / network.params.dtMs,
+          onTick: (tick) => {
+            if (tick % 50 === 0) points.push(env.state().robot.x, env.state().robot.y);
+          },
+        });
+      } finally {
+        await engine.dispose();
+      }
+      return { points, distanceM: env.state().distanceM };
+    };
+    const a = await trajectory();
+    expect(a.distanceM).toBeGreaterThan(0.05); // it moved
+    expect(await trajectory()).toEqual(a);
+  }, 120_000);
 });

@@ -1,7 +1,11 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ArenaEnvironment } from '../../../src/env/arena/environment.js';
+import { ArenaEnvironment, createArenaEnvironment } from '../../../src/env/arena/environment.js';
 import { NoiseDriver } from '../../../src/env/arena/noise.js';
 import { Arena, type ArenaConfig, DEFAULT_ARENA } from '../../../src/env/arena/world.js';
+import { createEnvironment } from '../../../src/env/registry.js';
 
 /** An empty 4 m × 4 m box, robot at (1, 1) facing +x, rays at 0°, 90°, 180°, −90°. */
 function box(overrides: Partial<ArenaConfig> = {}): ArenaConfig {
@@ -182,5 +186,53 @@ describe('ArenaEnvironment', () => {
     expect(env.summary()).toMatchObject({ collisions: 0, rejectedCommands: 1 });
     expect(env.encoders.map((e) => e.input).sort()).toEqual(['ranges', 'target']);
     expect(env.decoders.map((d) => d.output)).toEqual(['cmd_vel']);
+  });
+});
+
+describe('createArenaEnvironment (registry factory)', () => {
+  const layout = {
+    n: 2000,
+    nE: 1600,
+    nI: 400,
+    clusters: 20,
+    nEPerCluster: 80,
+    nIPerCluster: 20,
+    populationCount: 40,
+  };
+  const base = { layout, tickMs: 1, seed: 3, clockUs: () => 0 };
+
+  it('is registered as "arena" and takes seed and mapping settings', async () => {
+    const env = await createEnvironment('arena', base);
+    expect(env.name).toBe('arena');
+    expect(env.sinks.map((s) => s.name)).toEqual(['cmd_vel']);
+    const dir = await mkdtemp(join(tmpdir(), 'arena-'));
+    const file = join(dir, 'mapping.yaml');
+    await writeFile(
+      file,
+      [
+        'encoders:',
+        '  - { kind: linear, input: ranges, size: 7, populations: [E0], weightsPa: 1 }',
+        'decoders:',
+        '  - { kind: wta, output: cmd_vel, tauMs: 20, groups: [[E0], [E1]], values: [[0.1, 0], [0, 1]] }',
+      ].join('\n'),
+    );
+    const custom = (await createArenaEnvironment({
+      ...base,
+      settings: { mapping: file, seed: 9 },
+    })) as ArenaEnvironment;
+    expect(custom.encoders.map((e) => e.input)).toEqual(['ranges']);
+    expect(custom.arena.config.seed).toBe(9);
+  });
+
+  it('rejects unknown settings, bad seeds and unreadable mappings', async () => {
+    await expect(createArenaEnvironment({ ...base, settings: { speed: 1 } })).rejects.toThrow(
+      /arena: unknown setting "speed"/,
+    );
+    await expect(createArenaEnvironment({ ...base, settings: { seed: -1 } })).rejects.toThrow(
+      /arena: seed must be/,
+    );
+    await expect(
+      createArenaEnvironment({ ...base, settings: { mapping: '/nonexistent.yaml' } }),
+    ).rejects.toThrow(/cannot read mapping file \/nonexistent.yaml/);
   });
 });
