@@ -110,6 +110,16 @@ describe('sweep spec', () => {
     );
   });
 
+  it('accepts the example sweep and targets files', async () => {
+    const examples = join(import.meta.dirname, '../../examples');
+    expect(expandSweep(loadSweepSpec(join(examples, 'sweep-cluster-strength.yaml')))).toHaveLength(60);
+    const { loadCalibrationSpec } = await import('../../src/calibrate/targets.js');
+    expect(loadCalibrationSpec(join(examples, 'targets-low-rates.yaml')).targets.rateE).toEqual({
+      value: 3,
+      tolerance: 0.5,
+    });
+  });
+
   it('cuts slices that cover every point once', () => {
     expect(parseSlice('2/5')).toEqual({ index: 2, count: 5 });
     expect(() => parseSlice('5/5')).toThrow(/--slice 5\/5/);
