@@ -25,6 +25,7 @@ interface BenchLoopOptions {
   backend: BackendChoice;
   latePolicy: LatePolicy;
   seed: number;
+  nice?: number;
   json?: boolean;
 }
 
@@ -40,6 +41,11 @@ export function registerBenchLoop(bench: Command): Command {
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'cpu')
     .option('--late-policy <policy>', 'skip|late', choice(LATE_POLICIES), 'skip')
     .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
+    .option(
+      '--nice <n>',
+      'scheduling priority of the loop (-20…19; negative needs root)',
+      integer('--nice', -20),
+    )
     .option('--json', 'one JSON object per network size')
     .action(async (options: BenchLoopOptions) => {
       const rows: Row[] = [];
@@ -54,6 +60,7 @@ export function registerBenchLoop(bench: Command): Command {
           seed: options.seed,
           latePolicy: options.latePolicy,
           warmupTicks: 200,
+          nice: options.nice,
         });
         const row: Row = {
           bench: 'loop',
@@ -63,6 +70,7 @@ export function registerBenchLoop(bench: Command): Command {
           tickMs: options.tickMs,
           durationS: options.duration,
           latePolicy: options.latePolicy,
+          nice: summary.nice ?? null,
           ticks: summary.ticks!,
           missed: summary.missed!,
           overruns: summary.overruns!,

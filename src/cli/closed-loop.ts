@@ -3,6 +3,7 @@
  * stop on duration or SIGINT/SIGTERM, then the report (written even when stopped by a signal, so
  * nothing measured is lost). Used by `spikeloop run` and `spikeloop bench loop`.
  */
+import { getPriority, setPriority } from 'node:os';
 import { createEngine } from '../engine/create.js';
 import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
 import { createEnvironment } from '../env/registry.js';
@@ -29,6 +30,12 @@ export interface ClosedLoopOptions {
   latePolicy: LatePolicy;
   threads?: number;
   connectivity?: ConnectivityMode;
+  /**
+   * Scheduling priority (nice value, −20…19) for the loop's thread and the engine's workers, set
+   * before they start; negative values need root or CAP_SYS_NICE (refused: a warning, and the run
+   * goes on at the normal priority).
+   */
+  nice?: number;
   /** Engine steps run before the loop starts (JIT and caches warm, not measured). */
   warmupTicks?: number;
   reportDir?: string;
@@ -59,10 +66,27 @@ const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
   max: s.max,
 });
 
+/** Sets this thread's nice value (threads started later inherit it); returns the value in effect. */
+function applyNice(nice: number): number {
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
+    throw new Error(`--nice must be an integer from -20 to 19, got ${nice}`);
+  }
+  try {
+    setPriority(nice);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    console.error(
+      `spikeloop: could not set the loop's priority to nice ${nice} (${code}); running at nice ${getPriority()}. Raising it needs root or CAP_SYS_NICE.`,
+    );
+  }
+  return getPriority();
+}
+
 export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
   if (options.durationS !== undefined && !(options.durationS > 0)) {
     throw new Error(`--duration must be > 0 s, got ${options.durationS}`);
   }
+  const nice = options.nice === undefined ? undefined : applyNice(options.nice);
   const network = deriveNetwork(modelParams(options.model, options.n, { seed: options.seed }));
   const engine = await createEngine(options.backend, {
     networks: [network],
@@ -171,6 +195,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickMs: options.tickMs,
     wallS: report.run.wallS,
     stopReason,
+    ...(nice !== undefined ? { nice } : {}),
     ...(report.run.environment ?? {}),
     ...(options.reportDir ? { report: options.reportDir } : {}),
   };

@@ -31,6 +31,7 @@ export interface RunCommandOptions {
   backend: BackendChoice;
   seed: number;
   threads?: number;
+  nice?: number;
   latePolicy: LatePolicy;
   report?: string;
   strict?: string;
@@ -54,6 +55,7 @@ export function closedLoopOptions(options: RunCommandOptions, budgets: readonly 
     backend: options.backend,
     seed: options.seed,
     threads: options.threads,
+    nice: options.nice,
     latePolicy: options.latePolicy,
     reportDir: options.report,
     budgets,
