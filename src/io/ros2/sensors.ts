@@ -163,8 +163,8 @@ export function laserScanToSectors(
   const nearest = new Float64Array(sectors).fill(Number.POSITIVE_INFINITY);
   const beams = new Uint32Array(sectors);
   for (let i = 0; i < ranges.length; i++) {
-    const angle = angleMin + increment * i;
-    if (angle < low || angle > high) continue;
+    const angle = intoWindow(angleMin + increment * i, low, high);
+    if (Number.isNaN(angle)) continue;
     // A degenerate window (one beam, low = high) puts everything in sector 0.
     const sector = width > 0 ? Math.min(sectors - 1, Math.floor((angle - low) / width)) : 0;
     beams[sector]!++;
@@ -261,6 +261,17 @@ export function float32ArrayToValues(
   for (let i = 0; i < conversion.size; i++)
     values[i] = requireFiniteField(topic, `data[${offset + i}]`, data[offset + i]);
   out.set(values);
+}
+
+/**
+ * The beam angle moved by a whole turn into [low, high] if that puts it there (scanners report
+ * 0…2π, windows are often −π…π), or NaN when the beam lies outside the window.
+ */
+function intoWindow(angle: number, low: number, high: number): number {
+  for (const shifted of [angle, angle - 2 * Math.PI, angle + 2 * Math.PI]) {
+    if (shifted >= low && shifted <= high) return shifted;
+  }
+  return Number.NaN;
 }
 
 /** A reading as a usable distance: see the REP 117 note at the top. */
