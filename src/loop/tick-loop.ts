@@ -4,15 +4,24 @@
  * for one tick of substeps, decode the population counts into motor commands, then sleep until
  * t0 + (k+1)·tick. Everything slow (snapshots, reports, warnings) happens off this path.
  */
-import type { PopulationActivity } from '../codec/types.js';
+import type { Decoder, Encoder, PopulationActivity } from '../codec/types.js';
 import type { Engine } from '../engine/engine.js';
 import { substepsPerTick } from '../model/params.js';
 import { TelemetryFeed } from '../telemetry/live.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
-import type { Environment, SensorSample } from './ports.js';
+import type { Environment, MotorSink, SensorSample, SensorSource } from './ports.js';
 import { type LatePolicy, TickSchedule } from './schedule.js';
 import { type ClockUs, monotonicUs, preciseSleeper, type Sleeper } from './sleep.js';
 import { checkWiring, ThrottledWarning } from './wiring.js';
+
+interface InputState {
+  source: SensorSource;
+  encoders: Encoder[];
+  /** The newest sample taken; held while no newer one arrives. */
+  latest: SensorSample | null;
+  /** Taken but not yet answered by a motor command (for end-to-end latency). */
+  unanswered: SensorSample | null;
+}
 
 export interface TickLoopOptions {
   engine: Engine;
@@ -37,6 +46,10 @@ export class TickLoop {
   private readonly sleep: Sleeper;
   private readonly missWarning: ThrottledWarning;
   private readonly codecWarning: ThrottledWarning;
+  private readonly inputs: InputState[];
+  private readonly outputs: { decoder: Decoder; sink: MotorSink }[];
+  private readonly currentsPa: Float32Array;
+  private readonly activity: PopulationActivity;
 
   constructor(private readonly options: TickLoopOptions) {
     const { engine, env, tickMs } = options;
@@ -56,6 +69,18 @@ export class TickLoop {
     const warn = options.warn ?? ((message: string) => console.error(`spikeloop: ${message}`));
     this.missWarning = new ThrottledWarning(warn, this.clock);
     this.codecWarning = new ThrottledWarning(warn, this.clock);
+    this.inputs = env.sources.map((source) => ({
+      source,
+      encoders: env.encoders.filter((encoder) => encoder.input === source.name),
+      latest: null,
+      unanswered: null,
+    }));
+    this.outputs = env.decoders.map((decoder) => ({
+      decoder,
+      sink: env.sinks.find((sink) => sink.name === decoder.output)!,
+    }));
+    this.currentsPa = new Float32Array(layout.populationCount);
+    this.activity = { counts: new Uint32Array(0), sizes, tickMs };
   }
 
   /** Streams every spike of instance 0 into the telemetry feed (for a raster display), or stops. */
@@ -73,27 +98,11 @@ export class TickLoop {
     if (this.running) throw new Error('the tick loop is already running');
     this.running = true;
     this.stopRequested = false;
-    const { engine, env, tickMs } = this.options;
-    const io = env.sources.map((source) => ({
-      source,
-      encoders: env.encoders.filter((encoder) => encoder.input === source.name),
-      latest: null as SensorSample | null,
-      unanswered: null as SensorSample | null,
-    }));
-    const sinks = env.decoders.map((decoder) => ({
-      decoder,
-      sink: env.sinks.find((sink) => sink.name === decoder.output)!,
-    }));
-    const currentsPa = new Float32Array(engine.layout.populationCount);
-    const activity: PopulationActivity = {
-      counts: new Uint32Array(0),
-      sizes: this.feed.populationSizes,
-      tickMs,
-    };
-    const schedule = new TickSchedule(this.clock() + tickMs * 1000, tickMs * 1000, this.options.latePolicy);
+    const tickUs = this.options.tickMs * 1000;
+    const schedule = new TickSchedule(this.clock() + tickUs, tickUs, this.options.latePolicy);
     try {
       while (!this.stopRequested && schedule.pendingTick < maxTicks) {
-        // The engine's promise has resolved, so a short final busy wait delays nothing it needs.
+        // The engine's promise has resolved: nothing the tick needs is pending on the event loop.
         await this.sleep(schedule.nextDeadlineUs, true);
         const startUs = this.clock();
         if (this.options.latePolicy === 'skip') {
@@ -103,54 +112,69 @@ export class TickLoop {
           if (end.dropped > 0) break;
         }
         const start = schedule.begin(startUs);
-        this.telemetry.recordStart(
-          start.latenessUs,
-          start.dropped,
-          start.firstDroppedLatenessUs,
-          start.missedSlot,
-        );
-        if (start.dropped > 0 || start.missedSlot) this.warnMissed();
+        const { latenessUs, dropped, firstDroppedLatenessUs, missedSlot } = start;
+        this.telemetry.recordStart(latenessUs, dropped, firstDroppedLatenessUs, missedSlot);
+        if (dropped > 0 || missedSlot) this.warnMissed();
 
-        // read: newest sample per input (never waits); inputs without a new sample hold their last one.
-        currentsPa.fill(0);
-        for (const input of io) {
-          const sample = input.source.takeLatest();
-          if (sample) input.latest = input.unanswered = sample;
-          if (!input.latest) continue;
-          for (const encoder of input.encoders) {
-            try {
-              encoder.encode(input.latest.values, currentsPa);
-            } catch (error) {
-              this.codecWarning.warn(`input "${input.source.name}": ${messageOf(error)}`);
-            }
-          }
-        }
-        engine.setPopulationCurrents(0, currentsPa);
-
-        // update: one tick of substeps; counts of instance 0.
-        activity.counts = (await engine.run(this.substeps)).subarray(0, currentsPa.length);
-
-        // write: decoders → commands that carry the newest sample seq of every input.
-        const sourceSeq: Record<string, number> = {};
-        for (const input of io) if (input.latest) sourceSeq[input.source.name] = input.latest.seq;
-        let firstCommandUs = Number.NaN;
-        for (const { decoder, sink } of sinks) {
-          const computedUs = this.clock();
-          sink.write({ values: decoder.decode(activity), sourceSeq, computedUs });
-          if (Number.isNaN(firstCommandUs)) firstCommandUs = computedUs;
-        }
-        for (const input of io) {
-          if (!input.unanswered || Number.isNaN(firstCommandUs)) continue;
-          this.telemetry.recordEndToEnd(input.source.name, firstCommandUs - input.unanswered.arrivalUs);
-          input.unanswered = null;
-        }
-        env.step?.(tickMs);
-        this.feed.addCounts(activity.counts);
-        const endUs = this.clock();
-        this.telemetry.recordEnd(endUs - startUs);
+        this.read();
+        const counts = await this.update();
+        this.write(counts);
+        this.options.env.step?.(this.options.tickMs);
+        this.telemetry.recordEnd(this.clock() - startUs);
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  /** Newest sample per input (never waits); an input without a new sample holds its last one. */
+  private read(): void {
+    this.currentsPa.fill(0);
+    for (const input of this.inputs) {
+      const sample = input.source.takeLatest();
+      if (sample) input.latest = input.unanswered = sample;
+      if (!input.latest) continue;
+      for (const encoder of input.encoders) {
+        try {
+          encoder.encode(input.latest.values, this.currentsPa);
+        } catch (error) {
+          this.codecWarning.warn(`input "${input.source.name}": ${messageOf(error)}`);
+        }
+      }
+    }
+    this.options.engine.setPopulationCurrents(0, this.currentsPa);
+  }
+
+  /** One tick of substeps; spike counts per population of instance 0. */
+  private async update(): Promise<Uint32Array> {
+    const counts = await this.options.engine.run(this.substeps);
+    return counts.subarray(0, this.currentsPa.length);
+  }
+
+  /** Decoders → motor commands carrying the newest sample seq of every input; end-to-end latency. */
+  private write(counts: Uint32Array): void {
+    this.activity.counts = counts;
+    this.feed.addCounts(counts);
+    const sourceSeq: Record<string, number> = {};
+    for (const input of this.inputs) if (input.latest) sourceSeq[input.source.name] = input.latest.seq;
+    let firstCommandUs = Number.NaN;
+    for (const { decoder, sink } of this.outputs) {
+      let values: Float32Array;
+      try {
+        values = decoder.decode(this.activity);
+      } catch (error) {
+        this.codecWarning.warn(`output "${sink.name}": ${messageOf(error)}`);
+        continue;
+      }
+      const computedUs = this.clock();
+      sink.write({ values, sourceSeq, computedUs });
+      if (Number.isNaN(firstCommandUs)) firstCommandUs = computedUs;
+    }
+    if (Number.isNaN(firstCommandUs)) return;
+    for (const input of this.inputs) {
+      if (!input.unanswered) continue;
+      this.telemetry.recordEndToEnd(input.source.name, firstCommandUs - input.unanswered.arrivalUs);
+      input.unanswered = null;
     }
   }
 

@@ -71,16 +71,21 @@ export class TelemetryFeed {
     this.bufferedSpikes += ids.length;
   }
 
-  /** Subscribes; returns the unsubscribe function. */
-  subscribe(listener: TelemetryListener): () => void {
+  /**
+   * Subscribes; snapshots are published every `intervalMs` (the first subscriber's choice) while
+   * anyone listens. Returns the unsubscribe function.
+   */
+  subscribe(listener: TelemetryListener, intervalMs = 100): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  start(intervalMs: number): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.publish(), intervalMs);
-    this.timer.unref();
+    if (!this.timer) {
+      this.snapshot(); // start the first interval's rates now
+      this.timer = setInterval(() => this.publish(), intervalMs);
+      this.timer.unref();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stop();
+    };
   }
 
   stop(): void {

@@ -8,6 +8,7 @@ import type { LatePolicy } from '../../src/loop/schedule.js';
 import { TickLoop } from '../../src/loop/tick-loop.js';
 import { deriveNetwork } from '../../src/model/network.js';
 import { modelParams } from '../../src/model/params.js';
+import type { TelemetrySnapshot } from '../../src/telemetry/live.js';
 
 const network = deriveNetwork(modelParams('ei-clustered', 100, { seed: 3 }));
 let engine: Engine;
@@ -140,5 +141,34 @@ describe('TickLoop (real CPU engine, synthetic environment, fake clock)', () => 
     expect(snapshot.populationRatesHz).toHaveLength(network.layout.populationCount);
     expect(snapshot.rateEHz).toBeGreaterThan(0);
     expect(snapshot.latenessUs.count).toBe(loop.telemetry.lateness.totalCount);
+  });
+});
+
+describe('live telemetry feed', () => {
+  it('publishes snapshots to subscribers on an interval while the loop runs, with spikes when asked', async () => {
+    const env = await createEnvironment('synthetic', {
+      layout: network.layout,
+      tickMs: 1,
+      seed: 1,
+      clockUs: () => performance.now() * 1000,
+    });
+    const loop = new TickLoop({ engine, env, tickMs: 1, dtMs: 0.1, latePolicy: 'skip', warn: () => {} });
+    const snapshots: TelemetrySnapshot[] = [];
+    const unsubscribe = loop.feed.subscribe((snapshot) => snapshots.push(snapshot), 20);
+    loop.streamSpikes(true);
+    // Real time: stop once three snapshots have arrived (however long that takes on a loaded machine).
+    const stopper = setInterval(() => snapshots.length >= 3 && loop.stop(), 5);
+    await loop.run();
+    clearInterval(stopper);
+    unsubscribe();
+    loop.streamSpikes(false);
+    expect(snapshots.length).toBeGreaterThanOrEqual(3);
+    const last = snapshots.at(-1)!;
+    expect(last.counters.ticks).toBeGreaterThan(0);
+    expect(last.populationRatesHz).toHaveLength(network.layout.populationCount);
+    expect(snapshots.some((snapshot) => snapshot.recentSpikes.length > 0)).toBe(true);
+    for (const batch of snapshots.flatMap((snapshot) => snapshot.recentSpikes)) {
+      for (const id of batch.ids) expect(id).toBeLessThan(network.layout.n);
+    }
   });
 });
