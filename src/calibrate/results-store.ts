@@ -61,16 +61,19 @@ export function readSpecFile(dir: string): { specHash: string; spec: SweepSpec }
 }
 
 /**
- * Reads the finished rows of a results directory. A line cut short by a kill mid-write is
- * removed from the file (it belongs to a batch that did not finish), so appending stays valid.
+ * Reads the finished rows of a results directory; a line cut short by a kill mid-write belongs
+ * to a batch that did not finish and is ignored. With `repair` (only the sweep that is about to
+ * append) it is also cut from the file, so appending stays valid; readers of a directory another
+ * process may be writing never modify it.
  */
-export function readResults(dir: string): Map<string, ResultRow> {
+export function readResults(dir: string, options: { repair?: boolean } = {}): Map<string, ResultRow> {
   const rows = new Map<string, ResultRow>();
   const path = join(dir, RESULTS_FILE);
   if (!existsSync(path)) return rows;
   const text = readFileSync(path, 'utf8');
   const complete = text.lastIndexOf('\n') + 1;
-  if (complete < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
+  if (options.repair && complete < text.length)
+    truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
   for (const line of text.slice(0, complete).split('\n')) {
     if (line.trim() === '') continue;
     const row = JSON.parse(line) as ResultRow;

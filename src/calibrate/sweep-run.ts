@@ -137,7 +137,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepSummary> 
   const all = expandSweep(spec);
   const mine = options.slice ? selectSlice(all, options.slice) : all;
   writeSpecFile(outDir, spec);
-  const finished = readResults(outDir);
+  const finished = readResults(outDir, { repair: true });
   const pending = mine.filter((point) => !finished.has(point.key));
   const alreadyDone = mine.length - pending.length;
   const rows = mine.filter((point) => finished.has(point.key)).map((point) => finished.get(point.key)!);

@@ -12,8 +12,7 @@ import { buildHardwareProfile } from '../calibrate/profile.js';
 import type { BackendName } from '../engine/engine.js';
 import { MODEL_NAMES, type ModelName } from '../model/params.js';
 import { printRows, type Row } from './output.js';
-import { choice, finiteNumber, integer } from './parse.js';
-import { integerList } from './sweep.js';
+import { choice, finiteNumber, integer, integerList } from './parse.js';
 
 export const BACKEND_SETS = ['all', 'cpu', 'webgpu'] as const;
 

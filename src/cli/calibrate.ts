@@ -11,8 +11,7 @@ import { buildHardwareProfile, defaultProfileName, writeHardwareProfile } from '
 import { isMultiple, MODEL_NAMES, type ModelName } from '../model/params.js';
 import { BACKEND_SETS, backendsOf, sampleRow } from './bench-engine.js';
 import { printRows } from './output.js';
-import { choice, finiteNumber } from './parse.js';
-import { integerList } from './sweep.js';
+import { choice, finiteNumber, integerList } from './parse.js';
 
 export function registerCalibrate(program: Command): void {
   program

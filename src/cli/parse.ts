@@ -29,3 +29,17 @@ export function choice<T extends string>(values: readonly T[]) {
     return value as T;
   };
 }
+
+/** Parses "2000,5000,10000" into integers ≥ min, naming the option on error. */
+export function integerList(option: string, min: number) {
+  return (value: string): number[] => {
+    const items = value.split(',').map((item) => item.trim());
+    const numbers = items.map(Number);
+    if (items.length === 0 || numbers.some((n, k) => items[k] === '' || !Number.isInteger(n) || n < min)) {
+      throw new InvalidArgumentError(
+        `${option} must be a comma-separated list of integers ≥ ${min}, got "${value}"`,
+      );
+    }
+    return numbers;
+  };
+}

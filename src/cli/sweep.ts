@@ -4,7 +4,7 @@
  * TARGETS.yaml` searches parameters that meet activity targets and writes a params file.
  */
 import { basename, extname, join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { mergeSweeps } from '../calibrate/merge.js';
 import { METRIC_NAMES, type MetricName } from '../calibrate/metrics.js';
 import { writeModelParamsFile } from '../calibrate/params-file.js';
@@ -149,18 +149,4 @@ export function registerSweep(program: Command): void {
       if (!result.met)
         process.stderr.write('spikeloop: no point met every target; the params file holds the closest\n');
     });
-}
-
-/** Parses "2000,5000,10000" into integers ≥ min, naming the option on error. */
-export function integerList(option: string, min: number) {
-  return (value: string): number[] => {
-    const items = value.split(',').map((item) => item.trim());
-    const numbers = items.map(Number);
-    if (items.length === 0 || numbers.some((n, k) => items[k] === '' || !Number.isInteger(n) || n < min)) {
-      throw new InvalidArgumentError(
-        `${option} must be a comma-separated list of integers ≥ ${min}, got "${value}"`,
-      );
-    }
-    return numbers;
-  };
 }
