@@ -13,7 +13,7 @@
  *   towards it (ω ∝ angle) and drives forward in proportion to cos(angle) and the vector length.
  * Everything is expressed as a plain CodecMapping, so it can be saved, edited and reloaded.
  */
-import type { CodecMapping } from '../../codec/mapping.js';
+import type { CodecMapping, DecoderConfig } from '../../codec/mapping.js';
 import { wrapAngle } from './geometry.js';
 
 export interface ArenaControllerOptions {
@@ -42,6 +42,13 @@ export interface ArenaControllerOptions {
   fullSpeedHz?: number;
   turnGainPerS?: number;
   maxTurnRadPerS?: number;
+  /**
+   * 'population-vector' (default) steers by the vector average of all clusters; 'wta' steers by
+   * the single most active cluster, each cluster standing for one (v, ω) command.
+   */
+  decoder?: 'population-vector' | 'wta';
+  /** WTA only: a challenger must beat the current winner by this rate (Hz). */
+  hysteresisHz?: number;
 }
 
 export const DEFAULT_CONTROLLER = {
@@ -57,6 +64,8 @@ export const DEFAULT_CONTROLLER = {
   fullSpeedHz: 15,
   turnGainPerS: 1.5,
   maxTurnRadPerS: 3,
+  decoder: 'population-vector',
+  hysteresisHz: 5,
 } as const;
 
 /** Preferred direction of E cluster k of Q: 2π(k − ⌊Q/2⌋)/Q, so cluster ⌊Q/2⌋ points straight ahead. */
@@ -126,22 +135,43 @@ export function arenaControllerMapping(options: ArenaControllerOptions): CodecMa
         offset: o.maxRangeM,
       },
     ],
-    decoders: [
-      {
-        kind: 'population-vector',
-        output: 'cmd_vel',
-        tauMs: o.tauMs,
-        populations,
-        preferredRad: directions,
-        mode: 'steer',
-        baselineHz: o.baselineHz,
-        steer: {
-          maxSpeedMps: o.maxSpeedMps,
-          fullSpeedHz: o.fullSpeedHz,
-          turnGainPerS: o.turnGainPerS,
-          maxTurnRadPerS: o.maxTurnRadPerS,
-        },
-      },
-    ],
+    decoders: [o.decoder === 'wta' ? winnerTakeAll(o, directions) : populationVector(o, directions)],
+  };
+}
+
+type Resolved = Required<Omit<ArenaControllerOptions, 'sensorAnglesRad'>>;
+
+function populationVector(o: Resolved, directions: number[]): DecoderConfig {
+  return {
+    kind: 'population-vector',
+    output: 'cmd_vel',
+    tauMs: o.tauMs,
+    populations: directions.map((_, k) => k),
+    preferredRad: directions,
+    mode: 'steer',
+    baselineHz: o.baselineHz,
+    steer: {
+      maxSpeedMps: o.maxSpeedMps,
+      fullSpeedHz: o.fullSpeedHz,
+      turnGainPerS: o.turnGainPerS,
+      maxTurnRadPerS: o.maxTurnRadPerS,
+    },
+  };
+}
+
+/** Each cluster is its own group; its command is what the population vector would give for its direction alone. */
+function winnerTakeAll(o: Resolved, directions: number[]): DecoderConfig {
+  return {
+    kind: 'wta',
+    output: 'cmd_vel',
+    tauMs: o.tauMs,
+    groups: directions.map((_, k) => [k]),
+    values: directions.map((theta) => [
+      o.maxSpeedMps * Math.max(0, Math.cos(theta)),
+      Math.max(-o.maxTurnRadPerS, Math.min(o.maxTurnRadPerS, o.turnGainPerS * theta)),
+    ]),
+    minRateHz: o.baselineHz,
+    hysteresisHz: o.hysteresisHz,
+    idle: [0, 0],
   };
 }
