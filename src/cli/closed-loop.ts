@@ -86,6 +86,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   if (options.durationS !== undefined && !(options.durationS > 0)) {
     throw new Error(`--duration must be > 0 s, got ${options.durationS}`);
   }
+  const warmupTicks = options.warmupTicks ?? 0;
+  if (!Number.isInteger(warmupTicks) || warmupTicks < 0) {
+    throw new Error(`--warmup must be ≥ 0 s, got ${warmupTicks} ticks`);
+  }
   const nice = options.nice === undefined ? undefined : applyNice(options.nice);
   const network = deriveNetwork(modelParams(options.model, options.n, { seed: options.seed }));
   const engine = await createEngine(options.backend, {
@@ -131,7 +135,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       substeps: tickLoop.substeps,
       streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
     });
-    for (let k = 0; k < (options.warmupTicks ?? 0); k++) await engine.run(loop.substeps);
+    for (let k = 0; k < warmupTicks; k++) await engine.run(loop.substeps);
     cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
     const maxTicks =
       options.durationS === undefined

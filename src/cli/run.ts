@@ -25,6 +25,7 @@ export interface RunCommandOptions {
   env: string;
   envSet?: Record<string, string>;
   duration?: number;
+  warmup: number;
   tickMs: number;
   n: number;
   model: ModelName;
@@ -37,6 +38,10 @@ export interface RunCommandOptions {
   strict?: string;
   json?: boolean;
   profile?: string;
+  /** true = default port; a string is the port given on the command line. */
+  dashboard?: boolean | string;
+  dashboardHost?: string;
+  token?: string;
 }
 
 /**
@@ -45,10 +50,12 @@ export interface RunCommandOptions {
  * `onStart`) extend what this returns.
  */
 export function closedLoopOptions(options: RunCommandOptions, budgets: readonly Budget[]): ClosedLoopOptions {
+  if (!(options.warmup >= 0)) throw new Error(`--warmup must be ≥ 0 s, got ${options.warmup}`);
   return {
     env: options.env,
     envSettings: options.envSet,
     durationS: options.duration,
+    warmupTicks: Math.round(options.warmup / (options.tickMs / 1000)),
     tickMs: options.tickMs,
     n: options.n,
     model: options.model,
@@ -59,11 +66,22 @@ export function closedLoopOptions(options: RunCommandOptions, budgets: readonly 
     latePolicy: options.latePolicy,
     reportDir: options.report,
     budgets,
-    onStart: async () => {
+    onStart: async (loop, env, engine) => {
       if (options.duration === undefined) {
         console.error('spikeloop: running until SIGINT (Ctrl-C) or SIGTERM; the report is written on exit');
       }
-      return undefined;
+      if (options.dashboard === undefined || options.dashboard === false) return undefined;
+      const { startDashboard, DEFAULT_DASHBOARD_PORT } = await import('../io/dashboard/dashboard.js');
+      const port = options.dashboard === true ? DEFAULT_DASHBOARD_PORT : Number(options.dashboard);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new Error(`--dashboard expects a port number, got "${String(options.dashboard)}"`);
+      }
+      const dashboard = await startDashboard(
+        { loop, env, neurons: engine.layout.n, tickMs: options.tickMs },
+        { port, host: options.dashboardHost, token: options.token ?? process.env.SPIKELOOP_TOKEN },
+      );
+      console.error(`spikeloop: dashboard at ${dashboard.url}`);
+      return () => dashboard.close();
     },
   };
 }
@@ -78,6 +96,12 @@ export function registerRun(program: Command): Command {
       '--duration <s>',
       'wall-clock seconds to run (default: until SIGINT/SIGTERM)',
       finiteNumber('--duration'),
+    )
+    .option(
+      '--warmup <s>',
+      'biological seconds simulated before the loop starts (JIT, GPU pipelines; not measured)',
+      finiteNumber('--warmup'),
+      0.1,
     )
     .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', finiteNumber('--tick-ms'), 1)
     .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
@@ -97,6 +121,9 @@ export function registerRun(program: Command): Command {
       '--profile <file>',
       'hardware profile (spikeloop calibrate): picks backend and N for the tick unless given',
     )
+    .option('--dashboard [port]', 'serve the live dashboard (default port 8787 on 127.0.0.1)')
+    .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
+    .option('--token <token>', 'access token for the dashboard (default: $SPIKELOOP_TOKEN)')
     .option('--json', 'print one JSON object')
     .action(async (options: RunCommandOptions, command: Command) => {
       if (options.profile) {
