@@ -17,6 +17,7 @@ export interface BatchBenchOptions {
   warmupS: number;
   seed: number;
   stepsPerCall: number;
+  threads?: number;
   /** At most this many points of each batch are also run one by one (their throughput is per point). */
   sequentialSample: number;
 }
@@ -49,6 +50,7 @@ export async function benchBatch(
     durationS: options.durationS,
     warmupS: options.warmupS,
     stepsPerCall: options.stepsPerCall,
+    threads: options.threads,
   };
   // One run per seed, shared by every B that contains that point.
   const sequential = new Map<number, CostMeasurement>();
@@ -58,6 +60,8 @@ export async function benchBatch(
       : (await backendAvailability('webgpu')).available
         ? 'webgpu'
         : 'cpu';
+  // A throwaway run first: the first engine of a process pays for compiling code and pipelines.
+  await measureCost(backend, options.n, { ...costOptions, durationS: 0.05, warmupS: 0, seed: options.seed });
   const rows: BatchBenchRow[] = [];
   for (const batch of options.batches) {
     const batched = await measureCost(backend, options.n, { ...costOptions, seed: options.seed, batch });

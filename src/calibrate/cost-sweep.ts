@@ -16,6 +16,7 @@ export interface CostSweepOptions {
   warmupS: number;
   stepsPerCall: number;
   seed: number;
+  threads?: number;
   /** Engine calls timed for the per-tick overhead. */
   overheadCalls: number;
   /** Larger sizes of a backend are skipped once one size took longer than this (wall s). */
@@ -49,6 +50,8 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
       results.push({ backend, ...availability, samples: [], fit: null, fixedCost: null, tickOverhead: null });
       continue;
     }
+    // A throwaway run first: the first engine of a process pays for compiling code and pipelines.
+    await measureCost(backend, 200, { ...options, durationS: 0.05, warmupS: 0 });
     const samples: CostMeasurement[] = [];
     let reason: string | undefined;
     for (const n of sizes) {
@@ -68,6 +71,7 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
       model: options.model,
       stepsPerCall: options.stepsPerCall,
       calls: options.overheadCalls,
+      threads: options.threads,
     });
     let fit: CostFit | null = null;
     let fixedCost: LineFit | null = null;

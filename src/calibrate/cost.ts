@@ -19,6 +19,8 @@ export interface CostOptions {
   stepsPerCall: number;
   seed: number;
   batch?: number;
+  /** CPU backend threads (default: the engine's choice from N and the cores). */
+  threads?: number;
 }
 
 export interface CostMeasurement {
@@ -53,7 +55,7 @@ export async function measureCost(
     deriveNetwork(modelParams(options.model, n, { seed: options.seed + b })),
   );
   const buildStart = performance.now();
-  const engine = await createEngine(backend, { networks });
+  const engine = await createEngine(backend, { networks, threads: options.threads });
   const buildS = (performance.now() - buildStart) / 1000;
   try {
     const { dtMs } = networks[0]!.params;
@@ -129,10 +131,13 @@ export interface TickOverhead {
 /** Per-tick overhead: many calls of `stepsPerCall` substeps on a tiny network (N = 100). */
 export async function measureTickOverhead(
   backend: BackendName,
-  options: { model: ModelName; stepsPerCall: number; calls: number; n?: number },
+  options: { model: ModelName; stepsPerCall: number; calls: number; n?: number; threads?: number },
 ): Promise<TickOverhead> {
   const n = options.n ?? 100;
-  const engine = await createEngine(backend, { networks: [deriveNetwork(modelParams(options.model, n))] });
+  const engine = await createEngine(backend, {
+    networks: [deriveNetwork(modelParams(options.model, n))],
+    threads: options.threads,
+  });
   try {
     // Warm the code paths (JIT, pipeline caches) before timing.
     for (let k = 0; k < Math.min(100, options.calls); k++) await engine.run(options.stepsPerCall);

@@ -33,6 +33,8 @@ export interface SweepRunOptions {
   progress?: (totalInstanceSteps: number) => ProgressSink;
   /** Steps per engine call. */
   chunkSteps?: number;
+  /** CPU backend threads (default: the engine's choice). */
+  threads?: number;
 }
 
 export interface SweepSummary {
@@ -82,12 +84,13 @@ export async function simulatePoints(
   backend: BackendChoice,
   onSteps: (instanceSteps: number) => void = () => {},
   chunkSteps = 1000,
+  threads?: number,
 ): Promise<ResultRow[]> {
   const networks = points.map((point) => deriveNetwork(modelParams(spec.model, point.n, point.overrides)));
   const dtMs = networks[0]!.params.dtMs;
   const warmupSteps = Math.round((spec.warmupS * 1000) / dtMs);
   const steps = Math.round((spec.durationS * 1000) / dtMs);
-  const engine = await createEngine(backend, { networks });
+  const engine = await createEngine(backend, { networks, threads });
   try {
     for (let done = 0; done < warmupSteps; ) {
       const now = Math.min(chunkSteps, warmupSteps - done);
@@ -161,6 +164,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepSummary> 
         progress.update(doneSteps);
       },
       options.chunkSteps,
+      options.threads,
     );
     appendResults(outDir, batchRows);
     rows.push(...batchRows);

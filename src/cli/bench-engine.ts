@@ -91,6 +91,11 @@ export function registerBenchEngine(bench: Command): void {
       2000,
     )
     .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
+    .option(
+      '--threads <n>',
+      'CPU backend threads (default: chosen from N and the cores)',
+      integer('--threads', 1),
+    )
     .option('--json', 'one JSON object per line')
     .action(async (options) => {
       const json = Boolean(options.json);
@@ -103,6 +108,7 @@ export function registerBenchEngine(bench: Command): void {
         warmupS: options.warmup,
         stepsPerCall,
         seed: options.seed,
+        threads: options.threads,
         overheadCalls: options.overheadCalls,
         maxWallS: options.maxWall,
         onSample: (m) => {
@@ -192,6 +198,11 @@ export function registerBenchBatch(bench: Command): void {
     .option('--sequential <k>', 'points of each batch also run one by one', integer('--sequential', 1), 4)
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--seed <n>', 'seed of the first instance', integer('--seed', 0), 1)
+    .option(
+      '--threads <n>',
+      'CPU backend threads (default: chosen from N·B and the cores)',
+      integer('--threads', 1),
+    )
     .option('--json', 'one JSON object per line')
     .action(async (options) => {
       const json = Boolean(options.json);
@@ -206,6 +217,7 @@ export function registerBenchBatch(bench: Command): void {
           seed: options.seed,
           stepsPerCall: 1000,
           sequentialSample: options.sequential,
+          threads: options.threads,
         },
         (row) => {
           if (json) printRows([{ ...row }], true);

@@ -11,7 +11,7 @@ import { buildHardwareProfile, defaultProfileName, writeHardwareProfile } from '
 import { isMultiple, MODEL_NAMES, type ModelName } from '../model/params.js';
 import { BACKEND_SETS, backendsOf, sampleRow } from './bench-engine.js';
 import { printRows } from './output.js';
-import { choice, finiteNumber, integerList } from './parse.js';
+import { choice, finiteNumber, integer, integerList } from './parse.js';
 
 export function registerCalibrate(program: Command): void {
   program
@@ -47,6 +47,11 @@ export function registerCalibrate(program: Command): void {
       120,
     )
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
+    .option(
+      '--threads <n>',
+      'CPU backend threads (default: chosen from N and the cores)',
+      integer('--threads', 1),
+    )
     .option('--name <name>', 'profile name (default from the CPU model and cores)')
     .option('--output <file>', 'profile path (default hardware-profiles/<name>.json)')
     .option('--json', 'print the summary as JSON lines')
@@ -66,6 +71,7 @@ export function registerCalibrate(program: Command): void {
         warmupS: options.warmup,
         stepsPerCall,
         seed: 1,
+        threads: options.threads,
         overheadCalls: 1000,
         maxWallS: options.maxWall,
         onSample: (m) => {

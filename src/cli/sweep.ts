@@ -35,6 +35,11 @@ export function registerSweep(program: Command): void {
     )
     .option('--out <dir>', 'results directory (default sweeps/<grid name>)')
     .option('--backend <name>', 'auto|webgpu|cpu (default: the file, else auto)', choice(BACKENDS))
+    .option(
+      '--threads <n>',
+      'CPU backend threads (default: chosen from N·B and the cores)',
+      integer('--threads', 1),
+    )
     .option('--slice <i/k>', 'run only slice i of k (0-based), e.g. 0/4')
     .option(
       '--emit <scheduler>',
@@ -99,6 +104,7 @@ export function registerSweep(program: Command): void {
         batch,
         backend,
         slice,
+        threads: options.threads,
         progress: (total) => new ProgressBar(title, total),
       });
       printRows([{ ...summary }], json);
