@@ -160,8 +160,11 @@ export class Ros2Bridge {
   attachTelemetry(feed: TelemetryFeed, dtMs: number): void {
     this.dtMs = dtMs;
     this.unsubscribe?.();
-    this.unsubscribe = feed.subscribe((snapshot) => this.onSnapshot(snapshot));
-    feed.start(1000 / this.options.params.telemetry.rateHz);
+    // The feed's interval is its first subscriber's; onSnapshot decimates a faster one to our rate.
+    this.unsubscribe = feed.subscribe(
+      (snapshot) => this.onSnapshot(snapshot),
+      1000 / this.options.params.telemetry.rateHz,
+    );
   }
 
   /** Publishes one snapshot's messages if the telemetry period has passed (public for tests). */
@@ -253,7 +256,9 @@ function qosOf(api: RclApi, settings: QosSettings): RclQos {
       ? ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE
       : ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT,
   );
-  // DurabilityPolicy is not exported by the typings; its values are rmw's: 1 transient local, 2 volatile.
-  qos.durability = (settings.durability === 'transient_local' ? 1 : 2) as RclQos['durability'];
+  qos.durability =
+    settings.durability === 'transient_local'
+      ? api.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL
+      : api.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE;
   return qos;
 }
