@@ -45,9 +45,8 @@ export interface RunCommandOptions {
 }
 
 /**
- * Turns parsed command-line options into a closed-loop run. Options added later (`--profile`
- * choosing backend and N from a hardware profile, `--dashboard` subscribing to `loop.feed` through
- * `onStart`) extend what this returns.
+ * Turns parsed command-line options into a closed-loop run; live consumers (the dashboard) attach
+ * to `loop.feed` in `onStart`, before the first tick.
  */
 export function closedLoopOptions(options: RunCommandOptions, budgets: readonly Budget[]): ClosedLoopOptions {
   if (!(options.warmup >= 0)) throw new Error(`--warmup must be ≥ 0 s, got ${options.warmup}`);

@@ -10,7 +10,7 @@ import { renderText } from './report-text.js';
 
 const WIDTH = 860;
 const HEIGHT = 420;
-const MARGIN = { left: 70, right: 20, top: 20, bottom: 50 };
+const MARGIN = { left: 70, right: 45, top: 20, bottom: 50 };
 /** Up to the 99.999th percentile: 1/(1 − p) = 10^5. */
 const MAX_DECADES = 5;
 const COLORS: Record<BudgetMetric, string> = { lateness: '#d62728', compute: '#1f77b4', e2e: '#2ca02c' };
@@ -32,6 +32,13 @@ function curve(histogram: Histogram): [number, number][] {
   return points;
 }
 
+/** 1, 2 or 5 times a power of ten, at least `roughUs`: readable axis steps. */
+function niceStep(roughUs: number): number {
+  const power = 10 ** Math.floor(Math.log10(roughUs));
+  const multiple = [1, 2, 5, 10].find((m) => m * power >= roughUs) ?? 10;
+  return multiple * power;
+}
+
 export function renderHtml(report: LatencyReport, histograms: Record<BudgetMetric, Histogram>): string {
   const series = (Object.keys(COLORS) as BudgetMetric[]).map((metric) => ({
     metric,
@@ -40,15 +47,17 @@ export function renderHtml(report: LatencyReport, histograms: Record<BudgetMetri
   const budgetLines = report.budgets.flatMap((result) =>
     result.metric in COLORS ? [{ result, metric: result.metric as BudgetMetric }] : [],
   );
-  const maxUs = Math.max(
+  const dataMaxUs = Math.max(
     10,
     ...series.flatMap((s) => s.points.map(([, us]) => us)),
     ...budgetLines.map(({ result }) => result.limit),
   );
+  const stepUs = niceStep(dataMaxUs / 5);
+  const topUs = Math.ceil(dataMaxUs / stepUs) * stepUs;
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const px = (decades: number) => MARGIN.left + (decades / MAX_DECADES) * plotW;
-  const py = (us: number) => MARGIN.top + plotH - (us / (maxUs * 1.05)) * plotH;
+  const py = (us: number) => MARGIN.top + plotH - (us / topUs) * plotH;
   const parts: string[] = [];
   for (let d = 0; d <= MAX_DECADES; d++) {
     const label = d === 0 ? '0%' : `${(100 * (1 - 10 ** -d)).toFixed(Math.max(0, d - 2))}%`;
@@ -57,8 +66,7 @@ export function renderHtml(report: LatencyReport, histograms: Record<BudgetMetri
       `<text x="${px(d)}" y="${MARGIN.top + plotH + 18}" text-anchor="middle">${label}</text>`,
     );
   }
-  for (let k = 0; k <= 5; k++) {
-    const us = (maxUs * 1.05 * k) / 5;
+  for (let us = 0; us <= topUs + stepUs / 2; us += stepUs) {
     parts.push(
       `<line x1="${MARGIN.left}" y1="${py(us)}" x2="${MARGIN.left + plotW}" y2="${py(us)}" class="grid"/>`,
       `<text x="${MARGIN.left - 6}" y="${py(us) + 4}" text-anchor="end">${Math.round(us)}</text>`,
