@@ -152,6 +152,23 @@ describe('sweep', () => {
     expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="32"/g)).toHaveLength(6);
   });
 
+  it('sees metastable switching in the clustered network and none in the unclustered one', async () => {
+    const spec = sweepSpecFrom(
+      { n: 2000, duration: 2, warmup: 0.3, backend: 'cpu', params: { seed: 1 }, grid: { jEPlus: [1, 10] } },
+      'switching',
+    );
+    await runSweep({ spec, outDir: join(dir, 'switching'), batch: 2 });
+    const [flat, clustered] = sortedRows(readResults(join(dir, 'switching')).values());
+    expect(flat!.meanActiveClusters!).toBeLessThan(0.2);
+    expect(flat!.switchingRateHz!).toBeLessThan(1);
+    expect(clustered!.meanActiveClusters!).toBeGreaterThan(1);
+    expect(clustered!.switchingRateHz!).toBeGreaterThan(2);
+    expect(clustered!.meanDwellMs!).toBeGreaterThan(50);
+    // Cluster switching makes single neurons irregular and bursty: CV and Fano factor rise above the flat network's.
+    expect(clustered!.cvE!).toBeGreaterThan(flat!.cvE! + 0.3);
+    expect(clustered!.fanoE!).toBeGreaterThan(flat!.fanoE! + 0.5);
+  });
+
   it('resumes after a kill without recomputing finished batches', async () => {
     const out = join(dir, 'killed');
     const results = join(out, 'results.jsonl');
