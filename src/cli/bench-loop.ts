@@ -25,6 +25,7 @@ interface BenchLoopOptions {
   backend: BackendChoice;
   latePolicy: LatePolicy;
   seed: number;
+  threads?: number;
   nice?: number;
   json?: boolean;
 }
@@ -41,6 +42,7 @@ export function registerBenchLoop(bench: Command): Command {
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'cpu')
     .option('--late-policy <policy>', 'skip|late', choice(LATE_POLICIES), 'skip')
     .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
+    .option('--threads <n>', 'CPU backend threads (default: chosen from N)', integer('--threads', 1))
     .option(
       '--nice <n>',
       'scheduling priority of the loop (-20…19; negative needs root)',
@@ -60,6 +62,7 @@ export function registerBenchLoop(bench: Command): Command {
           seed: options.seed,
           latePolicy: options.latePolicy,
           warmupTicks: 200,
+          threads: options.threads,
           nice: options.nice,
         });
         const row: Row = {
