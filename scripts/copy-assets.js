@@ -1,8 +1,8 @@
-// Copies non-TypeScript assets (WGSL kernels, dashboard page, JSON schemas) from src/ into dist/.
+// Copies non-TypeScript assets (WGSL kernels, dashboard page and script, JSON schemas) from src/ into dist/.
 import { cpSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 
-const assetExtensions = new Set(['.wgsl', '.html', '.css', '.json']);
+const assetExtensions = new Set(['.wgsl', '.html', '.css', '.json', '.js']);
 function copyAssets(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);

@@ -17,6 +17,7 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
   type Role,
+  type ServerMessage,
   type TelemetryFrame,
 } from './protocol.js';
 import { LatestWinsSender } from './sender.js';
@@ -145,7 +146,20 @@ export class BridgeClient {
 
   private receive(socket: WebSocket, data: Buffer): void {
     const arrivalUs = performance.now() * 1000;
-    const message = parseServerMessage(this.codec.decode(data));
+    let message: ServerMessage;
+    try {
+      message = parseServerMessage(this.codec.decode(data));
+    } catch (error) {
+      // A frame this client cannot read is reported and skipped; it must not crash the simulator.
+      this.options.onError?.({
+        t: 'error',
+        code: 'malformed',
+        message: `unreadable server frame: ${(error as Error).message}`,
+        fatal: false,
+        seq: -1,
+      });
+      return;
+    }
     switch (message.t) {
       case 'config': {
         this.config = message;

@@ -102,7 +102,7 @@ export class BridgeServer {
   readonly connections = new Set<Connection>();
   private nextId = 1;
   private readonly log: LogLine;
-  private readonly telemetryCodec = createWireCodec(false);
+  private readonly telemetryCodecs = [createWireCodec(false), createWireCodec(true)];
 
   private constructor(
     private readonly options: BridgeServerOptions,
@@ -163,10 +163,13 @@ export class BridgeServer {
   /** Encodes once and offers the frame to every observer; slow observers drop frames. */
   broadcastTelemetry(frame: TelemetryFrame): number {
     let observers = 0;
-    let bytes: Uint8Array | null = null;
+    // Two encodings at most: a records peer must never see fixints 0x40–0x7f (they are record
+    // references there), which a plain encoder emits for small integers.
+    const bytes: (Uint8Array | null)[] = [null, null];
     for (const connection of this.clients('observer')) {
-      bytes ??= encodeTelemetryFrame(this.telemetryCodec, frame);
-      connection.sender.offer(bytes);
+      const variant = connection.codec.records ? 1 : 0;
+      bytes[variant] ??= encodeTelemetryFrame(this.telemetryCodecs[variant]!, frame);
+      connection.sender.offer(bytes[variant]!);
       observers++;
     }
     return observers;

@@ -1,0 +1,116 @@
+/**
+ * Builds telemetry frames from the loop's live snapshots, off the tick path: rates and latency
+ * summaries as they are, spikes thinned to at most `rasterNeurons` evenly spaced neurons, the
+ * end-to-end latency histogram (recomputed only every few frames: it walks the whole HDR
+ * histogram), and the arena's view when the environment has one.
+ */
+import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
+import type { TelemetrySnapshot } from '../../telemetry/live.js';
+import type { Histogram, LatencySummary as LoopSummary } from '../../telemetry/loop-telemetry.js';
+import type { ArenaView, LatencyHistogram, LatencySummary, TelemetryFrame } from '../ws/protocol.js';
+
+export interface TelemetryFrameOptions {
+  neurons: number;
+  tickMs: number;
+  /** Neurons shown in the raster (evenly spaced ids). */
+  rasterNeurons: number;
+  /** Spikes per frame at most; the rest are counted in spikes.dropped. */
+  maxSpikes: number;
+}
+
+const pick = (s: LoopSummary): LatencySummary => ({
+  count: s.count,
+  p50: s.p50,
+  p99: s.p99,
+  p999: s.p999,
+  max: s.max,
+});
+
+export function telemetryFrame(
+  snapshot: TelemetrySnapshot,
+  options: TelemetryFrameOptions,
+  extra: { histogram: LatencyHistogram | null; arena: ArenaView | null; counters: Record<string, number> },
+): TelemetryFrame {
+  const stride = Math.max(1, Math.ceil(options.neurons / options.rasterNeurons));
+  const steps: number[] = [];
+  const ids: number[] = [];
+  let dropped = 0;
+  for (const batch of snapshot.recentSpikes) {
+    for (const id of batch.ids) {
+      if (id % stride !== 0) continue;
+      if (ids.length >= options.maxSpikes) {
+        dropped++;
+        continue;
+      }
+      steps.push(batch.step);
+      ids.push(id);
+    }
+  }
+  return {
+    t: 'telemetry',
+    tick: snapshot.counters.ticks,
+    ts: snapshot.atUs,
+    tickMs: options.tickMs,
+    rates: Float32Array.from(snapshot.populationRatesHz),
+    spikes: { step: Uint32Array.from(steps), id: Uint32Array.from(ids), neurons: options.neurons, dropped },
+    latency: {
+      e2e: pick(snapshot.e2eUs),
+      lateness: pick(snapshot.latenessUs),
+      compute: pick(snapshot.computeUs),
+    },
+    histogram: extra.histogram,
+    counters: { ...snapshot.counters, ...extra.counters },
+    arena: extra.arena,
+  };
+}
+
+/** Percentiles sampled to rebuild a bucketed view of an HDR histogram. */
+const PERCENTILES = [...Array.from({ length: 99 }, (_, k) => k + 0.5), 99.5, 99.9, 99.99, 100];
+
+/**
+ * Log-spaced buckets from 10 µs to 100 ms; counts estimated from the histogram's percentiles
+ * (each sampled percentile stands for the share of values up to the next one).
+ */
+export function latencyHistogram(histogram: Histogram, buckets = 40): LatencyHistogram {
+  const edgesUs = new Float32Array(buckets);
+  const counts = new Uint32Array(buckets);
+  const lowUs = 10;
+  const highUs = 100_000;
+  for (let b = 0; b < buckets; b++) edgesUs[b] = lowUs * (highUs / lowUs) ** ((b + 1) / buckets);
+  const total = histogram.totalCount;
+  if (total === 0) return { edgesUs, counts };
+  let previous = 0;
+  for (const percentile of PERCENTILES) {
+    const value = histogram.getValueAtPercentile(percentile);
+    const share = ((percentile - previous) / 100) * total;
+    previous = percentile;
+    let b = 0;
+    while (b < buckets - 1 && value > edgesUs[b]!) b++;
+    counts[b]! += Math.round(share);
+  }
+  return { edgesUs, counts };
+}
+
+export function arenaView(scene: ArenaScene, state: ArenaState): ArenaView {
+  const circles = scene.obstacles.filter((o) => o.kind === 'circle');
+  const segments = scene.obstacles.filter((o) => o.kind === 'segment');
+  const rays = new Float32Array(scene.sensorAnglesRad.length * 2);
+  scene.sensorAnglesRad.forEach((angle, k) => {
+    rays[2 * k] = angle;
+    rays[2 * k + 1] = state.rangesM[k] ?? scene.maxRangeM;
+  });
+  return {
+    width: scene.widthM,
+    height: scene.heightM,
+    robot: Float32Array.of(state.robot.x, state.robot.y, state.robot.headingRad),
+    robotRadius: scene.robotRadiusM,
+    rays,
+    targets: Float32Array.of(state.target.x, state.target.y, scene.reachRadiusM),
+    obstacles: Float32Array.from(circles.flatMap((o) => (o.kind === 'circle' ? [o.x, o.y, o.radiusM] : []))),
+    segments: Float32Array.from(
+      segments.flatMap((o) => (o.kind === 'segment' ? [o.x1, o.y1, o.x2, o.y2] : [])),
+    ),
+    collisions: state.collisions,
+    targetsReached: state.targetsReached,
+  };
+}
