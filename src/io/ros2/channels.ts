@@ -6,6 +6,7 @@
  * and a sequence number (older unread messages are simply replaced), and the conversion runs when
  * the tick takes the sample. The executor thus never waits on the tick, nor the tick on it.
  */
+import type { Encoder } from '../../codec/types.js';
 import type { MotorCommand, MotorSink, SensorSample, SensorSource } from '../../loop/ports.js';
 import { timeToUs } from './messages.js';
 import { type MotorMessage, motorMessage, motorValueCount } from './motors.js';
@@ -275,6 +276,18 @@ export class StimulusChannel implements SensorSource {
       return { values: new Float32Array(this.populationCount), seq: this.seq, arrivalUs: nowUs };
     }
     return null;
+  }
+}
+
+/** Adds the stimulus currents (one value per population, pA) as they are: no mapping needed. */
+export class StimulusEncoder implements Encoder {
+  readonly input = 'stimulus';
+
+  encode(values: Float32Array, currentsPa: Float32Array): void {
+    if (values.length !== currentsPa.length) {
+      throw new Error(`stimulus: ${values.length} currents for ${currentsPa.length} populations`);
+    }
+    for (let p = 0; p < values.length; p++) currentsPa[p]! += values[p]!;
   }
 }
 

@@ -11,6 +11,7 @@ import type { EnvironmentOptions } from '../../env/registry.js';
 import type { Environment, TelemetryAttachment } from '../../loop/ports.js';
 import { populationNames } from '../../model/network.js';
 import { Ros2Bridge } from './bridge.js';
+import { StimulusEncoder } from './channels.js';
 import { Ros2ParamsError } from './errors.js';
 import { loadRclnodejs } from './load.js';
 import { inputSizes, loadRobotParams, outputSizes, type RobotParams } from './params.js';
@@ -56,12 +57,12 @@ export async function createRos2Environment(
     clockUs: options.clockUs,
     latePolicy: typeof options.settings?.latePolicy === 'string' ? options.settings.latePolicy : '',
   });
-  const usesStimulus = mapping.inputs.has(bridge.stimulus.name);
   return {
     name: 'ros2',
-    sources: usesStimulus ? [...bridge.sensors, bridge.stimulus] : bridge.sensors,
+    // Stimulus messages from other nodes drive populations directly, next to the mapped sensors.
+    sources: [...bridge.sensors, bridge.stimulus],
     sinks: bridge.motors,
-    encoders: mapping.encoders,
+    encoders: [...mapping.encoders, new StimulusEncoder()],
     decoders: mapping.decoders,
     attachTelemetry: (loop: TelemetryAttachment) => {
       if (bridge.wantsSpikes) loop.streamSpikes(true);
@@ -86,7 +87,13 @@ export function checkMappingFits(
 ) {
   const sensorSizes = inputSizes(params);
   for (const [input, size] of inputs) {
-    if (input === 'stimulus') continue;
+    if (input === 'stimulus') {
+      throw new Ros2ParamsError(
+        params.source,
+        '/codec/encoders',
+        'input "stimulus" is built in (Stimulus messages add their currents directly); remove its encoder',
+      );
+    }
     const produced = sensorSizes[input];
     if (produced === undefined) {
       throw new Ros2ParamsError(

@@ -399,12 +399,13 @@ describe('the ros2 environment', () => {
       { loadApi: async () => rcl.api, rosArgs: [] },
     );
     expect(env.name).toBe('ros2');
-    expect(env.sources.map((s) => s.name)).toEqual(['scan']);
+    expect(env.sources.map((s) => s.name)).toEqual(['scan', 'stimulus']);
     expect(env.sinks.map((s) => s.name)).toEqual(['cmd_vel']);
     rcl.subscription('scan').callback(scanMessage(0.3));
     const sample = env.sources[0]!.takeLatest()!;
     const currents = new Float32Array(layout.populationCount);
-    for (const encoder of env.encoders) encoder.encode(sample.values, currents);
+    for (const encoder of env.encoders.filter((e) => e.input === 'scan'))
+      encoder.encode(sample.values, currents);
     // The obstacle straight ahead (sector 4) inhibits cluster E4, tuned to it.
     expect(currents[4]).toBeLessThan(0);
     const counts = new Uint32Array(layout.populationCount);
@@ -417,6 +418,13 @@ describe('the ros2 environment', () => {
     const twists = rcl.publisher('cmd_vel').published as TwistMsg[];
     expect(twists.length).toBeGreaterThan(0);
     expect(twists.at(-1)!.angular.z).toBeGreaterThan(0); // turns left, towards E5's direction
+    // A Stimulus from another node adds its currents to the chosen populations.
+    rcl.subscription('~/stimulus').callback({ populations: [2, 21], currents_pa: [3, -1], duration_ms: 0 });
+    const stimulus = env.sources[1]!.takeLatest()!;
+    const driven = new Float32Array(layout.populationCount);
+    for (const encoder of env.encoders.filter((e) => e.input === 'stimulus'))
+      encoder.encode(stimulus.values, driven);
+    expect([driven[2], driven[21], driven[0]]).toEqual([3, -1, 0]);
     expect(env.summary?.()).toMatchObject({ robot: 'turtlebot3', sensorMessages: 1, sensorErrors: 0 });
     await env.close();
     expect(rcl.calls.at(-1)).toBe('shutdown');
