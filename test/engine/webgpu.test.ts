@@ -14,7 +14,7 @@ import { acquireAdapter } from '../../src/engine/webgpu/adapter.js';
 import { type DerivedNetwork, deriveNetwork } from '../../src/model/network.js';
 import { modelParams } from '../../src/model/params.js';
 import { SpikeFileWriter } from '../../src/telemetry/spike-file.js';
-import { collectSpikes } from './helpers.js';
+import { collectSpikes, isolatedNeurons } from './helpers.js';
 
 const N = 2000;
 const ONE_SECOND_STEPS = 10_000;
@@ -118,6 +118,31 @@ describe('WebGPU and CPU backends give identical spike trains', () => {
     };
     const gpu = await runBoth('webgpu');
     expect(gpu).toEqual(await runBoth('cpu'));
+  });
+
+  it('the same state bits as the CPU even where currents and voltages decay into subnormal floats', async () => {
+    // Two isolated E neurons, connected both ways; one spike, then nothing but decay for 2.3 s:
+    // I_exc falls below 2^-126 after ~0.27 s and V after ~2 s. A driver flushing subnormals to
+    // zero would differ here (llvmpipe keeps them, like JavaScript).
+    const net = isolatedNeurons(2, { pEE: 1 });
+    const states: number[][] = [];
+    for (const backend of ['cpu', 'webgpu'] as const) {
+      const engine = await build(backend, [net]);
+      engine.setNeuronCurrents(0, new Float32Array([400, 0]));
+      await engine.run(1);
+      engine.setNeuronCurrents(0, null);
+      const trace: number[] = [];
+      for (const steps of [2700, 300, 20_000]) {
+        await engine.run(steps);
+        const state = await engine.readState(0);
+        trace.push(state.iExcPa[1]!, state.vMv[1]!);
+      }
+      states.push(trace);
+    }
+    expect(states[1]).toEqual(states[0]);
+    expect(states[0]![4]).toBeGreaterThan(0);
+    expect(states[0]![4]).toBeLessThan(2 ** -126);
+    expect(states[0]![5]).toBeLessThan(2 ** -126);
   });
 
   it('byte-identical --record spike files (simulateOffline + SpikeFileWriter, with warm-up)', async () => {
