@@ -3,6 +3,7 @@
  * WebSocket protocol, exactly as an external simulator would (docs/protocol.md). Prints the round
  * trips it measured and what the robot achieved when it stops.
  */
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_ARENA } from '../env/arena/world.js';
 import { ArenaClient } from '../io/ws/arena-client.js';
@@ -17,6 +18,7 @@ interface ArenaCommandOptions {
   steps?: number;
   duration?: number;
   seed: number;
+  trajectory?: string;
   json?: boolean;
 }
 
@@ -34,6 +36,10 @@ export function registerArena(program: Command): Command {
     .option('--steps <n>', 'stop after this many physics steps', integer('--steps', 1))
     .option('--duration <s>', 'stop after this many wall-clock seconds', finiteNumber('--duration'))
     .option('--seed <n>', 'arena seed (target positions)', integer('--seed', 0), DEFAULT_ARENA.seed)
+    .option(
+      '--trajectory <file>',
+      'write the robot pose after every step (JSON lines: step, x, y, headingRad)',
+    )
     .option('--json', 'print one JSON object')
     .action(async (options: ArenaCommandOptions) => {
       if (!/^wss?:\/\//.test(options.connect))
@@ -45,6 +51,7 @@ export function registerArena(program: Command): Command {
         arena: { ...DEFAULT_ARENA, seed: options.seed },
         clock: options.lockstep ? { mode: 'lockstep' } : { mode: 'realtime', rateHz: options.rateHz },
         maxSteps: options.steps,
+        recordTrajectory: options.trajectory !== undefined,
         log: (line) => process.stderr.write(`${line}\n`),
       });
       const stop = () => void client.close();
@@ -56,7 +63,13 @@ export function registerArena(program: Command): Command {
       await client.close();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      const { trajectory: _trajectory, ...summary } = result;
+      const { trajectory, ...summary } = result;
+      if (options.trajectory !== undefined) {
+        const lines = trajectory.map((pose, step) =>
+          JSON.stringify({ step: step + 1, x: pose.x, y: pose.y, headingRad: pose.headingRad }),
+        );
+        writeFileSync(options.trajectory, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+      }
       printRows(
         [{ url: options.connect, mode: options.lockstep ? 'lockstep' : 'realtime', ...summary }],
         Boolean(options.json),
