@@ -7,6 +7,7 @@ import { splitRosArgs } from '../io/ros2/ros-args.js';
 import { registerArena } from './arena.js';
 import { registerBench } from './bench.js';
 import { registerBenchBatch, registerBenchEngine } from './bench-engine.js';
+import { registerBenchIo } from './bench-io.js';
 import { registerBenchLoop } from './bench-loop.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
@@ -33,6 +34,7 @@ registerBenchEngine(bench);
 registerBenchBatch(bench);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
 registerBenchLoop(bench);
+registerBenchIo(bench);
 
 try {
   // ROS 2 arguments (`--ros-args -r from:=to …`) are rcl's, read by the ROS 2 bridge, not options.
