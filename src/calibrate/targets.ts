@@ -236,6 +236,11 @@ function roundSpec(
   );
 }
 
+/** Points meeting every target come first; among equals, the lower loss (closer to the centres). */
+export function better(a: { loss: number; met: boolean }, b: { loss: number; met: boolean }): boolean {
+  return a.met !== b.met ? a.met : a.loss < b.loss;
+}
+
 export interface CalibrationRound {
   round: number;
   points: number;
@@ -285,7 +290,7 @@ export async function calibrateParams(
     const roundRows = [...readResults(dir).values()];
     for (const row of roundRows) {
       const score = scoreRow(row, spec.targets);
-      if (!best || score.loss < best.loss) best = { row, ...score };
+      if (!best || better(score, best)) best = { row, ...score };
     }
     if (!best) throw new Error('calibration produced no results');
     rounds.push({

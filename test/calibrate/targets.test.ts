@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModelParamsFile, writeModelParamsFile } from '../../src/calibrate/params-file.js';
 import { readResults } from '../../src/calibrate/results-store.js';
 import {
+  better,
   calibrateParams,
   calibrationSpecFrom,
   scoreRow,
@@ -26,6 +27,9 @@ describe('targets', () => {
     const targets = { rateE: { value: 3, tolerance: 0.5 }, switchingRateHz: { min: 0.5 } };
     expect(scoreRow({ rateE: 3.2, switchingRateHz: 2 } as never, targets).met).toBe(true);
     expect(scoreRow({ rateE: 3.2, switchingRateHz: 0 } as never, targets).met).toBe(false);
+    // A point meeting every target beats a closer one that misses a bound.
+    expect(better({ loss: 0.9, met: true }, { loss: 0.1, met: false })).toBe(true);
+    expect(better({ loss: 0.2, met: true }, { loss: 0.1, met: true })).toBe(false);
   });
 
   it('names the bad key of a targets file', () => {
@@ -67,9 +71,13 @@ describe('targets', () => {
       min: Math.max(1.6, coarseBest - 0.4),
       max: Math.min(2.4, coarseBest + 0.4),
     });
-    // The chosen point is the best of everything simulated.
+    // The chosen point is the best of everything simulated: met targets first, then the lowest loss.
     const all = [0, 1].flatMap((round) => [...readResults(join(dir, 'search', `round-${round}`)).values()]);
-    for (const row of all) expect(scoreRow(row, spec.targets).loss).toBeGreaterThanOrEqual(result.loss);
+    for (const row of all) {
+      const score = scoreRow(row, spec.targets);
+      if (score.met === result.met) expect(score.loss).toBeGreaterThanOrEqual(result.loss);
+      else expect(result.met).toBe(true);
+    }
     expect(result.params.seed).toBe(3);
 
     const path = join(dir, 'params.yaml');
