@@ -31,7 +31,11 @@ function instance(kind: 'core' | 'opengles'): GPU {
   if (!gpu) {
     // Mesa's EGL needs a platform; without a display server only "surfaceless" works.
     if (kind === 'opengles') process.env.EGL_PLATFORM ??= 'surfaceless';
-    gpu = create(kind === 'opengles' ? ['backend=opengles'] : []);
+    gpu = create(
+      kind === 'opengles'
+        ? ['backend=opengles', ...(process.env.SPK_FLAGS ? process.env.SPK_FLAGS.split(' ') : [])]
+        : [],
+    );
     instances.set(kind, gpu);
   }
   return gpu;

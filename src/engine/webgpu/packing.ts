@@ -6,15 +6,15 @@
 import { type DerivedNetwork, neuronArrays, populationOf } from '../../model/network.js';
 import { counterU32, Stream, streamKey } from '../../model/rng.js';
 
-/** struct Neuron: 7 f32 constants, population, preKey, postKey. */
-export const NEURON_BYTES = 40;
+/** struct Neuron: 7 f32 constants, population, postKey. */
+export const NEURON_BYTES = 36;
 const NEURON_WORDS = NEURON_BYTES / 4;
 /** struct State: vMv, iExcPa, iInhPa (f32), refractorySteps (u32). */
 export const STATE_BYTES = 16;
-/** struct Instance: 8 weights, 4 thresholds, vTh, vReset, refractorySteps, pad. */
+/** struct Instance: 8 weights, 4 thresholds, vTh, vReset, refractorySteps, preStream. */
 export const INSTANCE_BYTES = 64;
-/** A spike list entry: vec2u(preKey, cluster). */
-export const SPIKE_ENTRY_BYTES = 8;
+/** A spike list entry: the neuron's index within its type (u32). */
+export const SPIKE_ENTRY_BYTES = 4;
 
 export interface PackedBatch {
   neurons: ArrayBuffer;
@@ -56,8 +56,7 @@ export function packBatch(networks: readonly DerivedNetwork[]): PackedBatch {
       neuronF32[word + 5] = arrays.p20[i]!;
       neuronF32[word + 6] = arrays.backgroundPa[i]!;
       neuronU32[word + 7] = population[i]!;
-      neuronU32[word + 8] = counterU32(preStream, i);
-      neuronU32[word + 9] = counterU32(postStream, i);
+      neuronU32[word + 8] = counterU32(postStream, i);
       stateF32[(b * n + i) * 4] = arrays.v0Mv[i]!;
     }
     const word = (b * INSTANCE_BYTES) / 4;
@@ -68,6 +67,7 @@ export function packBatch(networks: readonly DerivedNetwork[]): PackedBatch {
     instanceF32[word + 12] = Math.fround(network.params.thresholdMv - network.params.restingMv);
     instanceF32[word + 13] = Math.fround(network.params.resetMv - network.params.restingMv);
     instanceU32[word + 14] = network.refractorySteps;
+    instanceU32[word + 15] = preStream;
     minRefractorySteps = Math.min(minRefractorySteps, network.refractorySteps);
   }
   return { neurons, instances, initialStates, minRefractorySteps };

@@ -285,6 +285,8 @@ export class WebGpuEngine implements Engine {
             N_E: layout.nE,
             BATCH: batch,
             CLUSTERS: layout.clusters,
+            N_E_PER_CLUSTER: layout.nEPerCluster,
+            N_I_PER_CLUSTER: Math.max(1, layout.nIPerCluster),
             MAX_SUBSTEPS: MAX_SUBSTEPS_PER_SUBMIT,
           },
         },

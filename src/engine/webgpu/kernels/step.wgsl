@@ -17,6 +17,9 @@ override N: u32;
 override N_E: u32;
 override BATCH: u32;
 override CLUSTERS: u32;
+override N_E_PER_CLUSTER: u32;
+// At least 1, so that the division below also compiles for networks without I neurons.
+override N_I_PER_CLUSTER: u32;
 // Maximum substeps per submit: the size of the per-substep record counters.
 override MAX_SUBSTEPS: u32;
 override POPULATIONS: u32 = 2u * CLUSTERS;
@@ -37,8 +40,8 @@ struct Neuron {
   p20: f32,          // mV per pA of constant current over a step
   backgroundPa: f32, // background current (pA)
   population: u32,   // E cluster q, or Q + q for I cluster q
-  preKey: u32,       // connectivity hash key as presynaptic partner
-  postKey: u32,      // connectivity hash key as postsynaptic partner
+  postKey: u32,      // connectivity hash key as postsynaptic partner (the presynaptic one is
+                     // recomputed from the instance's preStream and the spike's index)
 }
 
 struct State {
@@ -56,7 +59,8 @@ struct Instance {
   vThMv: f32,
   vResetMv: f32,
   refractorySteps: u32,
-  pad: u32,
+  // Key of the connectivityPre stream: preKey(i) = mix32(preStream + i·0x9e3779b9).
+  preStream: u32,
 }
 
 struct RunParams {
@@ -81,9 +85,10 @@ struct Substep {
 @group(0) @binding(4) var<storage, read> stimPopulationPa: array<f32>;
 @group(0) @binding(5) var<storage, read> stimNeuronPa: array<f32>;
 @group(0) @binding(6) var<storage, read_write> states: array<State>;
-// Spike list entries: (preKey, cluster) of a neuron that spiked; [list][instance][N slots],
-// excitatory spikes from slot 0, inhibitory ones from slot N_E.
-@group(0) @binding(7) var<storage, read_write> spikeLists: array<vec2u>;
+// Spike lists [list][instance][N slots]: excitatory spikes (their index i) from slot 0,
+// inhibitory ones (their index i − N_E) from slot N_E. One u32 per spike: on CPU drivers each
+// loaded component costs a loop over the SIMD lanes, so the key and cluster are recomputed.
+@group(0) @binding(7) var<storage, read_write> spikeLists: array<u32>;
 @group(0) @binding(8) var<storage, read_write> counters: array<atomic<u32>>;
 @group(0) @binding(9) var<storage, read_write> recordIds: array<u32>;
 
@@ -101,22 +106,24 @@ fn mix32x4(value: vec4u) -> vec4u {
 // What the four neurons of an invocation need to test and weigh a presynaptic spike.
 struct Targets {
   postKey: vec4u,
-  // Own preKey: pre keys are distinct within an instance, so equal keys mean an autapse.
-  selfKey: vec4u,
+  // Own index within the list's neuron type (j, or j − N_E for the I list): equal means autapse.
+  selfIndex: vec4u,
   cluster: vec4u,
 }
 
 // Σ weight over the spikes in list[start, start + count) with a synapse onto each of the four
-// neurons: synapse iff mix32(preKey ^ postKey) >> 1 < threshold, and not an autapse.
-fn gather(start: u32, count: u32, threshold: vec4u, weightOther: vec4i, weightSame: vec4i,
-          targets: Targets) -> vec4i {
+// neurons: synapse iff mix32(preKey ^ postKey) >> 1 < threshold, and not an autapse. Entries are
+// indices within the presynaptic type (`offset` = 0 for E, N_E for I; `perCluster` its cluster size).
+fn gather(start: u32, count: u32, offset: u32, perCluster: u32, preStream: u32, threshold: vec4u,
+          weightOther: vec4i, weightSame: vec4i, targets: Targets) -> vec4i {
   var sum = vec4i(0);
   for (var k = 0u; k < count; k++) {
     let pre = spikeLists[start + k];
-    let preKey = vec4u(pre.x);
+    // counterU32(preStream, i) of rng.ts.
+    let preKey = vec4u(mix32(preStream + (pre + offset) * 0x9e3779b9u));
     let hashed = mix32x4(preKey ^ targets.postKey) >> vec4u(1u);
-    let connected = (hashed < threshold) & (preKey != targets.selfKey);
-    let weight = select(weightOther, weightSame, vec4u(pre.y) == targets.cluster);
+    let connected = (hashed < threshold) & (vec4u(pre) != targets.selfIndex);
+    let weight = select(weightOther, weightSame, vec4u(pre / perCluster) == targets.cluster);
     sum += select(vec4i(0), weight, connected);
   }
   return sum;
@@ -157,17 +164,22 @@ fn step(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     let j = min(first + i, N - 1u);
     let neuron = neurons[b * N + j];
     targets.postKey[i] = neuron.postKey;
-    targets.selfKey[i] = neuron.preKey;
     isInh[i] = j >= N_E;
     targets.cluster[i] = select(neuron.population, neuron.population - CLUSTERS, j >= N_E);
   }
+  let own = vec4u(first) + vec4u(0u, 1u, 2u, 3u);
   // Weights at (postIsInh·4 + preIsInh·2 + sameCluster), thresholds at (postIsInh·2 + preIsInh).
   let w = &instances[b].weights;
   let t = &instances[b].thresholds;
-  let accExc = gather(previousList * N, countExc, select(vec4u((*t)[0]), vec4u((*t)[2]), isInh),
+  let preStream = instances[b].preStream;
+  targets.selfIndex = own;
+  let accExc = gather(previousList * N, countExc, 0u, N_E_PER_CLUSTER, preStream,
+                      select(vec4u((*t)[0]), vec4u((*t)[2]), isInh),
                       select(vec4i((*w)[0]), vec4i((*w)[4]), isInh),
                       select(vec4i((*w)[1]), vec4i((*w)[5]), isInh), targets);
-  let accInh = gather(previousList * N + N_E, countInh, select(vec4u((*t)[1]), vec4u((*t)[3]), isInh),
+  targets.selfIndex = own - vec4u(N_E);
+  let accInh = gather(previousList * N + N_E, countInh, N_E, N_I_PER_CLUSTER, preStream,
+                      select(vec4u((*t)[1]), vec4u((*t)[3]), isInh),
                       select(vec4i((*w)[2]), vec4i((*w)[6]), isInh),
                       select(vec4i((*w)[3]), vec4i((*w)[7]), isInh), targets);
 
@@ -216,8 +228,8 @@ fn update(b: u32, j: u32, accExc: i32, accInh: i32, list: u32, substepIndex: u32
     let current = list * BATCH + b;
     let kind = select(0u, 1u, postIsInh);
     let slot = atomicAdd(&counters[LIST_COUNTS + current * 2u + kind], 1u);
-    let cluster = select(neuron.population, neuron.population - CLUSTERS, postIsInh);
-    spikeLists[current * N + select(0u, N_E, postIsInh) + slot] = vec2u(neuron.preKey, cluster);
+    let typeStart = select(0u, N_E, postIsInh);
+    spikeLists[current * N + typeStart + slot] = j - typeStart;
     atomicAdd(&counters[b * POPULATIONS + neuron.population], 1u);
     if (run.recording != 0u) {
       let at = atomicAdd(&counters[RECORD_TOTAL], 1u);
