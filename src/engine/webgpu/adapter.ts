@@ -31,11 +31,7 @@ function instance(kind: 'core' | 'opengles'): GPU {
   if (!gpu) {
     // Mesa's EGL needs a platform; without a display server only "surfaceless" works.
     if (kind === 'opengles') process.env.EGL_PLATFORM ??= 'surfaceless';
-    gpu = create(
-      kind === 'opengles'
-        ? ['backend=opengles', ...(process.env.SPK_FLAGS ? process.env.SPK_FLAGS.split(' ') : [])]
-        : [],
-    );
+    gpu = create(kind === 'opengles' ? ['backend=opengles'] : []);
     instances.set(kind, gpu);
   }
   return gpu;
