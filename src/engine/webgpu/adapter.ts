@@ -78,7 +78,15 @@ export async function acquireAdapter(): Promise<AcquiredAdapter> {
   );
 }
 
-/** Whether any WebGPU adapter (core or compatibility) can be created on this machine. */
+/** Software rasterisers: WebGPU works on them, but slower than the CPU backend on the same cores. */
+const SOFTWARE_ADAPTER = /llvmpipe|softpipe|lavapipe|swiftshader|software/i;
+
+export function isSoftwareAdapter(acquired: AcquiredAdapter): boolean {
+  const info = acquired.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(acquired.description);
+}
+
+/** Whether any WebGPU adapter (core or compatibility, hardware or software) can be created here. */
 export async function webGpuAvailable(): Promise<boolean> {
   if (probed !== null) return probed;
   try {
@@ -87,4 +95,19 @@ export async function webGpuAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+let hardwareProbe: Promise<boolean> | null = null;
+
+/**
+ * Whether a WebGPU adapter on real GPU hardware exists: what `--backend auto` wants. On a machine
+ * whose only adapter is a software rasteriser (Mesa llvmpipe), the CPU backend is several times
+ * faster, so auto takes the CPU there (`--backend webgpu` still forces the software adapter).
+ */
+export function hardwareWebGpuAvailable(): Promise<boolean> {
+  hardwareProbe ??= acquireAdapter().then(
+    (acquired) => !isSoftwareAdapter(acquired),
+    () => false,
+  );
+  return hardwareProbe;
 }

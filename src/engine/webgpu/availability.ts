@@ -2,7 +2,7 @@
 import type { EngineOptions } from '../engine.js';
 import { WebGpuEngine } from './webgpu-engine.js';
 
-export { webGpuAvailable } from './adapter.js';
+export { hardwareWebGpuAvailable, webGpuAvailable } from './adapter.js';
 
 export function createWebGpuEngine(options: EngineOptions): Promise<WebGpuEngine> {
   return WebGpuEngine.create(options);
