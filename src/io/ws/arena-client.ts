@@ -41,6 +41,7 @@ export interface ArenaClientResult {
   collisions: number;
   targetsReached: number;
   reconnects: number;
+  skippedSteps: number;
   trajectory: RobotState[];
 }
 
@@ -66,6 +67,8 @@ export class ArenaClient {
   private hasCommand = false;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  /** Realtime mode: steps not simulated after a stall longer than the catch-up allowance. */
+  private skippedSteps = 0;
   private finished: (() => void) | null = null;
   private readonly done: Promise<void>;
   private readonly tickDtS: { value: number } = { value: 0.001 };
@@ -127,6 +130,7 @@ export class ArenaClient {
       collisions: state.collisions,
       targetsReached: state.targetsReached,
       reconnects: this.client.stats.reconnects,
+      skippedSteps: this.skippedSteps,
       trajectory: this.trajectory,
     };
   }
@@ -179,25 +183,34 @@ export class ArenaClient {
     if (this.options.maxSteps !== undefined && this.steps >= this.options.maxSteps) this.stop();
   }
 
-  /** Steps at absolute deadlines (no drift); a late step is not repeated, the next deadline is kept. */
+  /**
+   * Steps at absolute deadlines k/rateHz: the world advances in real time. A late wake-up runs the
+   * steps that came due (catch-up, so simulated time keeps pace with the wall clock) and sends one
+   * sensor frame with the resulting state. Waiting is done on timers, not by spinning: on a small
+   * machine a spinning simulator would steal the core the bridge's tick needs.
+   */
   private startRealtime(rateHz: number): void {
     const periodUs = 1e6 / rateHz;
     const startUs = performance.now() * 1000;
+    // At most this many catch-up steps per wake-up: after a long stall the world jumps ahead
+    // instead of freezing the process while it replays seconds of physics.
+    const maxCatchUp = Math.max(1, Math.round(rateHz / 10));
     let k = 0;
     this.running = true;
     const tick = () => {
       if (!this.running) return;
       const nowUs = performance.now() * 1000;
-      if (nowUs >= startUs + k * periodUs) {
-        this.step(1 / rateHz);
+      const due = Math.floor((nowUs - startUs) / periodUs) + 1;
+      if (due > k) {
+        const steps = Math.min(due - k, maxCatchUp);
+        for (let s = 0; s < steps && this.running; s++) this.step(1 / rateHz);
+        this.skippedSteps += due - k - steps;
+        k = due;
         this.sendSensors();
-        k = Math.max(k + 1, Math.floor((nowUs - startUs) / periodUs) + 1);
       }
       if (!this.running) return;
       const waitUs = startUs + k * periodUs - performance.now() * 1000;
-      // Timers fire ~1 ms late: long waits sleep on a timer, the rest yields with setImmediate so
-      // the socket's frames keep flowing between clock reads.
-      if (waitUs > 2500) this.timer = setTimeout(tick, (waitUs - 1500) / 1000);
+      if (waitUs > 300) this.timer = setTimeout(tick, waitUs / 1000);
       else setImmediate(tick);
     };
     setImmediate(tick);
