@@ -202,6 +202,12 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ...(nice !== undefined ? { nice } : {}),
     ...(report.run.environment ?? {}),
     ...(options.reportDir ? { report: options.reportDir } : {}),
+    ...(report.budgets.length > 0
+      ? {
+          budgetsOk: report.budgets.every((b) => b.ok),
+          violated: report.budgets.filter((b) => !b.ok).map((b) => b.budget),
+        }
+      : {}),
   };
   return { summary, loaded, files, ok: report.budgets.every((result) => result.ok) };
 }

@@ -102,6 +102,7 @@ describe('spikeloop run (real loop, synthetic environment)', () => {
       'compute.p50<=1us,p99<=10s',
     ]);
     expect(failing.status).toBe(1);
+    expect(failing.stdout).toMatch(/budgetsOk/);
     expect(failing.stderr).toMatch(
       /budget violated: compute p50 = \d+ µs \(budget compute.p50<=1us: violated\)/,
     );
@@ -111,9 +112,10 @@ describe('spikeloop run (real loop, synthetic environment)', () => {
       expect.objectContaining({ budget: 'p99<=10s', ok: true }),
     ]);
 
-    const passing = spikeloop([...base, '--duration', '1', '--strict', 'p99<=10s,e2e.max<=60s']);
+    const passing = spikeloop([...base, '--duration', '1', '--strict', 'p99<=10s,e2e.max<=60s', '--json']);
     expect(passing.stderr).not.toContain('budget violated');
     expect(passing.status).toBe(0);
+    expect(JSON.parse(passing.stdout)).toMatchObject({ budgetsOk: true, violated: [] });
 
     const typo = spikeloop([...base, '--duration', '1', '--strict', 'p99<=1 parsec']);
     expect(typo.status).toBe(1);
