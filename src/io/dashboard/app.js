@@ -281,7 +281,7 @@
       }),
     );
     $('counters').textContent = Object.entries(frame.counters)
-      .map(([key, value]) => `${key} ${value}`)
+      .map(([key, value]) => `${key} ${Number.isInteger(value) ? value : Number(value).toFixed(2)}`)
       .join(' · ');
   }
 

@@ -43,6 +43,15 @@ function hasArena(env: Environment): env is Environment & ArenaLike {
   return typeof candidate.scene === 'function' && typeof candidate.state === 'function';
 }
 
+/** The environment's own counters (collisions, superseded samples, …) for the page's header. */
+function numericSummary(env: Environment): Record<string, number> {
+  const counters: Record<string, number> = {};
+  for (const [key, value] of Object.entries(env.summary?.() ?? {})) {
+    if (typeof value === 'number' && Number.isFinite(value)) counters[key] = value;
+  }
+  return counters;
+}
+
 /** Frames between two recomputations of the latency histogram. */
 const HISTOGRAM_EVERY = 10;
 
@@ -90,7 +99,7 @@ export async function startDashboard(
       {
         histogram: framesSent % HISTOGRAM_EVERY === 0 ? histogram : null,
         arena: scene !== null && hasArena(env) ? arenaView(scene, env.state()) : null,
-        counters: { telemetryDropped: server.outboundDropped },
+        counters: { ...numericSummary(env), telemetryDropped: server.outboundDropped },
       },
     );
     server.broadcastTelemetry(frame);

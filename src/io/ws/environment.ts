@@ -5,6 +5,8 @@
  * the channel, stamped with the seq of that simulator's newest sensor frame the tick consumed, so
  * the simulator can measure sensor→motor latency per frame on its own clock.
  */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
 import { arenaControllerMapping } from '../../env/arena/controller.js';
@@ -200,20 +202,44 @@ export class WsEnvironment implements Environment {
   }
 }
 
+const SETTINGS = ['host', 'port', 'token', 'mapping'];
+
 function setting(options: EnvironmentOptions, key: string): string | undefined {
   const value = options.settings?.[key];
   return value === undefined ? undefined : String(value);
 }
 
-/** Registry factory: settings host, port, token (or SPIKELOOP_TOKEN). */
+/**
+ * Registry factory for `spikeloop run --env ws`. Settings: `host` (default 127.0.0.1), `port`
+ * (default 8765; 0 picks a free one), `token` (default $SPIKELOOP_TOKEN; required beyond
+ * loopback), `mapping` (a JSON or YAML CodecMapping file; default: the arena controller, whose
+ * channels `spikeloop arena` declares).
+ */
 export async function createWsEnvironment(options: EnvironmentOptions): Promise<WsEnvironment> {
-  const port = setting(options, 'port');
+  for (const key of Object.keys(options.settings ?? {})) {
+    if (!SETTINGS.includes(key))
+      throw new Error(`ws: unknown setting "${key}"; expected ${SETTINGS.join(', ')}`);
+  }
+  const portText = setting(options, 'port');
+  const port = portText === undefined ? DEFAULT_WS_PORT : Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`ws: port must be an integer in [0, 65535], got ${portText}`);
+  }
+  let mapping: CodecMapping | undefined;
+  const mappingPath = setting(options, 'mapping');
+  if (mappingPath !== undefined) {
+    const text = await readFile(mappingPath, 'utf8').catch((error: Error) => {
+      throw new Error(`ws: cannot read mapping file ${mappingPath}: ${error.message}`);
+    });
+    mapping = (mappingPath.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as CodecMapping;
+  }
   const env = new WsEnvironment({
     clusters: options.layout.clusters,
     tickMs: options.tickMs,
+    mapping,
     server: {
       host: setting(options, 'host'),
-      port: port === undefined ? DEFAULT_WS_PORT : Number(port),
+      port,
       token: setting(options, 'token') ?? process.env.SPIKELOOP_TOKEN,
     },
   });

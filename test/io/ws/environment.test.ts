@@ -106,4 +106,22 @@ describe('ws environment', () => {
     expect(created.name).toBe('ws');
     expect(env.server!.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
   });
+
+  it('refuses unknown settings and bad ports', async () => {
+    const base = {
+      layout: layoutOf(modelParams('ei-clustered', 500)),
+      tickMs: 1,
+      seed: 1,
+      clockUs: () => performance.now() * 1000,
+    };
+    await expect(createEnvironment('ws', { ...base, settings: { prot: 1 } })).rejects.toThrow(
+      /unknown setting "prot"; expected host, port, token, mapping/,
+    );
+    await expect(createEnvironment('ws', { ...base, settings: { port: 'x' } })).rejects.toThrow(
+      /port must be an integer/,
+    );
+    await expect(
+      createEnvironment('ws', { ...base, settings: { port: 0, host: '0.0.0.0' } }),
+    ).rejects.toThrow(/a token is required/);
+  });
 });
