@@ -343,6 +343,37 @@ describe('limits', () => {
   });
 });
 
+describe('backpressure', () => {
+  it('a reader that stalls makes the server drop telemetry (newest wins) instead of queueing or blocking', async () => {
+    const { server } = await serve();
+    const slow = track(await greetedPeer(server.url, { role: 'observer', sensors: [], motors: [] }));
+    slow.socket.pause(); // stop reading: the kernel buffers fill, then ws's bufferedAmount grows
+    const frame = {
+      t: 'telemetry' as const,
+      tick: 1,
+      ts: 0,
+      tickMs: 1,
+      rates: new Float32Array(16_000), // 64 KB per frame
+      spikes: { step: new Uint32Array(0), id: new Uint32Array(0), neurons: 1, dropped: 0 },
+      latency: {},
+      histogram: null,
+      counters: {},
+      arena: null,
+    };
+    const connection = [...server.clients('observer')][0]!;
+    for (let k = 0; k < 400 && connection.sender.dropped === 0; k++) {
+      server.broadcastTelemetry(frame);
+      // Let the socket write what it can, as the event loop would between telemetry frames.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(connection.sender.dropped).toBeGreaterThan(0);
+    expect(connection.sender.waiting).toBe(1);
+    expect(server.outboundDropped).toBe(connection.sender.dropped);
+    // Bytes queued in user space stay bounded by the high-water mark plus one frame.
+    expect(connection.socket.bufferedAmount).toBeLessThan(server.serverLimits.highWaterBytes + 2 * 64_100);
+  });
+});
+
 describe('reconnection', () => {
   it('the client reconnects with backoff when the bridge restarts on the same port', async () => {
     const first = await testServer(channels);
