@@ -99,6 +99,9 @@ export class TickLoop {
     this.running = true;
     this.stopRequested = false;
     const tickUs = this.options.tickMs * 1000;
+    // One short sleep first: start-up work still queued on the event loop runs, and the sleeper
+    // is compiled, before t0 rather than making the first tick late.
+    await this.sleep(this.clock() + 200, true);
     const schedule = new TickSchedule(this.clock() + tickUs, tickUs, this.options.latePolicy);
     try {
       while (!this.stopRequested && schedule.pendingTick < maxTicks) {
