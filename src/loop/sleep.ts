@@ -56,8 +56,17 @@ export function preciseSleeper(clock: ClockUs = monotonicUs, options: SleepOptio
   return (deadlineUs, mayBlock) =>
     new Promise<void>((resolve) => {
       const spinUs = mayBlock ? options.spinUs : 0;
+      let turned = false;
       const step = () => {
         const remainingUs = deadlineUs - clock();
+        if (!turned && remainingUs <= spinUs) {
+          // At least one event-loop turn per sleep, even when the deadline is near or past: a loop
+          // that runs late (or catches up) must still serve sockets and signals (SIGINT) every tick.
+          turned = true;
+          setImmediate(step);
+          return;
+        }
+        turned = true;
         if (remainingUs > options.timerThresholdUs) {
           setTimeout(step, (remainingUs - options.timerMarginUs) / 1000);
           return;

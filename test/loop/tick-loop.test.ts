@@ -172,3 +172,48 @@ describe('live telemetry feed', () => {
     }
   });
 });
+
+describe('a loop slower than real time', () => {
+  for (const policy of ['skip', 'late'] as const) {
+    it(`still serves the event loop every tick, so it can be stopped (${policy})`, async () => {
+      const env = await createEnvironment('synthetic', {
+        layout: network.layout,
+        tickMs: 1,
+        seed: 1,
+        clockUs: () => performance.now() * 1000,
+      });
+      // Every tick computes for 1.5 ms of real time: the loop is always behind.
+      const slow: Environment = {
+        ...env,
+        step: () => {
+          const until = performance.now() + 1.5;
+          while (performance.now() < until) {
+            // a controller slower than the tick
+          }
+        },
+      };
+      const loop = new TickLoop({
+        engine,
+        env: slow,
+        tickMs: 1,
+        dtMs: 0.1,
+        latePolicy: policy,
+        warn: () => {},
+      });
+      // The stop request arrives through the event loop, as SIGINT does.
+      let ticksAtStop = -1;
+      const timer = setTimeout(() => {
+        ticksAtStop = loop.telemetry.counters.ticks;
+        loop.stop();
+      }, 30);
+      await loop.run();
+      clearTimeout(timer);
+      const { ticks, missed, overruns } = loop.telemetry.counters;
+      expect(ticksAtStop).toBeGreaterThan(0);
+      expect(ticks).toBeLessThanOrEqual(ticksAtStop + 1);
+      expect(overruns).toBe(ticks);
+      expect(missed).toBeGreaterThan(0);
+      expect(loop.telemetry.compute.totalCount).toBe(ticks);
+    });
+  }
+});
