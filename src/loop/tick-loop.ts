@@ -41,6 +41,7 @@ export class TickLoop {
   readonly feed: TelemetryFeed;
   readonly substeps: number;
   private running = false;
+  private spikeConsumers = 0;
   private stopRequested = false;
   private readonly clock: ClockUs;
   private readonly sleep: Sleeper;
@@ -83,9 +84,18 @@ export class TickLoop {
     this.activity = { counts: new Uint32Array(0), sizes, tickMs };
   }
 
-  /** Streams every spike of instance 0 into the telemetry feed (for a raster display), or stops. */
+  /**
+   * Streams every spike of instance 0 into the telemetry feed (raster displays) while at least one
+   * consumer has asked for it: each `streamSpikes(true)` is matched by one `streamSpikes(false)`.
+   */
   streamSpikes(enabled: boolean): void {
-    this.options.engine.onSpikes(enabled ? (step, ids) => this.feed.addSpikes(step, ids) : null);
+    const before = this.spikeConsumers;
+    this.spikeConsumers = Math.max(0, before + (enabled ? 1 : -1));
+    if (before === 0 && this.spikeConsumers > 0) {
+      this.options.engine.onSpikes((step, ids) => this.feed.addSpikes(step, ids));
+    } else if (before > 0 && this.spikeConsumers === 0) {
+      this.options.engine.onSpikes(null);
+    }
   }
 
   /** Asks the loop to stop after the current tick; `run` then resolves. */

@@ -163,6 +163,15 @@ describe('live telemetry feed', () => {
     unsubscribe();
     loop.streamSpikes(false);
     expect(snapshots.length).toBeGreaterThanOrEqual(3);
+    // Two consumers: spikes keep flowing until both have let go.
+    loop.streamSpikes(true);
+    loop.streamSpikes(true);
+    loop.streamSpikes(false);
+    await loop.run(20);
+    expect(loop.feed.snapshot().recentSpikes.length).toBeGreaterThan(0);
+    loop.streamSpikes(false);
+    await loop.run(20);
+    expect(loop.feed.snapshot().recentSpikes).toEqual([]);
     const last = snapshots.at(-1)!;
     expect(last.counters.ticks).toBeGreaterThan(0);
     expect(last.populationRatesHz).toHaveLength(network.layout.populationCount);
