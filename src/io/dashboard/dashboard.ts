@@ -8,7 +8,7 @@ import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
 import type { Environment } from '../../loop/ports.js';
 import type { TickLoop } from '../../loop/tick-loop.js';
 import type { TelemetrySnapshot } from '../../telemetry/live.js';
-import type { LatencyHistogram } from '../ws/protocol.js';
+import type { ArenaView, LatencyHistogram } from '../ws/protocol.js';
 import { BridgeServer, type LogLine } from '../ws/server.js';
 import { serveDashboardAsset } from './static.js';
 import { arenaView, latencyHistogram, telemetryFrame } from './telemetry-frame.js';
@@ -41,6 +41,12 @@ interface ArenaLike {
 function hasArena(env: Environment): env is Environment & ArenaLike {
   const candidate = env as Partial<ArenaLike>;
   return typeof candidate.scene === 'function' && typeof candidate.state === 'function';
+}
+
+/** Environments fed by an external simulator (ws) relay the view it sends in world frames. */
+function remoteView(env: Environment): ArenaView | null {
+  const candidate = env as Partial<{ arenaView: () => ArenaView | null }>;
+  return typeof candidate.arenaView === 'function' ? candidate.arenaView() : null;
 }
 
 /** The environment's own counters (collisions, superseded samples, …) for the page's header. */
@@ -98,7 +104,7 @@ export async function startDashboard(
       { neurons, tickMs, rasterNeurons: options.rasterNeurons ?? 1000, maxSpikes: 20_000 },
       {
         histogram: framesSent % HISTOGRAM_EVERY === 0 ? histogram : null,
-        arena: scene !== null && hasArena(env) ? arenaView(scene, env.state()) : null,
+        arena: scene !== null && hasArena(env) ? arenaView(scene, env.state()) : remoteView(env),
         counters: { ...numericSummary(env), telemetryDropped: server.outboundDropped },
       },
     );

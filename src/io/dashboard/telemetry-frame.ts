@@ -4,10 +4,11 @@
  * end-to-end latency histogram (recomputed only every few frames: it walks the whole HDR
  * histogram), and the arena's view when the environment has one.
  */
-import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
 import type { TelemetrySnapshot } from '../../telemetry/live.js';
 import type { Histogram, LatencySummary as LoopSummary } from '../../telemetry/loop-telemetry.js';
 import type { ArenaView, LatencyHistogram, LatencySummary, TelemetryFrame } from '../ws/protocol.js';
+
+export { arenaView } from '../ws/arena-view.js';
 
 export interface TelemetryFrameOptions {
   neurons: number;
@@ -89,28 +90,4 @@ export function latencyHistogram(histogram: Histogram, buckets = 40): LatencyHis
     counts[b]! += Math.round(share);
   }
   return { edgesUs, counts };
-}
-
-export function arenaView(scene: ArenaScene, state: ArenaState): ArenaView {
-  const circles = scene.obstacles.filter((o) => o.kind === 'circle');
-  const segments = scene.obstacles.filter((o) => o.kind === 'segment');
-  const rays = new Float32Array(scene.sensorAnglesRad.length * 2);
-  scene.sensorAnglesRad.forEach((angle, k) => {
-    rays[2 * k] = angle;
-    rays[2 * k + 1] = state.rangesM[k] ?? scene.maxRangeM;
-  });
-  return {
-    width: scene.widthM,
-    height: scene.heightM,
-    robot: Float32Array.of(state.robot.x, state.robot.y, state.robot.headingRad),
-    robotRadius: scene.robotRadiusM,
-    rays,
-    targets: Float32Array.of(state.target.x, state.target.y, scene.reachRadiusM),
-    obstacles: Float32Array.from(circles.flatMap((o) => (o.kind === 'circle' ? [o.x, o.y, o.radiusM] : []))),
-    segments: Float32Array.from(
-      segments.flatMap((o) => (o.kind === 'segment' ? [o.x1, o.y1, o.x2, o.y2] : [])),
-    ),
-    collisions: state.collisions,
-    targetsReached: state.targetsReached,
-  };
 }

@@ -11,6 +11,7 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { Arena, type ArenaConfig, DEFAULT_ARENA, type RobotState } from '../../env/arena/world.js';
+import { arenaView } from './arena-view.js';
 import { BridgeClient } from './client.js';
 import type { ChannelSpec, MotorFrame } from './protocol.js';
 
@@ -79,6 +80,7 @@ export class ArenaClient {
       this.finished = resolve;
     });
     const rateHz = options.clock.mode === 'realtime' ? options.clock.rateHz : 1000;
+    this.sendWorldEvery = Math.max(1, Math.round(rateHz / 20));
     const sensors: ChannelSpec[] = [
       { name: 'ranges', size: this.arena.config.sensors.anglesRad.length, rateHz },
       { name: 'target', size: 2, rateHz },
@@ -142,7 +144,15 @@ export class ArenaClient {
     this.finished?.();
   }
 
+  /** World frames for dashboards, about 20 per second of simulated time. */
+  private sendWorldEvery = 50;
+  private lastWorldStep = -1;
+
   private sendSensors(): void {
+    if (this.lastWorldStep < 0 || this.steps - this.lastWorldStep >= this.sendWorldEvery) {
+      if (this.client.sendWorld(arenaView(this.arena.scene(), this.arena.state())))
+        this.lastWorldStep = this.steps;
+    }
     const seq = this.client.sendSensor([this.arena.ranges(), this.arena.targetSensor()]);
     if (seq >= 0) this.sentUs[seq % SEND_RING] = performance.now() * 1000;
   }

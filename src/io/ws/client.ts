@@ -6,8 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
-import { encodeHello, encodeSensorFrame, parseServerMessage } from './messages.js';
+import { encodeHello, encodeSensorFrame, encodeWorldFrame, parseServerMessage } from './messages.js';
 import {
+  type ArenaView,
   type ChannelSpec,
   CLOSE_CODES,
   type ConfigMessage,
@@ -56,6 +57,7 @@ const FINAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.version, CLOSE_CODES.unau
 export class BridgeClient {
   private socket: WebSocket | null = null;
   private sender: LatestWinsSender | null = null;
+  private worldSender: LatestWinsSender | null = null;
   private codec: WireCodec = createWireCodec(false);
   private config: ConfigMessage | null = null;
   private seq = 0;
@@ -104,6 +106,16 @@ export class BridgeClient {
     this.stats.sensorSent = this.sentOnDeadSockets + this.sender.sent;
     this.stats.sensorDropped = this.droppedOnDeadSockets + this.sender.dropped;
     return seq;
+  }
+
+  /**
+   * Sends a world frame (the simulator's view, for dashboards) on its own newest-wins slot, so it
+   * never displaces a sensor frame. Returns false when not connected.
+   */
+  sendWorld(arena: ArenaView, tsUs = performance.now() * 1000): boolean {
+    if (this.config === null || this.worldSender === null) return false;
+    this.worldSender.offer(encodeWorldFrame(this.codec, { t: 'world', ts: tsUs, arena }));
+    return true;
   }
 
   async close(): Promise<void> {
@@ -170,6 +182,7 @@ export class BridgeClient {
           this.droppedOnDeadSockets += this.sender.dropped;
         }
         this.sender = new LatestWinsSender(socket, this.options.highWaterBytes ?? 64 * 1024);
+        this.worldSender = new LatestWinsSender(socket, this.options.highWaterBytes ?? 64 * 1024);
         this.options.onConfig?.(message);
         for (const waiter of this.readyWaiters.splice(0)) waiter.resolve(message);
         return;

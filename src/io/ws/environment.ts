@@ -20,7 +20,7 @@ import type {
   SensorSample,
   SensorSource,
 } from '../../loop/ports.js';
-import type { ChannelSpec, SensorFrame } from './protocol.js';
+import type { ArenaView, ChannelSpec, SensorFrame } from './protocol.js';
 import { BridgeServer, type BridgeServerOptions, type Connection } from './server.js';
 
 /** The port simulators connect to unless told otherwise. */
@@ -137,10 +137,24 @@ export class WsEnvironment implements Environment {
           motorCount: motors.length,
         });
       },
-      onDisconnect: (connection) => this.simulators.delete(connection),
+      onDisconnect: (connection) => {
+        this.simulators.delete(connection);
+        // A world nobody simulates any more is not shown as if it were live.
+        if (this.simulators.size === 0) this.world = null;
+      },
       onSensor: (connection, frame, arrivalUs) => this.receive(connection, frame, arrivalUs),
+      onWorld: (_connection, frame) => {
+        this.world = frame.arena;
+      },
     });
     return this.server;
+  }
+
+  /** The newest world view a simulator sent (for the dashboard), or null. */
+  private world: ArenaView | null = null;
+
+  arenaView(): ArenaView | null {
+    return this.world;
   }
 
   /** Motor commands of other widths than the simulator declared, not sent. */

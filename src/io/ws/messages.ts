@@ -15,6 +15,7 @@ import type {
   SensorFrame,
   ServerMessage,
   TelemetryFrame,
+  WorldFrame,
 } from './protocol.js';
 import { bytesOf, float32FromBytes, uint32FromBytes, type WireCodec, type WireValue } from './wire.js';
 
@@ -67,6 +68,25 @@ function arenaWire(arena: ArenaView): WireMap {
     collisions: arena.collisions,
     targetsReached: arena.targetsReached,
   };
+}
+
+export function encodeWorldFrame(codec: WireCodec, frame: WorldFrame): Buffer {
+  return codec.encode({ t: 'world', ts: frame.ts, arena: arenaWire(frame.arena) });
+}
+
+/** A world frame from a simulator; every coordinate must be finite (it is drawn). */
+export function parseWorldFrame(value: unknown): WorldFrame {
+  const m = fields(value, 'world');
+  const ts = num(m.ts, 'world.ts');
+  const arena = decodeArena(m.arena);
+  if (arena === null) throw new ProtocolError('bad-message', 'world.arena must be a map');
+  for (const [key, entry] of Object.entries(arena)) {
+    const values = typeof entry === 'number' ? [entry] : (entry as Float32Array);
+    if (!values.every(Number.isFinite))
+      throw new ProtocolError('invalid-value', `world.arena.${key} must be finite`);
+  }
+  if (!Number.isFinite(ts)) throw new ProtocolError('invalid-value', 'world.ts must be finite');
+  return { t: 'world', ts, arena };
 }
 
 export function encodeTelemetryFrame(codec: WireCodec, frame: TelemetryFrame): Buffer {
@@ -123,7 +143,7 @@ function num(value: unknown, what: string): number {
   return value;
 }
 
-function decodeArena(value: unknown): ArenaView | null {
+export function decodeArena(value: unknown): ArenaView | null {
   if (value === null || value === undefined) return null;
   const a = fields(value, 'telemetry.arena');
   return {

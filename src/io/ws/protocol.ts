@@ -144,6 +144,17 @@ export interface TelemetryFrame {
   arena: ArenaView | null;
 }
 
+/**
+ * Optional, simulator → server, a few times per second: what the simulated world looks like, for
+ * the dashboard's arena view (relayed in telemetry.arena). Not used by the loop.
+ */
+export interface WorldFrame {
+  t: 'world';
+  /** Sender's clock (µs). */
+  ts: number;
+  arena: ArenaView;
+}
+
 export type ErrorCode =
   | 'malformed'
   | 'unknown-type'
@@ -171,7 +182,7 @@ export interface ErrorFrame {
 }
 
 export type ServerMessage = ConfigMessage | MotorFrame | TelemetryFrame | ErrorFrame;
-export type ClientMessage = HelloMessage | SensorFrame;
+export type ClientMessage = HelloMessage | SensorFrame | WorldFrame;
 export type Message = ServerMessage | ClientMessage;
 export type MessageType = Message['t'];
 export const MESSAGE_TYPES: readonly MessageType[] = [
@@ -181,6 +192,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'motor',
   'telemetry',
   'error',
+  'world',
 ];
 
 /**

@@ -12,7 +12,13 @@ import { checkBindAccess, DEFAULT_HOST, tokenMatches } from './access.js';
 import { ProtocolError } from './errors.js';
 import { FrameRateLimiter } from './limiter.js';
 import { DEFAULT_LIMITS, DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.js';
-import { encodeConfig, encodeError, encodeMotorFrame, encodeTelemetryFrame } from './messages.js';
+import {
+  encodeConfig,
+  encodeError,
+  encodeMotorFrame,
+  encodeTelemetryFrame,
+  parseWorldFrame,
+} from './messages.js';
 import {
   type ChannelSpec,
   CLOSE_CODES,
@@ -26,6 +32,7 @@ import {
   type Role,
   type SensorFrame,
   type TelemetryFrame,
+  type WorldFrame,
 } from './protocol.js';
 import { LatestWinsSender } from './sender.js';
 import { messageType, parseHello, parseSensorFrame } from './validation.js';
@@ -54,6 +61,8 @@ export interface BridgeServerOptions {
   http?: (request: IncomingMessage, response: ServerResponse) => boolean;
   /** Called for every accepted sensor frame, with the arrival time on the bridge clock (µs). */
   onSensor?: (connection: Connection, frame: SensorFrame, arrivalUs: number) => void;
+  /** Called for every accepted world frame (a simulator's view of its world, for dashboards). */
+  onWorld?: (connection: Connection, frame: WorldFrame) => void;
   onConnect?: (connection: Connection) => void;
   onDisconnect?: (connection: Connection) => void;
 }
@@ -292,6 +301,12 @@ export class BridgeServer {
         const frame = parseSensorFrame(message, connection.hello.sensors, connection.lastSensorSeq);
         connection.lastSensorSeq = frame.seq;
         this.options.onSensor?.(connection, frame, arrivalUs);
+        return;
+      }
+      case 'world': {
+        if (connection.role !== 'simulator')
+          throw new ProtocolError('bad-message', 'only simulator clients send world frames');
+        this.options.onWorld?.(connection, parseWorldFrame(message));
         return;
       }
       case 'hello':

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Arena, DEFAULT_ARENA } from '../../../src/env/arena/world.js';
 import { createEnvironment } from '../../../src/env/registry.js';
+import { arenaView } from '../../../src/io/ws/arena-view.js';
+import { BridgeClient } from '../../../src/io/ws/client.js';
 import { WsEnvironment } from '../../../src/io/ws/environment.js';
 import { layoutOf } from '../../../src/model/network.js';
 import { modelParams } from '../../../src/model/params.js';
@@ -75,6 +78,24 @@ describe('ws environment', () => {
     ws.sinks[0]!.write({ values: Float32Array.of(1, 2, 3), sourceSeq: {}, computedUs: 0 });
     expect(ws.summary().motorSizeMismatches).toBe(2);
     for (const peer of [a, b, observer]) peer.socket.terminate();
+  });
+
+  it('keeps the newest world view a simulator sends, for the dashboard', async () => {
+    const ws = await listen();
+    expect(ws.arenaView()).toBeNull();
+    const arena = new Arena(DEFAULT_ARENA);
+    const client = new BridgeClient({
+      url: ws.server!.url,
+      role: 'simulator',
+      ...arenaChannels,
+      reconnect: false,
+    });
+    await client.ready();
+    const view = arenaView(arena.scene(), arena.state());
+    expect(client.sendWorld(view)).toBe(true);
+    await until(() => ws.arenaView() !== null, 'world view');
+    expect(ws.arenaView()).toEqual(view);
+    await client.close();
   });
 
   it('refuses simulators declaring channels the mapping does not have', async () => {

@@ -256,6 +256,42 @@ describe('bad input: an error frame, a log line, and the other clients keep bein
   });
 });
 
+describe('world frames', () => {
+  const world = (robot: number[]) => ({
+    t: 'world',
+    ts: 1,
+    arena: {
+      width: 4,
+      height: 4,
+      robot: f32Bin(robot),
+      robotRadius: 0.1,
+      rays: f32Bin([0, 1]),
+      targets: f32Bin([1, 1, 0.2]),
+      obstacles: f32Bin([]),
+      segments: f32Bin([]),
+      collisions: 0,
+      targetsReached: 0,
+    },
+  });
+
+  it('relays a simulator world view and refuses non-finite ones or ones from observers', async () => {
+    const worlds: unknown[] = [];
+    const { server } = await serve({ onWorld: (_connection, frame) => worlds.push(frame) });
+    const peer = track(await greetedPeer(server.url));
+    peer.send(world([1, 2, 0.5]));
+    await until(() => worlds.length === 1, 'world frame');
+    expect([...(worlds[0] as { arena: { robot: Float32Array } }).arena.robot]).toEqual([1, 2, 0.5]);
+    peer.send(world([1, Number.NaN, 0]));
+    expect((await peer.next(isError('invalid-value'))).message).toMatch(/world\.arena\.robot must be finite/);
+    const observer = track(await greetedPeer(server.url, { role: 'observer', sensors: [], motors: [] }));
+    observer.send(world([0, 0, 0]));
+    expect((await observer.next(isError('bad-message'))).message).toMatch(
+      /only simulator clients send world frames/,
+    );
+    expect(worlds).toHaveLength(1);
+  });
+});
+
 describe('limits', () => {
   it('frames before hello are refused (not-ready) and the connection closed', async () => {
     const { server } = await serve();
