@@ -104,7 +104,18 @@ export function checkBudgets(budgets: readonly Budget[], inputs: BudgetInputs): 
       };
     }
     const summary = inputs.summaries[budget.metric];
-    const value = summary.count === 0 ? 0 : summary[budget.stat];
+    if (summary.count === 0) {
+      // Nothing measured cannot show that a budget holds.
+      return {
+        budget: budget.text,
+        metric: budget.metric,
+        ok: false,
+        value: 0,
+        limit: budget.limitUs,
+        message: `${budget.metric}: no samples (budget ${budget.text}: not shown to hold)`,
+      };
+    }
+    const value = summary[budget.stat];
     const ok = value <= budget.limitUs;
     return {
       budget: budget.text,

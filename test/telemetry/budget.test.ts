@@ -48,4 +48,16 @@ describe('checkBudgets', () => {
     expect(results[1]!.message).toBe('e2e p99 = 1.500 ms (budget e2e.p99<=1ms: violated)');
     expect(results[1]).toMatchObject({ metric: 'e2e', value: 1500, limit: 1000 });
   });
+
+  it('fails a latency budget when nothing was measured', () => {
+    const empty = { ...summary(0), count: 0 };
+    const [result] = checkBudgets(parseBudgets('e2e.p99<=1ms'), {
+      summaries: { lateness: summary(1), compute: summary(1), e2e: empty },
+      counters: { ticks: 10, missed: 0, overruns: 0 },
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      message: 'e2e: no samples (budget e2e.p99<=1ms: not shown to hold)',
+    });
+  });
 });
