@@ -122,6 +122,26 @@ describe('spikeloop run (real loop, synthetic environment)', () => {
     expect(typo.stderr).toContain('invalid budget "p99<=1 parsec"');
   });
 
+  it('late policy: every scheduled tick runs, so the lateness and compute counts are the ticks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spikeloop-late-'));
+    const result = spikeloop([
+      ...base,
+      '--duration',
+      '1',
+      '--late-policy',
+      'late',
+      '--report',
+      dir,
+      '--json',
+    ]);
+    expect(result.status).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ latePolicy: 'late', ticks: 1000 });
+    const report = readReportDir(dir);
+    expect(report.histograms.lateness.count).toBe(1000);
+    expect(report.histograms.compute.count).toBe(1000);
+  });
+
   it('rejects an unknown environment and a tick that dt does not divide, with clear messages', () => {
     const env = spikeloop(['run', '--env', 'moon', '--duration', '1', '--n', '100', '--backend', 'cpu']);
     expect(env.status).toBe(1);
