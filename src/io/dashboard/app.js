@@ -136,7 +136,7 @@
       }
     }
     $('raster-info').textContent =
-      `${raster.neurons} neurons (subsampled) · last 2 s · ${raster.ids.length} spikes`;
+      `N = ${raster.neurons} (≤ 1000 evenly spaced shown) · last 2 s · ${raster.ids.length} spikes`;
   }
 
   function drawRates(frame) {
