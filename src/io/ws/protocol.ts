@@ -155,21 +155,24 @@ export interface WorldFrame {
   arena: ArenaView;
 }
 
-export type ErrorCode =
-  | 'malformed'
-  | 'unknown-type'
-  | 'version'
-  | 'unauthorized'
-  | 'bad-message'
-  | 'not-ready'
-  | 'channel'
-  | 'invalid-value'
-  | 'sequence'
-  | 'too-large'
-  | 'rate'
-  | 'server-full'
-  | 'hello-timeout'
-  | 'too-many-errors';
+export const ERROR_CODES = [
+  'malformed',
+  'unknown-type',
+  'version',
+  'unauthorized',
+  'bad-message',
+  'not-ready',
+  'channel',
+  'invalid-value',
+  'sequence',
+  'too-large',
+  'rate',
+  'server-full',
+  'hello-timeout',
+  'too-many-errors',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorFrame {
   t: 'error';
