@@ -110,8 +110,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }
-  const startedAt = new Date().toISOString();
-  const wallStartUs = monotonicUs();
+  let startedAt = new Date().toISOString();
+  /** When the first tick was scheduled: wallS is the loop's own wall time, not set-up or warm-up. */
+  let loopStartUs = Number.NaN;
   let failure: unknown = null;
   try {
     env = await createEnvironment(options.env, {
@@ -142,7 +143,11 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         ? Number.POSITIVE_INFINITY
         : Math.max(1, Math.round((options.durationS * 1000) / options.tickMs));
     // A signal during set-up already asked to stop: then no tick runs, but the report is still written.
-    if (stopReason === 'duration') await loop.run(maxTicks);
+    if (stopReason === 'duration') {
+      startedAt = new Date().toISOString();
+      loopStartUs = monotonicUs();
+      await loop.run(maxTicks);
+    }
   } catch (error) {
     failure = error;
     stopReason = `error: ${error instanceof Error ? error.message : String(error)}`;
@@ -172,7 +177,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       tickMs: options.tickMs,
       latePolicy: options.latePolicy,
       startedAt,
-      wallS: (monotonicUs() - wallStartUs) / 1e6,
+      wallS: Number.isNaN(loopStartUs) ? 0 : (monotonicUs() - loopStartUs) / 1e6,
       stopReason,
       backend: engine.backend,
       adapter: engine.adapter,
