@@ -4,6 +4,7 @@
  * end-to-end latency histogram (recomputed only every few frames: it walks the whole HDR
  * histogram), and the arena's view when the environment has one.
  */
+
 import type { TelemetrySnapshot } from '../../telemetry/live.js';
 import type { Histogram, LatencySummary as LoopSummary } from '../../telemetry/loop-telemetry.js';
 import type { ArenaView, LatencyHistogram, LatencySummary, TelemetryFrame } from '../ws/protocol.js';
@@ -65,12 +66,14 @@ export function telemetryFrame(
   };
 }
 
-/** Percentiles sampled to rebuild a bucketed view of an HDR histogram. */
-const PERCENTILES = [...Array.from({ length: 99 }, (_, k) => k + 0.5), 99.5, 99.9, 99.99, 100];
+/** Percentiles sampled to rebuild a bucketed view: every 2 % up to 98 %, then the tail. */
+const PERCENTILES = [...Array.from({ length: 49 }, (_, k) => 2 * k + 1), 99, 99.5, 99.9, 99.99, 100];
 
 /**
- * Log-spaced buckets from 10 µs to 100 ms; counts estimated from the histogram's percentiles
- * (each sampled percentile stands for the share of values up to the next one).
+ * Log-spaced buckets from 10 µs to 100 ms (the last one also holds everything slower), counts
+ * estimated from sampled percentiles (each stands for the share of values up to the next one).
+ * This costs ~0.2 ms on the thread that ticks, so the dashboard does it only every few frames;
+ * walking the HDR counts array instead was measured slower (it spans every recorded magnitude).
  */
 export function latencyHistogram(histogram: Histogram, buckets = 40): LatencyHistogram {
   const edgesUs = new Float32Array(buckets);
