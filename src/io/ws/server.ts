@@ -216,6 +216,7 @@ export class BridgeServer {
     );
     this.connections.add(connection);
     if (this.connections.size > this.serverLimits.maxClients) {
+      socket.on('close', () => this.connections.delete(connection));
       this.fail(
         connection,
         new ProtocolError('server-full', `server full (${this.serverLimits.maxClients} clients)`, true),

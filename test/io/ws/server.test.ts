@@ -347,6 +347,12 @@ describe('limits', () => {
     const extra = track(await rawPeer(server.url));
     expect((await extra.next(isError('server-full'))).fatal).toBe(true);
     expect((await extra.closed).code).toBe(4004);
+    // A refused client does not keep its seat: once the first leaves, a new one is served.
+    const first = [...server.clients('simulator')][0]!;
+    first.socket.close();
+    await until(() => server.connections.size === 0, 'both gone');
+    track(await greetedPeer(server.url));
+    expect(server.connections.size).toBe(1);
   });
 
   it('maxErrorsPerConnection closes a client that keeps sending garbage', async () => {
