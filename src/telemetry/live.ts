@@ -3,7 +3,7 @@
  * published on an interval timer, off the tick path (the dashboard and ROS 2 diagnostics consume
  * it). The tick only adds counts into preallocated arrays; summarising happens here.
  */
-import { type LatencySummary, type LoopCounters, type LoopTelemetry, summarize } from './loop-telemetry.js';
+import type { LatencySummary, LoopCounters, LoopTelemetry } from './loop-telemetry.js';
 
 export interface SpikeBatch {
   /** Engine time step of these spikes. */
@@ -21,6 +21,7 @@ export interface TelemetrySnapshot {
   populationRatesHz: number[];
   rateEHz: number;
   rateIHz: number;
+  /** Since the previous snapshot (exact), so a display shows the present, not the whole run. */
   latenessUs: LatencySummary;
   computeUs: LatencySummary;
   e2eUs: LatencySummary;
@@ -103,15 +104,17 @@ export class TelemetryFeed {
       if (p < this.clusters) spikesE += count;
       else spikesI += count;
     });
+    // Whole-run percentiles would scan the HDR histograms: milliseconds on the loop's thread.
+    const interval = this.telemetry.takeInterval();
     const snapshot: TelemetrySnapshot = {
       atUs: this.clockUs(),
       counters: { ...this.telemetry.counters },
       populationRatesHz,
       rateEHz: rate(spikesE, this.nE),
       rateIHz: rate(spikesI, this.nI),
-      latenessUs: summarize(this.telemetry.lateness),
-      computeUs: summarize(this.telemetry.compute),
-      e2eUs: summarize(this.telemetry.e2e),
+      latenessUs: interval.lateness,
+      computeUs: interval.compute,
+      e2eUs: interval.e2e,
       recentSpikes: this.spikes,
     };
     this.counts.fill(0);

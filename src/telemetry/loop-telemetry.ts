@@ -4,6 +4,7 @@
  * allocation-free, so it happens on the tick path; summaries and encoding happen off it.
  */
 import * as hdr from 'hdr-histogram-js';
+import { IntervalRecorder } from './interval.js';
 
 export type Histogram = hdr.Histogram;
 
@@ -39,6 +40,13 @@ export function newHistogram(): Histogram {
   });
 }
 
+/** Summaries of the interval since the last `takeInterval`, for live telemetry. */
+export interface IntervalSummaries {
+  lateness: LatencySummary;
+  compute: LatencySummary;
+  e2e: LatencySummary;
+}
+
 /** Values are recorded as whole microseconds; negative ones (woken early) as 0. */
 function toRecordable(us: number): number {
   return us > 0 ? Math.round(us) : 0;
@@ -68,6 +76,12 @@ export class LoopTelemetry {
   readonly e2e = newHistogram();
   readonly e2eByInput = new Map<string, Histogram>();
   readonly counters: LoopCounters = { ticks: 0, missed: 0, overruns: 0 };
+  /** The same values since the last takeInterval(), for live snapshots. */
+  private readonly interval = {
+    lateness: new IntervalRecorder(),
+    compute: new IntervalRecorder(),
+    e2e: new IntervalRecorder(),
+  };
 
   constructor(
     readonly tickUs: number,
@@ -87,7 +101,9 @@ export class LoopTelemetry {
     missedSlot: boolean,
   ): void {
     this.recordDropped(dropped, firstDroppedLatenessUs);
-    this.lateness.recordValue(toRecordable(latenessUs));
+    const value = toRecordable(latenessUs);
+    this.lateness.recordValue(value);
+    this.interval.lateness.record(value);
     if (missedSlot) this.counters.missed += 1;
   }
 
@@ -98,13 +114,17 @@ export class LoopTelemetry {
    */
   recordDropped(dropped: number, firstDroppedLatenessUs: number): void {
     for (let k = 0; k < dropped; k++) {
-      this.lateness.recordValue(toRecordable(firstDroppedLatenessUs - k * this.tickUs));
+      const value = toRecordable(firstDroppedLatenessUs - k * this.tickUs);
+      this.lateness.recordValue(value);
+      this.interval.lateness.record(value);
     }
     this.counters.missed += dropped;
   }
 
   recordEnd(computeUs: number): void {
-    this.compute.recordValue(toRecordable(computeUs));
+    const value = toRecordable(computeUs);
+    this.compute.recordValue(value);
+    this.interval.compute.record(value);
     this.counters.ticks += 1;
     if (computeUs > this.tickUs) this.counters.overruns += 1;
   }
@@ -112,11 +132,18 @@ export class LoopTelemetry {
   recordEndToEnd(input: string, latencyUs: number): void {
     const value = toRecordable(latencyUs);
     this.e2e.recordValue(value);
+    this.interval.e2e.record(value);
     let histogram = this.e2eByInput.get(input);
     if (!histogram) {
       histogram = newHistogram();
       this.e2eByInput.set(input, histogram);
     }
     histogram.recordValue(value);
+  }
+
+  /** Summaries since the previous call (exact, and cheap: a few hundred values), then a new interval. */
+  takeInterval(): IntervalSummaries {
+    const { lateness, compute, e2e } = this.interval;
+    return { lateness: lateness.take(), compute: compute.take(), e2e: e2e.take() };
   }
 }
