@@ -9,9 +9,9 @@ import { registerBench } from './bench.js';
 import { registerBenchBatch, registerBenchEngine } from './bench-engine.js';
 import { registerBenchIo } from './bench-io.js';
 import { registerBenchLoop } from './bench-loop.js';
+import { registerCalibrate } from './calibrate.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
-import { registerCalibrate } from './calibrate.js';
 import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
