@@ -124,6 +124,15 @@ export class PartitionKernel {
   private readonly spikeLists: Uint32Array;
   private readonly spikeCounts: Int32Array;
   private readonly control: Int32Array;
+  /** Views for prepareDrive, made once: a view per call would feed the garbage collector every tick. */
+  private readonly driveInputs: {
+    population: Uint16Array;
+    background: Float32Array;
+    stimPopulation: Float32Array;
+    stimNeuron: Float32Array;
+    p20: Float32Array;
+    drive: Float32Array;
+  };
 
   constructor(
     private readonly buffers: SharedBuffers,
@@ -148,6 +157,14 @@ export class PartitionKernel {
     this.spikeLists = view(buffers, 'spikeLists');
     this.spikeCounts = view(buffers, 'spikeCounts');
     this.control = view(buffers, 'control');
+    this.driveInputs = {
+      population: view(buffers, 'population'),
+      background: view(buffers, 'backgroundPa'),
+      stimPopulation: view(buffers, 'stimPopulation'),
+      stimNeuron: view(buffers, 'stimNeuron'),
+      p20: view(buffers, 'p20'),
+      drive: view(buffers, 'drive'),
+    };
     this.rows = stored
       ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi))
       : null;
@@ -168,12 +185,7 @@ export class PartitionKernel {
    */
   prepareDrive(): void {
     const { n } = this.buffers;
-    const population = view(this.buffers, 'population');
-    const background = view(this.buffers, 'backgroundPa');
-    const stimPopulation = view(this.buffers, 'stimPopulation');
-    const stimNeuron = view(this.buffers, 'stimNeuron');
-    const p20 = view(this.buffers, 'p20');
-    const drive = view(this.buffers, 'drive');
+    const { population, background, stimPopulation, stimNeuron, p20, drive } = this.driveInputs;
     for (let g = this.lo; g < this.hi; g++) {
       const b = (g / n) | 0;
       const pop = population[g - b * n]!;
