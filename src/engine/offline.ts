@@ -54,6 +54,31 @@ export function meanOutDegree(network: DerivedNetwork): { e: number; i: number }
   };
 }
 
+/**
+ * E and I spikes and the synaptic events they caused, from per-population counts of a batch
+ * (index instance·populationCount + population).
+ */
+export function tallySpikes(networks: readonly DerivedNetwork[], totals: Uint32Array) {
+  let spikesE = 0;
+  let spikesI = 0;
+  let events = 0;
+  for (const [b, network] of networks.entries()) {
+    const { layout } = network;
+    const degree = meanOutDegree(network);
+    for (let pop = 0; pop < layout.populationCount; pop++) {
+      const count = totals[b * layout.populationCount + pop]!;
+      if (pop < layout.clusters) {
+        spikesE += count;
+        events += count * degree.e;
+      } else {
+        spikesI += count;
+        events += count * degree.i;
+      }
+    }
+  }
+  return { spikesE, spikesI, events };
+}
+
 export function batchNetworks(options: OfflineOptions): DerivedNetwork[] {
   return Array.from({ length: options.batch }, (_, b) =>
     deriveNetwork(modelParams(options.model, options.n, { ...options.overrides, seed: options.seed + b })),
@@ -105,22 +130,7 @@ async function measure(
   const wallS = (performance.now() - wallStart) / 1000;
   engine.onSpikes(null);
 
-  let spikesE = 0;
-  let spikesI = 0;
-  let events = 0;
-  for (const [b, network] of networks.entries()) {
-    const degree = meanOutDegree(network);
-    for (let pop = 0; pop < layout.populationCount; pop++) {
-      const count = totals[b * layout.populationCount + pop]!;
-      if (pop < layout.clusters) {
-        spikesE += count;
-        events += count * degree.e;
-      } else {
-        spikesI += count;
-        events += count * degree.i;
-      }
-    }
-  }
+  const { spikesE, spikesI, events } = tallySpikes(networks, totals);
   const durationS = (steps * dtMs) / 1000;
   const instanceS = durationS * engine.batch;
   return {
