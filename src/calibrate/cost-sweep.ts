@@ -21,6 +21,11 @@ export interface CostSweepOptions {
   overheadCalls: number;
   /** Larger sizes of a backend are skipped once one size took longer than this (wall s). */
   maxWallS?: number;
+  /**
+   * Keep doubling N past the given sizes while the largest still holds real time with this
+   * margin, so the fit brackets the real-time limit instead of extrapolating to it.
+   */
+  extendUntilNotRealTime?: { margin: number; maxN: number };
   onSample?: (measurement: CostMeasurement) => void;
   onSkip?: (backend: BackendName, reason: string) => void;
 }
@@ -54,17 +59,26 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
     await measureCost(backend, 200, { ...options, durationS: 0.05, warmupS: 0 });
     const samples: CostMeasurement[] = [];
     let reason: string | undefined;
-    for (const n of sizes) {
+    const queue = [...sizes];
+    for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
       const measurement = await measureCost(backend, n, options);
       samples.push(measurement);
       options.onSample?.(measurement);
       if (options.maxWallS !== undefined && measurement.wallS + measurement.buildS > options.maxWallS) {
-        const skipped = sizes.filter((size) => size > n);
-        if (skipped.length > 0) {
-          reason = `sizes ${skipped.join(', ')} skipped: N = ${n} took ${(measurement.wallS + measurement.buildS).toFixed(1)} s (limit ${options.maxWallS} s)`;
+        if (queue.length > 0) {
+          reason = `sizes ${queue.join(', ')} skipped: N = ${n} took ${(measurement.wallS + measurement.buildS).toFixed(1)} s (limit ${options.maxWallS} s)`;
           options.onSkip?.(backend, reason);
         }
         break;
+      }
+      const extend = options.extendUntilNotRealTime;
+      if (
+        queue.length === 0 &&
+        extend &&
+        (1 + extend.margin) * measurement.rtf <= 1 &&
+        n * 2 <= extend.maxN
+      ) {
+        queue.push(n * 2);
       }
     }
     const tickOverhead = await measureTickOverhead(backend, {

@@ -86,17 +86,42 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit {
   return { intercept: coefficients[0]!, slope: coefficients[1]!, r2 };
 }
 
-/** RT(N) = a0 + a1·N + a2·M over samples of at least three distinct sizes. */
+/**
+ * RT(N) = a0 + a1·N + a2·M over samples of at least three distinct sizes, by non-negative least
+ * squares: a cost cannot be negative, and a negative a2 (e.g. from a kink where the CPU backend
+ * adds a thread) would predict real time at any size once M dominates. With three coefficients
+ * the exact solution is the best of the unconstrained fits over every subset of them whose
+ * coefficients all come out ≥ 0.
+ */
 export function fitCost(samples: readonly CostSample[]): CostFit {
   const distinct = new Set(samples.map((s) => s.n)).size;
   if (distinct < 3) {
     throw new FitError(`the fit RT(N) = a0 + a1·N + a2·M needs at least 3 distinct sizes, got ${distinct}`);
   }
-  const { coefficients, r2 } = leastSquares(
-    [samples.map(() => 1), samples.map((s) => s.n), samples.map((s) => s.synapses)],
-    samples.map((s) => s.rtf),
-  );
-  return { a0: coefficients[0]!, a1: coefficients[1]!, a2: coefficients[2]!, r2 };
+  const columns = [samples.map(() => 1), samples.map((s) => s.n), samples.map((s) => s.synapses)];
+  const y = samples.map((s) => s.rtf);
+  let best: CostFit | null = null;
+  for (let subset = 7; subset >= 1; subset--) {
+    const used = [0, 1, 2].filter((k) => subset & (1 << k));
+    let fitted: { coefficients: number[]; r2: number };
+    try {
+      fitted = leastSquares(
+        used.map((k) => columns[k]!),
+        y,
+      );
+    } catch (error) {
+      if (error instanceof FitError) continue;
+      throw error;
+    }
+    if (fitted.coefficients.some((value) => value < 0)) continue;
+    const a = [0, 0, 0];
+    used.forEach((k, j) => {
+      a[k] = fitted.coefficients[j]!;
+    });
+    if (!best || fitted.r2 > best.r2) best = { a0: a[0]!, a1: a[1]!, a2: a[2]!, r2: fitted.r2 };
+  }
+  if (!best) throw new FitError('no non-negative fit RT(N) = a0 + a1·N + a2·M exists for these samples');
+  return best;
 }
 
 export function predictRtf(fit: CostFit, n: number, synapses: number): number {

@@ -64,7 +64,7 @@ export interface HardwareProfile {
 /** Network sizes are multiples of 100 so that N_E and N_I split evenly into Q = 20 clusters. */
 export const SIZE_STEP = 100;
 /** The largest real-time N is searched up to this multiple of the largest measured size. */
-export const EXTRAPOLATION_LIMIT = 4;
+export const EXTRAPOLATION_LIMIT = 2;
 
 const schemaUrl = new URL('../../hardware-profiles/schema.json', import.meta.url);
 let checker: ((value: unknown, source: string) => HardwareProfile) | null = null;

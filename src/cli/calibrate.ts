@@ -22,7 +22,7 @@ export function registerCalibrate(program: Command): void {
     .option('--backend <name>', 'all|cpu|webgpu', choice(BACKEND_SETS), 'all')
     .option(
       '--sizes <list>',
-      'network sizes N (comma-separated)',
+      'network sizes N (comma-separated); doubled past the last while it still holds real time',
       integerList('--sizes', 100),
       [1000, 2000, 5000, 10000, 20000],
     )
@@ -52,6 +52,7 @@ export function registerCalibrate(program: Command): void {
       'CPU backend threads (default: chosen from N and the cores)',
       integer('--threads', 1),
     )
+    .option('--no-extend', 'measure only --sizes (do not double N until real time fails)')
     .option('--name <name>', 'profile name (default from the CPU model and cores)')
     .option('--output <file>', 'profile path (default hardware-profiles/<name>.json)')
     .option('--json', 'print the summary as JSON lines')
@@ -74,6 +75,7 @@ export function registerCalibrate(program: Command): void {
         threads: options.threads,
         overheadCalls: 1000,
         maxWallS: options.maxWall,
+        ...(options.extend ? { extendUntilNotRealTime: { margin: options.margin, maxN: 200_000 } } : {}),
         onSample: (m) => {
           if (json) printRows([sampleRow(m)], true);
           else
@@ -83,12 +85,15 @@ export function registerCalibrate(program: Command): void {
         },
         onSkip: (backend, reason) => process.stderr.write(`calibrate: ${backend}: ${reason}\n`),
       });
+      const measuredSizes = [...new Set(results.flatMap((r) => r.samples.map((s) => s.n)))].sort(
+        (a, b) => a - b,
+      );
       const name: string = options.name ?? defaultProfileName();
       const profile = buildHardwareProfile(
         name,
         {
           model: options.model,
-          sizes: options.sizes,
+          sizes: measuredSizes.length > 0 ? measuredSizes : options.sizes,
           durationS: options.duration,
           warmupS: options.warmup,
           tickMs,

@@ -48,6 +48,31 @@ describe('cost fit', () => {
     expect(predictRtf(fit, 10000, synapsesOf(10000))).toBeCloseTo(samples[2]!.rtf, 9);
   });
 
+  it('keeps every coefficient non-negative, so a kinked curve cannot promise real time at any size', () => {
+    // Concave data (a second thread joins at 12k): the unconstrained fit would need a2 < 0.
+    const samples = [
+      [1000, 0.048],
+      [2000, 0.094],
+      [5000, 0.246],
+      [10000, 0.511],
+      [20000, 0.729],
+    ].map(([n, rtf]) => ({ n: n!, synapses: synapsesOf(n!), rtf: rtf! }));
+    const fit = fitCost(samples);
+    expect(fit.a0).toBeGreaterThanOrEqual(0);
+    expect(fit.a1).toBeGreaterThanOrEqual(0);
+    expect(fit.a2).toBeGreaterThanOrEqual(0);
+    expect(fit.r2).toBeGreaterThan(0.9);
+    const limit = largestRealTimeN({
+      synapsesOf,
+      rtfOf: (n, m) => predictRtf(fit, n, m),
+      margin: 0.2,
+      stepN: 100,
+      maxN: 200000,
+    });
+    expect(limit).toBeGreaterThan(15000);
+    expect(limit).toBeLessThan(30000);
+  });
+
   it('needs three distinct sizes', () => {
     expect(() =>
       fitCost([
