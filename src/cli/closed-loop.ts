@@ -12,13 +12,15 @@ import type { LatePolicy } from '../loop/schedule.js';
 import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
-import { type ModelName, modelParams } from '../model/params.js';
+import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import type { Budget } from '../telemetry/budget.js';
 import { buildReport, type LoadedReport, writeReport } from '../telemetry/report.js';
 import type { Row } from './output.js';
 
 export interface ClosedLoopOptions {
   env: string;
+  /** Model parameter overrides, e.g. from a calibrated params file (`--params`). */
+  modelOverrides?: Partial<ModelParams>;
   envSettings?: Record<string, string | number | boolean>;
   /** Wall-clock seconds; undefined runs until SIGINT/SIGTERM. */
   durationS?: number;
@@ -91,7 +93,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     throw new Error(`--warmup must be ≥ 0 s, got ${warmupTicks} ticks`);
   }
   const nice = options.nice === undefined ? undefined : applyNice(options.nice);
-  const network = deriveNetwork(modelParams(options.model, options.n, { seed: options.seed }));
+  const network = deriveNetwork(
+    modelParams(options.model, options.n, { ...options.modelOverrides, seed: options.seed }),
+  );
   const engine = await createEngine(options.backend, {
     networks: [network],
     threads: options.threads,

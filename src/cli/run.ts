@@ -4,11 +4,12 @@
  * non-zero naming every violated budget.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { loadModelParamsFile } from '../calibrate/params-file.js';
 import { applyHardwareProfile } from '../calibrate/profile.js';
 import type { BackendChoice } from '../engine/engine.js';
 import { environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
-import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import { MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.js';
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
@@ -38,6 +39,7 @@ export interface RunCommandOptions {
   strict?: string;
   json?: boolean;
   profile?: string;
+  params?: string;
   /** true = default port; a string is the port given on the command line. */
   dashboard?: boolean | string;
   dashboardHost?: string;
@@ -48,10 +50,15 @@ export interface RunCommandOptions {
  * Turns parsed command-line options into a closed-loop run; live consumers (the dashboard) attach
  * to `loop.feed` in `onStart`, before the first tick.
  */
-export function closedLoopOptions(options: RunCommandOptions, budgets: readonly Budget[]): ClosedLoopOptions {
+export function closedLoopOptions(
+  options: RunCommandOptions,
+  budgets: readonly Budget[],
+  modelOverrides?: Partial<ModelParams>,
+): ClosedLoopOptions {
   if (!(options.warmup >= 0)) throw new Error(`--warmup must be ≥ 0 s, got ${options.warmup}`);
   return {
     env: options.env,
+    modelOverrides,
     envSettings: options.envSet,
     durationS: options.duration,
     warmupTicks: Math.round(options.warmup / (options.tickMs / 1000)),
@@ -120,11 +127,20 @@ export function registerRun(program: Command): Command {
       '--profile <file>',
       'hardware profile (spikeloop calibrate): picks backend and N for the tick unless given',
     )
+    .option(
+      '--params <file>',
+      'model parameters from `spikeloop calibrate-params` (model and N unless given)',
+    )
     .option('--dashboard [port]', 'serve the live dashboard (default port 8787 on 127.0.0.1)')
     .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
     .option('--token <token>', 'access token for the dashboard (default: $SPIKELOOP_TOKEN)')
     .option('--json', 'print one JSON object')
     .action(async (options: RunCommandOptions, command: Command) => {
+      const paramsFile = options.params ? loadModelParamsFile(options.params) : undefined;
+      if (paramsFile) {
+        if (command.getOptionValueSource('model') !== 'cli') options.model = paramsFile.model;
+        if (command.getOptionValueSource('n') !== 'cli') options.n = paramsFile.n;
+      }
       if (options.profile) {
         const chosen = applyHardwareProfile(
           options.profile,
@@ -140,7 +156,7 @@ export function registerRun(program: Command): Command {
       }
       // Parse budgets before anything runs: a typo must not cost a whole run.
       const budgets = options.strict !== undefined ? parseBudgets(options.strict) : [];
-      const result = await runClosedLoop(closedLoopOptions(options, budgets));
+      const result = await runClosedLoop(closedLoopOptions(options, budgets, paramsFile?.params));
       printRows([result.summary], Boolean(options.json));
       for (const budget of result.loaded.report.budgets) {
         if (!budget.ok) console.error(`spikeloop: budget violated: ${budget.message}`);

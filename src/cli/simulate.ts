@@ -1,5 +1,6 @@
 /** `spikeloop simulate`: offline run as fast as possible, with rates, timing and optional recording. */
 import type { Command } from 'commander';
+import { loadModelParamsFile } from '../calibrate/params-file.js';
 import type { BackendChoice, ConnectivityMode } from '../engine/engine.js';
 import { simulateOffline } from '../engine/offline.js';
 import { MODEL_NAMES, type ModelName } from '../model/params.js';
@@ -25,9 +26,18 @@ export function registerSimulate(program: Command): void {
       choice(['auto', 'stored', 'procedural'] as const),
       'auto',
     )
+    .option(
+      '--params <file>',
+      'model parameters from `spikeloop calibrate-params` (model and N unless given)',
+    )
     .option('--record <file>', 'write every spike to a binary spike file')
     .option('--json', 'print one JSON object')
-    .action(async (options) => {
+    .action(async (options, command: Command) => {
+      const paramsFile = options.params ? loadModelParamsFile(options.params) : undefined;
+      if (paramsFile) {
+        if (command.getOptionValueSource('model') !== 'cli') options.model = paramsFile.model;
+        if (command.getOptionValueSource('n') !== 'cli') options.n = paramsFile.n;
+      }
       const writer: SpikeFileWriter | null = options.record
         ? new SpikeFileWriter(options.record, { n: options.n, batch: options.batch, dtMs: 0.1 })
         : null;
@@ -41,6 +51,7 @@ export function registerSimulate(program: Command): void {
         batch: options.batch,
         threads: options.threads,
         connectivity: options.connectivity as ConnectivityMode,
+        overrides: paramsFile?.params,
         onSpikes: writer ? (step, ids) => writer.write(step, ids) : undefined,
       });
       await writer?.close();
