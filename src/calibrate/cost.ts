@@ -6,7 +6,7 @@
  */
 import { createEngine } from '../engine/create.js';
 import type { BackendName } from '../engine/engine.js';
-import { meanOutDegree } from '../engine/offline.js';
+import { tallySpikes } from '../engine/offline.js';
 import { deriveNetwork, synapseCount } from '../model/network.js';
 import { type ModelName, modelParams } from '../model/params.js';
 import { fitLine, type LineFit } from './fit.js';
@@ -80,22 +80,7 @@ export async function measureCost(
       }
     }
     const wallS = (performance.now() - start) / 1000;
-    let spikesE = 0;
-    let spikesI = 0;
-    let events = 0;
-    for (const [b, network] of networks.entries()) {
-      const degree = meanOutDegree(network);
-      for (let pop = 0; pop < layout.populationCount; pop++) {
-        const count = totals[b * layout.populationCount + pop]!;
-        if (pop < layout.clusters) {
-          spikesE += count;
-          events += count * degree.e;
-        } else {
-          spikesI += count;
-          events += count * degree.i;
-        }
-      }
-    }
+    const { spikesE, spikesI, events } = tallySpikes(networks, totals);
     const durationS = (steps * dtMs) / 1000;
     return {
       backend: engine.backend,
