@@ -58,7 +58,7 @@ export function meanOutDegree(network: DerivedNetwork): { e: number; i: number }
  * E and I spikes and the synaptic events they caused, from per-population counts of a batch
  * (index instance·populationCount + population).
  */
-export function tallySpikes(networks: readonly DerivedNetwork[], totals: Uint32Array) {
+export function tallySpikes(networks: readonly DerivedNetwork[], totals: ArrayLike<number>) {
   let spikesE = 0;
   let spikesI = 0;
   let events = 0;
