@@ -33,7 +33,8 @@ export interface HeatmapChoice {
   metric: MetricName;
 }
 
-export interface SweepSpec {
+/** What every sweep-like run shares: the network, how long each point runs, and how it is batched. */
+export interface SimulationShape {
   model: ModelName;
   n: number;
   durationS: number;
@@ -43,6 +44,9 @@ export interface SweepSpec {
   backend: BackendChoice;
   /** Values every point shares. */
   params: ParamValues;
+}
+
+export interface SweepSpec extends SimulationShape {
   /** Cartesian product: every combination of these values. */
   grid: Record<string, number[]>;
   /** Explicit points; combined with every grid combination when both are given. */

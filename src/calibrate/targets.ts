@@ -17,6 +17,7 @@ import { runSweep } from './sweep-run.js';
 import {
   linearValues,
   type ParamValues,
+  type SimulationShape,
   SWEEPABLE_KEYS,
   type SweepSpec,
   sweepSpecFrom,
@@ -30,14 +31,7 @@ export interface Target {
   max?: number;
 }
 
-export interface CalibrationSpec {
-  model: ModelName;
-  n: number;
-  durationS: number;
-  warmupS: number;
-  batch: number;
-  backend: BackendChoice;
-  params: ParamValues;
+export interface CalibrationSpec extends SimulationShape {
   search: Record<string, { min: number; max: number }>;
   coarseSteps: number;
   refineRounds: number;
