@@ -3,10 +3,10 @@
  * instances share one engine simulation, against running the same points one by one. Wall time
  * includes building each engine, since a sweep pays it for every batch or point.
  */
+import { resolveBackend } from '../engine/create.js';
 import type { BackendChoice } from '../engine/engine.js';
 import type { ModelName } from '../model/params.js';
 import { type CostMeasurement, measureCost } from './cost.js';
-import { backendAvailability } from './cost-sweep.js';
 
 export interface BatchBenchOptions {
   backend: BackendChoice;
@@ -54,12 +54,7 @@ export async function benchBatch(
   };
   // One run per seed, shared by every B that contains that point.
   const sequential = new Map<number, CostMeasurement>();
-  const backend =
-    options.backend !== 'auto'
-      ? options.backend
-      : (await backendAvailability('webgpu')).available
-        ? 'webgpu'
-        : 'cpu';
+  const backend = await resolveBackend(options.backend);
   // A throwaway run first: the first engine of a process pays for compiling code and pipelines.
   await measureCost(backend, options.n, { ...costOptions, durationS: 0.05, warmupS: 0, seed: options.seed });
   const rows: BatchBenchRow[] = [];

@@ -3,14 +3,19 @@
  * machine whose only adapter is a software rasteriser (Mesa llvmpipe) the CPU backend is faster.
  */
 import { CpuEngine } from './cpu/cpu-engine.js';
-import type { BackendChoice, Engine, EngineOptions } from './engine.js';
+import type { BackendChoice, BackendName, Engine, EngineOptions } from './engine.js';
 
-export async function createEngine(backend: BackendChoice, options: EngineOptions): Promise<Engine> {
+/** The backend `choice` stands for on this machine. */
+export async function resolveBackend(choice: BackendChoice): Promise<BackendName> {
+  if (choice === 'cpu' || choice === 'webgpu') return choice;
+  if (choice !== 'auto') throw new Error(`unknown backend "${String(choice)}"; expected auto, webgpu or cpu`);
+  const { hardwareWebGpuAvailable } = await import('./webgpu/availability.js');
+  return (await hardwareWebGpuAvailable()) ? 'webgpu' : 'cpu';
+}
+
+export async function createEngine(choice: BackendChoice, options: EngineOptions): Promise<Engine> {
+  const backend = await resolveBackend(choice);
   if (backend === 'cpu') return CpuEngine.create(options);
-  if (backend === 'webgpu' || backend === 'auto') {
-    const { createWebGpuEngine, hardwareWebGpuAvailable } = await import('./webgpu/availability.js');
-    if (backend === 'webgpu' || (await hardwareWebGpuAvailable())) return createWebGpuEngine(options);
-    return CpuEngine.create(options);
-  }
-  throw new Error(`unknown backend "${String(backend)}"; expected auto, webgpu or cpu`);
+  const { createWebGpuEngine } = await import('./webgpu/availability.js');
+  return createWebGpuEngine(options);
 }

@@ -1,8 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildStoredRows, SEGMENTS } from '../../src/engine/cpu/connectivity.js';
+import { chooseConnectivity } from '../../src/engine/cpu/cpu-engine.js';
 import { allocateSharedState } from '../../src/engine/cpu/shared-state.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { deriveNetwork, populationOf, WEIGHT_SCALE, weightIndex } from '../../src/model/network.js';
+import {
+  deriveNetwork,
+  populationOf,
+  synapseCount,
+  WEIGHT_SCALE,
+  weightIndex,
+} from '../../src/model/network.js';
 import { modelParams } from '../../src/model/params.js';
 import { counterU32, isConnected, Stream, streamKey } from '../../src/model/rng.js';
 import { BACKENDS, buildEngine } from './helpers.js';
@@ -147,3 +154,13 @@ function pairs1(): Array<[number, number]> {
   cachedPairs ??= synapses(1);
   return cachedPairs;
 }
+
+describe('CPU connectivity choice', () => {
+  it('stores rows while they fit in the WebAssembly memory and regenerates them beyond', () => {
+    const synapses = (n: number) => synapseCount(modelParams('ei-clustered', n));
+    expect(chooseConnectivity('auto', synapses(20_000), 20_000, 1, 2)).toBe('stored');
+    // N = 100,000: 3.1·10⁹ synapses, over 4 GiB even as u16 indices.
+    expect(chooseConnectivity('auto', synapses(100_000), 100_000, 1, 2)).toBe('procedural');
+    expect(chooseConnectivity('stored', synapses(100_000), 100_000, 1, 2)).toBe('stored');
+  });
+});

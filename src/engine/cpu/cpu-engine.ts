@@ -28,7 +28,8 @@ import {
 const MIN_NEURONS_PER_EXTRA_THREAD = 6000;
 /** Stored rows must fit in this share of free memory (and under an absolute cap). */
 const STORED_MEMORY_SHARE = 0.5;
-const STORED_MEMORY_CAP_BYTES = 12 * 2 ** 30;
+// All rows share one WebAssembly memory, which addresses 4 GiB; the neuron state needs the rest.
+const STORED_MEMORY_CAP_BYTES = 3.5 * 2 ** 30;
 
 export function defaultThreads(totalNeurons: number): number {
   return Math.max(
