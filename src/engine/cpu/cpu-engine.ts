@@ -25,7 +25,7 @@ import {
 } from './shared-state.js';
 
 /** Below this many neurons in the batch a second thread costs more in barriers than it saves. */
-const MIN_NEURONS_PER_EXTRA_THREAD = 6000;
+const MIN_NEURONS_PER_EXTRA_THREAD = 2500;
 /** Stored rows must fit in this share of free memory (and under an absolute cap). */
 const STORED_MEMORY_SHARE = 0.5;
 // All rows share one WebAssembly memory, which addresses 4 GiB; the neuron state needs the rest.

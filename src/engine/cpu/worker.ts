@@ -11,12 +11,28 @@ interface WorkerData {
 
 const { buffers, partition, stored } = workerData as WorkerData;
 const control = view(buffers, 'control');
+
+/**
+ * A real-time loop sends a command every tick (1 ms): a worker that went to sleep between them
+ * would pay the OS wake-up latency on every tick (measured: compute p99 1.6 ms instead of 0.35 ms
+ * at N = 5000). So it polls for this long after each command before sleeping.
+ */
+const POLL_BEFORE_SLEEP_MS = 3;
+
+function waitForCommand(seen: number): void {
+  const until = performance.now() + POLL_BEFORE_SLEEP_MS;
+  for (let spin = 0; ; spin++) {
+    if (Atomics.load(control, CONTROL.command) !== seen) return;
+    if ((spin & 1023) === 0 && performance.now() > until) break;
+  }
+  Atomics.wait(control, CONTROL.command, seen);
+}
 try {
   const kernel = new PartitionKernel(buffers, partition, stored);
   parentPort!.postMessage({ ready: true, synapses: kernel.synapses, rowBytes: kernel.rowBytes });
   let seen = 0;
   for (;;) {
-    Atomics.wait(control, CONTROL.command, seen);
+    waitForCommand(seen);
     seen = Atomics.load(control, CONTROL.command);
     if (Atomics.load(control, CONTROL.shutdown) !== 0) break;
     const substeps = Atomics.load(control, CONTROL.substeps);
