@@ -22,9 +22,13 @@ export function registerBench(program: Command): Command {
       for (const name of names) {
         if (!options.json) process.stdout.write(`\n== bench ${name} ==\n`);
         const status = await new Promise<number | null>((resolve, reject) => {
-          const child = spawn(process.execPath, [BIN, 'bench', name, ...(options.json ? ['--json'] : [])], {
-            stdio: 'inherit',
-          });
+          const child = spawn(
+            process.execPath,
+            [...process.execArgv, BIN, 'bench', name, ...(options.json ? ['--json'] : [])],
+            {
+              stdio: 'inherit',
+            },
+          );
           child.once('error', reject);
           child.once('exit', resolve);
         });
