@@ -65,6 +65,18 @@ export interface SweepPoint {
   overrides: Partial<ModelParams>;
 }
 
+/** JSON schema of MetricOptions, shared by sweep and calibration files. */
+export const METRIC_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    windowMs: { type: 'number', exclusiveMinimum: 0 },
+    activeFactor: { type: 'number', exclusiveMinimum: 0 },
+    fanoWindowMs: { type: 'number', exclusiveMinimum: 0 },
+    minSpikesForCv: { type: 'integer', minimum: 3 },
+  },
+};
+
 const valueList = {
   anyOf: [
     { type: 'array', items: { type: 'number' }, minItems: 1 },
@@ -100,16 +112,7 @@ export const SWEEP_SCHEMA = {
       minItems: 1,
       items: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
     },
-    metrics: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        windowMs: { type: 'number', exclusiveMinimum: 0 },
-        activeFactor: { type: 'number', exclusiveMinimum: 0 },
-        fanoWindowMs: { type: 'number', exclusiveMinimum: 0 },
-        minSpikesForCv: { type: 'integer', minimum: 3 },
-      },
-    },
+    metrics: METRIC_OPTIONS_SCHEMA,
     heatmap: {
       type: 'object',
       additionalProperties: false,

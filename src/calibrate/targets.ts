@@ -16,6 +16,7 @@ import { SchemaError, schemaChecker } from './schema.js';
 import { runSweep } from './sweep-run.js';
 import {
   linearValues,
+  METRIC_OPTIONS_SCHEMA,
   type ParamValues,
   type SimulationShape,
   SWEEPABLE_KEYS,
@@ -100,16 +101,7 @@ const CALIBRATION_SCHEMA = {
       minProperties: 1,
       properties: Object.fromEntries(METRIC_NAMES.map((metric) => [metric, TARGET_SCHEMA])),
     },
-    metrics: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        windowMs: { type: 'number', exclusiveMinimum: 0 },
-        activeFactor: { type: 'number', exclusiveMinimum: 0 },
-        fanoWindowMs: { type: 'number', exclusiveMinimum: 0 },
-        minSpikesForCv: { type: 'integer', minimum: 3 },
-      },
-    },
+    metrics: METRIC_OPTIONS_SCHEMA,
   },
 };
 
