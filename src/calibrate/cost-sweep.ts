@@ -36,10 +36,10 @@ export async function backendAvailability(
 ): Promise<{ available: boolean; reason?: string }> {
   if (backend === 'cpu') return { available: true };
   try {
-    const { webGpuAvailable } = await import('../engine/webgpu/availability.js');
+    const { webGpuAvailable, SOFTWARE_ADAPTER_PACKAGES } = await import('../engine/webgpu/availability.js');
     return (await webGpuAvailable())
       ? { available: true }
-      : { available: false, reason: 'no WebGPU adapter (see README: libegl1 libgles2 libegl-mesa0)' };
+      : { available: false, reason: `no WebGPU adapter (install ${SOFTWARE_ADAPTER_PACKAGES})` };
   } catch (error) {
     return { available: false, reason: `WebGPU backend failed to load: ${(error as Error).message}` };
   }

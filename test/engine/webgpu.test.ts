@@ -1,6 +1,6 @@
 /**
  * The WebGPU backend against the CPU reference, on whatever adapter exists (Mesa's llvmpipe in CI:
- * the packages libegl1 libgles2 libegl-mesa0 are required; without them these tests fail, naming
+ * the packages libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri are required; without them these tests fail, naming
  * them, rather than skip).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';

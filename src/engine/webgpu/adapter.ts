@@ -7,7 +7,7 @@ import { create, globals } from 'webgpu';
 import { EngineError } from '../engine.js';
 
 /** Debian/Ubuntu packages that provide the software OpenGL ES driver Dawn falls back to. */
-export const SOFTWARE_ADAPTER_PACKAGES = 'libegl1 libgles2 libegl-mesa0';
+export const SOFTWARE_ADAPTER_PACKAGES = 'libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri';
 
 export interface AcquiredAdapter {
   adapter: GPUAdapter;

@@ -2,7 +2,7 @@
 import type { EngineOptions } from '../engine.js';
 import { WebGpuEngine } from './webgpu-engine.js';
 
-export { hardwareWebGpuAvailable, webGpuAvailable } from './adapter.js';
+export { hardwareWebGpuAvailable, SOFTWARE_ADAPTER_PACKAGES, webGpuAvailable } from './adapter.js';
 
 export function createWebGpuEngine(options: EngineOptions): Promise<WebGpuEngine> {
   return WebGpuEngine.create(options);
