@@ -35,7 +35,8 @@ export interface RunCommandOptions {
   threads?: number;
   nice?: number;
   latePolicy: LatePolicy;
-  report?: string;
+  /** A directory, false for --no-report; unset means the default reports/ENV-TIMESTAMP. */
+  report?: string | boolean;
   strict?: string;
   json?: boolean;
   profile?: string;
@@ -50,6 +51,14 @@ export interface RunCommandOptions {
  * Turns parsed command-line options into a closed-loop run; live consumers (the dashboard) attach
  * to `loop.feed` in `onStart`, before the first tick.
  */
+/** Every run writes its latency report (DESIGN.md §2): into `dir`, or a fresh one under reports/. */
+export function reportDirectory(report: string | boolean | undefined, env: string): string | undefined {
+  if (typeof report === 'string') return report;
+  if (report === false) return undefined;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
+  return `reports/${env}-${stamp}`;
+}
+
 export function closedLoopOptions(
   options: RunCommandOptions,
   budgets: readonly Budget[],
@@ -70,7 +79,7 @@ export function closedLoopOptions(
     threads: options.threads,
     nice: options.nice,
     latePolicy: options.latePolicy,
-    reportDir: options.report,
+    reportDir: reportDirectory(options.report, options.env),
     budgets,
     onStart: async (loop, env, engine) => {
       if (options.duration === undefined) {
@@ -121,7 +130,11 @@ export function registerRun(program: Command): Command {
       choice(LATE_POLICIES),
       'skip',
     )
-    .option('--report <dir>', 'write the latency report (txt, json, hgrm, html) into this directory')
+    .option(
+      '--report <dir>',
+      'latency report directory (txt, json, hgrm, html) (default: reports/ENV-TIMESTAMP)',
+    )
+    .option('--no-report', 'do not write the latency report')
     .option('--strict <budgets>', "deadline budgets, e.g. 'p99<=1ms,p999<=2ms'; exit 1 when one is violated")
     .option(
       '--profile <file>',

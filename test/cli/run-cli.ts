@@ -10,7 +10,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], timeoutMs = 120_000): CliResult {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs });
+export function runCli(args: readonly string[], timeoutMs = 120_000, cwd?: string): CliResult {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs, cwd });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
