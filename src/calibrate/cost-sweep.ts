@@ -52,11 +52,20 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
     const availability = await backendAvailability(backend);
     if (!availability.available) {
       options.onSkip?.(backend, availability.reason ?? 'unavailable');
-      results.push({ backend, ...availability, samples: [], fit: null, fixedCost: null, tickOverhead: null });
+      results.push({
+        backend,
+        ...availability,
+        samples: [],
+        fit: null,
+        fixedCost: null,
+        tickOverhead: null,
+        coldBuildS: null,
+      });
       continue;
     }
-    // A throwaway run first: the first engine of a process pays for compiling code and pipelines.
-    await measureCost(backend, 200, { ...options, durationS: 0.05, warmupS: 0 });
+    // A throwaway run first: the first engine of a process pays for compiling code and pipelines,
+    // reported apart (coldBuildS) so the size series measures what each further build costs.
+    const cold = await measureCost(backend, 200, { ...options, durationS: 0.05, warmupS: 0 });
     const samples: CostMeasurement[] = [];
     let reason: string | undefined;
     const queue = [...sizes];
@@ -110,6 +119,7 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
       fit,
       fixedCost,
       tickOverhead,
+      coldBuildS: cold.buildS,
     });
   }
   return results;

@@ -235,6 +235,11 @@ export interface BackendResult {
   fit: CostFit | null;
   fixedCost: LineFit | null;
   tickOverhead: TickOverhead | null;
+  /**
+   * Build time of the first engine in a fresh process (s): Dawn instance, adapter, device and
+   * pipeline compilation, or WebAssembly compilation. Later builds in the same process reuse them.
+   */
+  coldBuildS: number | null;
 }
 
 /** Assembles a profile from measured backends (computing each largest real-time N and the recommendation). */
