@@ -57,6 +57,33 @@ describe('spikeloop simulate', () => {
     expect(Math.max(...parsed.steps)).toBeLessThan(5000);
   });
 
+  it('records the same bytes on the WebGPU backend as on the CPU backend', () => {
+    const record = (backend: string) => {
+      const file = join(dir, `backend-${backend}.spk`);
+      const args = [
+        'simulate',
+        '--n',
+        '2000',
+        '--duration',
+        '0.5',
+        '--seed',
+        '9',
+        '--record',
+        file,
+        '--json',
+      ];
+      const result = runCli([...args, '--backend', backend]);
+      // Dawn prints adapter warnings on stderr; the summary on stdout says what ran.
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.stdout).backend).toBe(backend);
+      return readFileSync(file);
+    };
+    const cpu = record('cpu');
+    const webgpu = record('webgpu');
+    expect(parseSpikeFile(cpu).ids.length).toBeGreaterThan(100);
+    expect(Buffer.compare(webgpu, cpu)).toBe(0);
+  });
+
   it('names the bad option or parameter', () => {
     const badN = runCli(['simulate', '--n', '2001', '--backend', 'cpu']);
     expect(badN.status).not.toBe(0);
