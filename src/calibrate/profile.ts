@@ -126,35 +126,10 @@ export function defaultProfileName(): string {
   return `${slug || 'machine'}-${host.cpuCores}c`;
 }
 
+/** A measurement as the profile stores it: everything but what the backend entry already says. */
 export function profileSample(measurement: CostMeasurement): ProfileSample {
-  const {
-    n,
-    synapses,
-    buildS,
-    durationS,
-    wallS,
-    rtf,
-    rateE,
-    rateI,
-    eventsPerS,
-    rssBytes,
-    engineBytes,
-    wallVsBio,
-  } = measurement;
-  return {
-    n,
-    synapses,
-    buildS,
-    durationS,
-    wallS,
-    rtf,
-    rateE,
-    rateI,
-    eventsPerS,
-    rssBytes,
-    engineBytes,
-    wallVsBio,
-  };
+  const { backend: _backend, adapter: _adapter, batch: _batch, ...sample } = measurement;
+  return sample;
 }
 
 /** Largest real-time N of one backend at `tickMs` (fit measured at `measuredTickMs`). */

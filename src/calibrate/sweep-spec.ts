@@ -95,16 +95,21 @@ const valueList = {
 
 const paramProperties = (schema: object) => Object.fromEntries(SWEEPABLE_KEYS.map((key) => [key, schema]));
 
+/** Schema properties of the SimulationShape fields (file keys: duration and warmup in s). */
+export const SIMULATION_SHAPE_PROPERTIES = {
+  model: { enum: [...MODEL_NAMES] },
+  n: { type: 'integer', minimum: 5 },
+  duration: { type: 'number', exclusiveMinimum: 0 },
+  warmup: { type: 'number', minimum: 0 },
+  batch: { type: 'integer', minimum: 1 },
+  backend: { enum: ['auto', 'cpu', 'webgpu'] },
+};
+
 export const SWEEP_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    model: { enum: [...MODEL_NAMES] },
-    n: { type: 'integer', minimum: 5 },
-    duration: { type: 'number', exclusiveMinimum: 0 },
-    warmup: { type: 'number', minimum: 0 },
-    batch: { type: 'integer', minimum: 1 },
-    backend: { enum: ['auto', 'cpu', 'webgpu'] },
+    ...SIMULATION_SHAPE_PROPERTIES,
     params: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
     grid: { type: 'object', additionalProperties: false, properties: paramProperties(valueList) },
     points: {

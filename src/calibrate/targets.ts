@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { BackendChoice } from '../engine/engine.js';
-import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import type { ModelName } from '../model/params.js';
 import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
 import type { ProgressSink } from './progress.js';
 import { type ResultRow, readResults } from './results-store.js';
@@ -18,6 +18,7 @@ import {
   linearValues,
   METRIC_OPTIONS_SCHEMA,
   type ParamValues,
+  SIMULATION_SHAPE_PROPERTIES,
   type SimulationShape,
   SWEEPABLE_KEYS,
   type SweepSpec,
@@ -60,12 +61,7 @@ const CALIBRATION_SCHEMA = {
   additionalProperties: false,
   required: ['search', 'targets'],
   properties: {
-    model: { enum: [...MODEL_NAMES] },
-    n: { type: 'integer', minimum: 5 },
-    duration: { type: 'number', exclusiveMinimum: 0 },
-    warmup: { type: 'number', minimum: 0 },
-    batch: { type: 'integer', minimum: 1 },
-    backend: { enum: ['auto', 'cpu', 'webgpu'] },
+    ...SIMULATION_SHAPE_PROPERTIES,
     params: {
       type: 'object',
       additionalProperties: false,
