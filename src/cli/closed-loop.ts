@@ -8,6 +8,7 @@ import { createEngine } from '../engine/create.js';
 import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
 import { createEnvironment } from '../env/registry.js';
 import type { Environment } from '../loop/ports.js';
+import { safetyFromSettings } from '../loop/safety.js';
 import type { LatePolicy } from '../loop/schedule.js';
 import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
@@ -119,12 +120,17 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let loopStartUs = Number.NaN;
   let failure: unknown = null;
   try {
+    // The stale-input safety keys (staleAfterMs, onStale, …) are the loop's, the same for every
+    // environment; the rest goes to the environment.
+    const { consumed } = safetyFromSettings(options.envSettings);
     env = await createEnvironment(options.env, {
       layout: engine.layout,
       tickMs: options.tickMs,
       seed: options.seed,
       clockUs: monotonicUs,
-      settings: options.envSettings,
+      settings: Object.fromEntries(
+        Object.entries(options.envSettings ?? {}).filter(([key]) => !consumed.has(key)),
+      ),
     });
     loop = new TickLoop({
       engine,
@@ -132,6 +138,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       tickMs: options.tickMs,
       dtMs: network.params.dtMs,
       latePolicy: options.latePolicy,
+      safety: safetyFromSettings(options.envSettings, env.safety).safety,
     });
     const tickLoop = loop;
     env.attachTelemetry?.({
@@ -160,6 +167,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  // The robot's stop command goes out first, before the report and before anything is torn down.
+  await env?.halt?.(stopReason).catch((error: unknown) =>
+    console.error(`spikeloop: stop command failed: ${error instanceof Error ? error.message : String(error)}`),
+  );
   // Flush before tearing anything down: whatever stopped the loop, what it measured is written.
   let loaded: LoadedReport | null = null;
   let files: string[] = [];

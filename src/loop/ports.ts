@@ -5,6 +5,7 @@
  */
 import type { Decoder, Encoder } from '../codec/types.js';
 import type { TelemetryFeed } from '../telemetry/live.js';
+import type { SafetySettings } from './safety.js';
 
 /** Monotonic microseconds (performance.now based), the clock of every latency measurement. */
 export type MonotonicUs = number;
@@ -23,6 +24,11 @@ export interface SensorSource {
   readonly name: string;
   /** The newest sample not yet taken, or null. Never blocks; older unread samples are dropped. */
   takeLatest(): SensorSample | null;
+  /**
+   * False while the source knows it cannot deliver (its simulator disconnected): the safety
+   * policy (safety.ts) then treats the input as stale at once instead of after its timeout.
+   */
+  isLive?(): boolean;
 }
 
 export interface MotorCommand {
@@ -31,6 +37,11 @@ export interface MotorCommand {
   sourceSeq: Record<string, number>;
   /** When the command was computed (monotonic µs). */
   computedUs: MonotonicUs;
+  /**
+   * Set when the stale-input policy replaced the decoded command (safety.ts): `stop` = zeros,
+   * `hold` = the last command again. Sinks with their own safety stage send it without ramps.
+   */
+  safety?: 'stop' | 'hold';
 }
 
 export interface MotorSink {
@@ -58,6 +69,11 @@ export interface Environment {
    * commands are written; they must return quickly. External worlds leave it out.
    */
   step?(tickMs: number): void;
+  /**
+   * Staleness timeouts per input and stale policies per output (safety.ts); `--env-set` keys
+   * (staleAfterMs, onStale, …) override them. Left out: the defaults (500 ms, stop).
+   */
+  readonly safety?: SafetySettings;
   /** Environment-specific results for the run summary (e.g. collisions, targetsReached). */
   summary?(): Record<string, number | string | boolean>;
   /**
@@ -65,6 +81,11 @@ export interface Environment {
    * activity, latency reports, diagnostics) subscribe to the live feed here, once, before the first tick.
    */
   attachTelemetry?(loop: TelemetryAttachment): void;
+  /**
+   * Called as soon as the loop has stopped (signal, duration, error), before the report and
+   * before anything is torn down: environments with a robot send their stop command here.
+   */
+  halt?(reason: string): Promise<void>;
   close(): Promise<void>;
 }
 

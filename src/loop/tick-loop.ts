@@ -10,6 +10,7 @@ import { substepsPerTick } from '../model/params.js';
 import { TelemetryFeed } from '../telemetry/live.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import type { Environment, MotorSink, SensorSample, SensorSource } from './ports.js';
+import { SafetyGuard, type SafetySettings } from './safety.js';
 import { type LatePolicy, TickSchedule } from './schedule.js';
 import { type ClockUs, monotonicUs, preciseSleeper, type Sleeper } from './sleep.js';
 import { checkWiring, ThrottledWarning } from './wiring.js';
@@ -34,6 +35,8 @@ export interface TickLoopOptions {
   sleep?: Sleeper;
   /** Receives rate-limited warnings (missed ticks, bad sensor values); default stderr. */
   warn?: (message: string) => void;
+  /** The stale-input safety policy (default: the environment's own, else safety.ts's defaults). */
+  safety?: SafetySettings;
 }
 
 export class TickLoop {
@@ -51,6 +54,9 @@ export class TickLoop {
   private readonly outputs: { decoder: Decoder; sink: MotorSink }[];
   private readonly currentsPa: Float32Array;
   private readonly activity: PopulationActivity;
+  /** Stale inputs → stop/hold per output (safety.ts); `lastCommands` is what `hold` repeats. */
+  readonly safety: SafetyGuard;
+  private readonly lastCommands: (Float32Array | null)[];
 
   constructor(private readonly options: TickLoopOptions) {
     const { engine, env, tickMs } = options;
@@ -82,6 +88,21 @@ export class TickLoop {
     }));
     this.currentsPa = new Float32Array(layout.populationCount);
     this.activity = { counts: new Uint32Array(0), sizes, tickMs };
+    const safety = options.safety ?? env.safety ?? {};
+    // An input no encoder reads cannot make a command stale, unless its timeout is set explicitly.
+    const unread = Object.fromEntries(
+      this.inputs
+        .filter((input) => input.encoders.length === 0 && safety.staleAfterMs?.[input.source.name] === undefined)
+        .map((input) => [input.source.name, Number.POSITIVE_INFINITY]),
+    );
+    this.safety = new SafetyGuard(
+      env.sources.map((source) => ({ name: source.name, isLive: source.isLive?.bind(source) })),
+      this.outputs.map((output) => output.sink.name),
+      { ...safety, staleAfterMs: { ...unread, ...safety.staleAfterMs } },
+      (message) => setImmediate(() => warn(message)),
+    );
+    this.lastCommands = this.outputs.map(() => null);
+    this.feed.safetyState = () => this.safety.state();
   }
 
   /**
@@ -143,9 +164,13 @@ export class TickLoop {
   /** Newest sample per input (never waits); an input without a new sample holds its last one. */
   private read(): void {
     this.currentsPa.fill(0);
-    for (const input of this.inputs) {
+    for (let i = 0; i < this.inputs.length; i++) {
+      const input = this.inputs[i]!;
       const sample = input.source.takeLatest();
-      if (sample) input.latest = input.unanswered = sample;
+      if (sample) {
+        input.latest = input.unanswered = sample;
+        this.safety.noteSample(i, sample.arrivalUs);
+      }
       if (!input.latest) continue;
       for (const encoder of input.encoders) {
         try {
@@ -171,7 +196,9 @@ export class TickLoop {
     const sourceSeq: Record<string, number> = {};
     for (const input of this.inputs) if (input.latest) sourceSeq[input.source.name] = input.latest.seq;
     let firstCommandUs = Number.NaN;
-    for (const { decoder, sink } of this.outputs) {
+    this.safety.evaluate(this.clock());
+    for (let k = 0; k < this.outputs.length; k++) {
+      const { decoder, sink } = this.outputs[k]!;
       let values: Float32Array;
       try {
         values = decoder.decode(this.activity);
@@ -180,8 +207,19 @@ export class TickLoop {
         continue;
       }
       const computedUs = this.clock();
-      sink.write({ values, sourceSeq, computedUs });
-      if (Number.isNaN(firstCommandUs)) firstCommandUs = computedUs;
+      // Decoders run every tick regardless, so their filters stay in step with the network.
+      const action = this.safety.action(k);
+      if (action === 'command') {
+        sink.write({ values, sourceSeq, computedUs });
+        this.lastCommands[k] = Float32Array.from(values);
+        if (Number.isNaN(firstCommandUs)) firstCommandUs = computedUs;
+      } else if (action === 'stop') {
+        sink.write({ values: new Float32Array(values.length), sourceSeq, computedUs, safety: 'stop' });
+      } else {
+        // hold: nothing commanded yet means nothing to hold; a position output then stays silent.
+        const last = this.lastCommands[k];
+        if (last) sink.write({ values: last, sourceSeq, computedUs, safety: 'hold' });
+      }
     }
     if (Number.isNaN(firstCommandUs)) return;
     for (const input of this.inputs) {

@@ -3,6 +3,7 @@
  * published on an interval timer, off the tick path (the dashboard and ROS 2 diagnostics consume
  * it). The tick only adds counts into preallocated arrays; summarising happens here.
  */
+import type { SafetyState } from '../loop/safety.js';
 import type { LatencySummary, LoopCounters, LoopTelemetry } from './loop-telemetry.js';
 
 export interface SpikeBatch {
@@ -19,6 +20,10 @@ export interface TelemetrySnapshot {
   counters: LoopCounters;
   /** Mean rate (Hz) per population (E clusters, then I clusters) since the previous snapshot. */
   populationRatesHz: number[];
+  /** Spikes per population (instance 0) since the previous snapshot, counted. */
+  populationSpikeCounts?: number[];
+  /** Ticks run since the previous snapshot (biological time = windowTicks · tickMs). */
+  windowTicks?: number;
   rateEHz: number;
   rateIHz: number;
   /** Since the previous snapshot (exact), so a display shows the present, not the whole run. */
@@ -27,6 +32,8 @@ export interface TelemetrySnapshot {
   e2eUs: LatencySummary;
   /** Spikes since the previous snapshot (newest last, capped), when spikes were asked for. */
   recentSpikes: SpikeBatch[];
+  /** The stale-input safety state (loop/safety.ts), when the loop has one. */
+  safety?: SafetyState;
 }
 
 export type TelemetryListener = (snapshot: TelemetrySnapshot) => void;
@@ -43,6 +50,8 @@ export class TelemetryFeed {
   private timer: NodeJS.Timeout | null = null;
   private readonly nE: number;
   private readonly nI: number;
+  /** Set by the tick loop: the safety state to include in every snapshot. */
+  safetyState: (() => SafetyState) | null = null;
 
   constructor(
     private readonly telemetry: LoopTelemetry,
@@ -110,12 +119,15 @@ export class TelemetryFeed {
       atUs: this.clockUs(),
       counters: { ...this.telemetry.counters },
       populationRatesHz,
+      populationSpikeCounts: Array.from(this.counts),
+      windowTicks: this.ticksSinceSnapshot,
       rateEHz: rate(spikesE, this.nE),
       rateIHz: rate(spikesI, this.nI),
       latenessUs: interval.lateness,
       computeUs: interval.compute,
       e2eUs: interval.e2e,
       recentSpikes: this.spikes,
+      ...(this.safetyState ? { safety: this.safetyState() } : {}),
     };
     this.counts.fill(0);
     this.ticksSinceSnapshot = 0;

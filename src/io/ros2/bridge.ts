@@ -7,6 +7,7 @@
  * Topic names are used as written in the params file; rcl applies --ros-args remappings
  * (`-r scan:=/front/scan`, `-r __node:=name`, `-r __ns:=/robot1`) given to init.
  */
+import type { MotorCommand } from '../../loop/ports.js';
 import type { TelemetryFeed, TelemetrySnapshot } from '../../telemetry/live.js';
 import { MotorChannel, SensorChannel, StimulusChannel } from './channels.js';
 import {
@@ -15,10 +16,19 @@ import {
   SensorMessageType,
   type TimeMsg,
   timeFromNs,
+  timeToUs,
 } from './messages.js';
 import type { QosSettings, RobotParams } from './params.js';
 import { TELEMETRY_QOS } from './params.js';
-import type { RclApi, RclNode, RclPublisher, RclQos, RclTimer, RclTypeClass } from './rcl-api.js';
+import type {
+  RclApi,
+  RclNode,
+  RclPublisher,
+  RclQos,
+  RclSubscription,
+  RclTimer,
+  RclTypeClass,
+} from './rcl-api.js';
 import { SpikeloopMessageType } from './spikeloop-msgs.js';
 import {
   diagnosticsMessage,
@@ -49,14 +59,18 @@ export class Ros2Bridge {
   readonly stimulus: StimulusChannel;
   private readonly publishers: RclPublisher[] = [];
   private readonly timers: RclTimer[] = [];
+  private readonly sensorSubscriptions: RclSubscription[] = [];
   private activityPublisher: RclPublisher | null = null;
   private latencyPublisher: RclPublisher | null = null;
   private diagnosticsPublisher: RclPublisher | null = null;
   private spikesPublisher: RclPublisher | null = null;
   private unsubscribe: (() => void) | null = null;
   private lastTelemetryUs = Number.NEGATIVE_INFINITY;
-  private lastSnapshotUs: number | null = null;
+  /** Counted spikes and ticks since the last PopulationActivity (snapshots may come faster). */
+  private windowCounts: Float64Array;
+  private windowTicks = 0;
   private previousMissed = 0;
+  private halted = false;
   private dtMs = 0.1;
   private closed = false;
 
@@ -65,19 +79,22 @@ export class Ros2Bridge {
     readonly node: RclNode,
   ) {
     const { params, clockUs, tickMs } = options;
-    this.sensors = params.sensors.map((s) => new SensorChannel(s, clockUs));
+    this.windowCounts = new Float64Array(options.populationSizes.length);
+    const log = (message: string) => setImmediate(() => this.log(message));
+    this.sensors = params.sensors.map((s) => new SensorChannel(s, clockUs, undefined, log));
     this.motors = params.motors.map((m) => {
-      const publisher = node.createPublisher(
-        m.conversion.kind === 'twist'
-          ? typeClass(MotorMessageType.twist)
-          : m.conversion.kind === 'float64MultiArray'
-            ? typeClass(MotorMessageType.float64MultiArray)
-            : typeClass(MotorMessageType.jointTrajectory),
-        m.topic,
-        { qos: qosOf(options.api, m.qos) },
-      );
+      const publisher = node.createPublisher(typeClass(MotorMessageType[m.conversion.kind]), m.topic, {
+        qos: qosOf(options.api, m.qos),
+      });
       this.publishers.push(publisher);
-      return new MotorChannel(m, (message) => publisher.publish(message), clockUs, tickMs, params.watchdog);
+      return new MotorChannel(
+        m,
+        (message) => publisher.publish(message),
+        clockUs,
+        tickMs,
+        params.watchdog,
+        (command) => this.commandStamp(command),
+      );
     });
     this.stimulus = new StimulusChannel(options.populationSizes.length, clockUs);
   }
@@ -105,12 +122,13 @@ export class Ros2Bridge {
     const { api, params } = this.options;
     params.sensors.forEach((sensor, i) => {
       const channel = this.sensors[i]!;
-      this.node.createSubscription(
+      const subscription = this.node.createSubscription(
         typeClass(SensorMessageType[sensor.conversion.kind]),
         sensor.topic,
         { qos: qosOf(api, sensor.qos) },
         (message: unknown) => channel.receive(message),
       );
+      this.sensorSubscriptions.push(subscription);
     });
     this.node.createSubscription(
       typeClass(SpikeloopMessageType.stimulus),
@@ -149,6 +167,35 @@ export class Ros2Bridge {
         for (const motor of this.motors) motor.checkWatchdog(nowUs);
       }),
     );
+    // Publishers of another type on a sensor topic never connect: look at the graph once a second.
+    const node = this.node;
+    if (node.getTopicNamesAndTypes) {
+      this.timers.push(
+        node.createTimer(1_000_000_000n, () => {
+          const topics = node.getTopicNamesAndTypes!();
+          this.sensorSubscriptions.forEach((subscription, i) => {
+            const entry = topics.find((t) => t.name === subscription.topic);
+            if (entry) this.sensors[i]!.checkTopicTypes(entry.types);
+          });
+        }),
+      );
+    }
+  }
+
+  /**
+   * TwistStamped header time: the newest header stamp among the sensor messages this command
+   * reflects (their seq is in the command); ROS time now when none carries a stamp (stop commands).
+   */
+  private commandStamp(command: MotorCommand | null): TimeMsg {
+    let newest: TimeMsg | null = null;
+    if (command) {
+      for (const sensor of this.sensors) {
+        const stamp = sensor.lastTakenStamp;
+        if (stamp === null || command.sourceSeq[sensor.name] !== sensor.lastTakenSeq) continue;
+        if (newest === null || timeToUs(stamp) > timeToUs(newest)) newest = stamp;
+      }
+    }
+    return newest ?? this.stamp();
   }
 
   /** True when spike events should be streamed into the telemetry feed. */
@@ -169,18 +216,35 @@ export class Ros2Bridge {
 
   /** Publishes one snapshot's messages if the telemetry period has passed (public for tests). */
   onSnapshot(snapshot: TelemetrySnapshot): void {
-    if (this.closed) return;
-    const windowS = this.lastSnapshotUs === null ? 0 : (snapshot.atUs - this.lastSnapshotUs) / 1e6;
-    this.lastSnapshotUs = snapshot.atUs;
+    if (this.closed || this.halted) return;
+    const { options } = this;
+    // Spikes are counted over the whole window even when snapshots come faster than we publish.
+    const windowTicks = snapshot.windowTicks ?? 0;
+    const counts =
+      snapshot.populationSpikeCounts ??
+      snapshot.populationRatesHz.map(
+        (rate, p) => (rate * options.populationSizes[p]! * windowTicks * options.tickMs) / 1000,
+      );
+    for (let p = 0; p < this.windowCounts.length; p++) this.windowCounts[p]! += counts[p] ?? 0;
+    this.windowTicks += windowTicks;
     const periodUs = 1e6 / this.options.params.telemetry.rateHz;
     // Feeds shared with a faster consumer (the dashboard) are decimated to this rate.
     if (snapshot.atUs - this.lastTelemetryUs < periodUs * 0.9) return;
     this.lastTelemetryUs = snapshot.atUs;
-    const { options } = this;
     const stamp = this.stamp();
     this.activityPublisher?.publish(
-      populationActivityMessage(snapshot, options.populationNames, options.populationSizes, windowS, stamp),
+      populationActivityMessage(
+        snapshot.counters.ticks,
+        options.populationNames,
+        options.populationSizes,
+        this.windowCounts,
+        this.windowTicks,
+        options.tickMs,
+        stamp,
+      ),
     );
+    this.windowCounts.fill(0);
+    this.windowTicks = 0;
     this.latencyPublisher?.publish(
       latencyReportMessage(snapshot, options.tickMs, options.latePolicy ?? '', stamp),
     );
@@ -213,21 +277,31 @@ export class Ros2Bridge {
     this.previousMissed = snapshot.counters.missed;
   }
 
-  /** Publishes stop commands, then tears the node down and shuts rcl down. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsubscribe?.();
+  /**
+   * Publishes every motor's stop command once, first thing at shutdown (signal, end of run,
+   * error), while rcl is still up; later writes are ignored.
+   */
+  halt(reason: string): void {
+    if (this.halted) return;
+    this.halted = true;
     const nowUs = this.options.clockUs();
     for (const motor of this.motors) {
       try {
-        motor.publishStop('shutdown', nowUs);
+        motor.halt(nowUs);
       } catch (error) {
         this.log(
-          `stop command on ${motor.params.topic} failed: ${error instanceof Error ? error.message : error}`,
+          `stop command on ${motor.params.topic} (${reason}) failed: ${error instanceof Error ? error.message : error}`,
         );
       }
     }
+  }
+
+  /** Publishes stop commands (unless halt did), then tears the node down and shuts rcl down. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.halt('shutdown');
+    this.closed = true;
+    this.unsubscribe?.();
     for (const timer of this.timers) timer.cancel();
     this.node.destroy();
     if (!this.options.api.isShutdown()) this.options.api.shutdown();

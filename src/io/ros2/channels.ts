@@ -8,11 +8,15 @@
  */
 import type { Encoder } from '../../codec/types.js';
 import type { MotorCommand, MotorSink, SensorSample, SensorSource } from '../../loop/ports.js';
-import { timeToUs } from './messages.js';
+import { SensorMessageType, type TimeMsg, timeToUs } from './messages.js';
 import { type MotorMessage, motorMessage, motorValueCount } from './motors.js';
 import type { MotorParams, SensorParams } from './params.js';
 import { CommandLimiter, Watchdog, type WatchdogOptions, type WatchdogReason } from './safety.js';
 import { convertSensor, sensorValueCount } from './sensors.js';
+
+function sensorTypeName(kind: SensorParams['conversion']['kind']): string {
+  return SensorMessageType[kind];
+}
 
 export interface SensorStats {
   received: number;
@@ -48,12 +52,21 @@ export class SensorChannel implements SensorSource {
   private pendingArrivalUs = 0;
   private seq = 0;
   private lastGood: Float32Array | null = null;
+  /** While messages fail to convert: logged once on entry, quiet until one converts again. */
+  private failing = false;
+  private readonly reportedTypes = new Set<string>();
+  /** The sample seq and header stamp of the newest converted message (TwistStamped headers). */
+  lastTakenSeq = -1;
+  lastTakenStamp: TimeMsg | null = null;
 
   constructor(
     readonly params: SensorParams,
     private readonly clockUs: () => number,
     /** Wall-clock µs since the epoch at monotonic time `monotonicUs` (to compare header stamps). */
     private readonly wallUsAt: (monotonicUs: number) => number = (us) => performance.timeOrigin * 1000 + us,
+    /** One line per incident (default: stderr, off the tick). */
+    private readonly log: (message: string) => void = (message) =>
+      setImmediate(() => console.error(`spikeloop: ${message}`)),
   ) {
     this.name = params.name;
     this.size = sensorValueCount(params.conversion);
@@ -79,13 +92,37 @@ export class SensorChannel implements SensorSource {
     } catch (error) {
       this.stats.errors++;
       this.stats.lastError = error instanceof Error ? error.message : String(error);
-      // No new sample: the loop keeps encoding the last good one.
+      if (!this.failing) {
+        this.failing = true;
+        this.log(`sensor ${this.name}: ${this.stats.lastError}; message ignored (logged once until one converts)`);
+      }
+      // No new sample: the loop keeps encoding the last good one, and the input goes stale.
       return null;
     }
+    this.failing = false;
     this.noteDelivery(message, arrivalUs);
     this.lastGood = values;
     this.stats.taken++;
+    this.lastTakenSeq = this.seq;
+    const stamp = (message as { header?: { stamp?: TimeMsg } }).header?.stamp;
+    this.lastTakenStamp = stamp && (stamp.sec !== 0 || stamp.nanosec !== 0) ? stamp : null;
     return { values, seq: this.seq, arrivalUs };
+  }
+
+  /**
+   * The graph's types on this sensor's topic: a publisher of another type never connects to the
+   * subscription (DDS matches types), so without this check its messages vanish without a word.
+   * Logs each foreign type once.
+   */
+  checkTopicTypes(types: readonly string[]): void {
+    const expected = this.params.conversion.kind;
+    for (const type of types) {
+      if (type === sensorTypeName(expected) || this.reportedTypes.has(type)) continue;
+      this.reportedTypes.add(type);
+      this.stats.errors++;
+      this.stats.lastError = `${this.params.topic} carries ${type}, expected ${sensorTypeName(expected)}`;
+      this.log(`sensor ${this.name}: ${this.stats.lastError}; those messages are not received`);
+    }
   }
 
   /** The values of the newest message that converted, or null before the first. */
@@ -120,6 +157,8 @@ export interface MotorStats {
   /** Stop commands published by the watchdog. */
   stops: number;
   lastStop: WatchdogReason | null;
+  /** Stop or hold commands sent for stale inputs (loop/safety.ts). */
+  staleCommands: number;
 }
 
 export class MotorChannel implements MotorSink {
@@ -133,8 +172,13 @@ export class MotorChannel implements MotorSink {
     lastError: null,
     stops: 0,
     lastStop: null,
+    staleCommands: 0,
   };
   readonly watchdog: Watchdog;
+  /** After halt(): the stop went out at shutdown; nothing else is published. */
+  private halted = false;
+  /** The previous write was a stale-policy stop (the next one need not bypass the rate cap). */
+  private stoppedForStale = false;
   private readonly limiter: CommandLimiter;
   private readonly limited: Float64Array;
   private readonly lastPublished: Float64Array;
@@ -150,6 +194,8 @@ export class MotorChannel implements MotorSink {
     /** The loop's tick: writes further apart than tick + maxLateness mean the loop overran. */
     private readonly tickMs: number,
     watchdog: WatchdogOptions,
+    /** Header stamp for a command (TwistStamped): the newest sensor stamp it reflects. */
+    private readonly stampOf: (command: MotorCommand | null) => TimeMsg = () => ({ sec: 0, nanosec: 0 }),
   ) {
     this.name = params.name;
     this.size = motorValueCount(params.conversion);
@@ -161,6 +207,7 @@ export class MotorChannel implements MotorSink {
   }
 
   write(command: MotorCommand): void {
+    if (this.halted) return;
     const nowUs = this.clockUs();
     this.stats.written++;
     // The sink sees no schedule, but a gap between consecutive writes beyond one tick is how late
@@ -184,12 +231,46 @@ export class MotorChannel implements MotorSink {
       return;
     }
     if (decision === 'none') return;
+    if (command.safety !== undefined) {
+      this.writeSafe(command, nowUs);
+      return;
+    }
     if (nowUs - this.lastPublishUs < this.minPublishGapUs) {
       this.stats.throttled++;
       return;
     }
+    this.stoppedForStale = false;
     this.limiter.apply(values, nowUs, this.limited);
-    this.send(this.limited, nowUs);
+    this.send(this.limited, nowUs, command);
+  }
+
+  /**
+   * A stale-input command from the loop's safety policy: `stop` sends this channel's stop command
+   * at once (no rate limit to ramp through, no publication cap for the first one), `hold` repeats
+   * the last published command; both are repeated at most maxPublishHz while the state lasts.
+   */
+  private writeSafe(command: MotorCommand, nowUs: number): void {
+    const first = !this.stoppedForStale;
+    if (!first && nowUs - this.lastPublishUs < this.minPublishGapUs) {
+      this.stats.throttled++;
+      return;
+    }
+    this.stoppedForStale = true;
+    if (command.safety === 'hold' || this.params.onStop === 'hold') {
+      if (!this.hasPublished) return;
+      this.send(Float64Array.from(this.lastPublished), nowUs, null);
+    } else {
+      this.send(new Float64Array(this.size), nowUs, null);
+    }
+    this.limiter.resetTo(this.lastPublished, nowUs);
+    this.stats.staleCommands++;
+  }
+
+  /** Publishes the stop command once and ignores every later write (shutdown: stop first). */
+  halt(nowUs: number): void {
+    if (this.halted) return;
+    this.publishStop('shutdown', nowUs);
+    this.halted = true;
   }
 
   /** Periodic watchdog check (a timer on the executor, independent of the tick). */
@@ -200,20 +281,21 @@ export class MotorChannel implements MotorSink {
 
   /** Publishes the stop command now (shutdown, watchdog). */
   publishStop(reason: WatchdogReason | 'shutdown', nowUs: number): void {
+    if (this.halted) return;
     if (this.params.onStop === 'hold') {
       // Position interfaces: re-sending the last command holds the pose; nothing sent yet → nothing to hold.
       if (!this.hasPublished) return;
-      this.send(Float64Array.from(this.lastPublished), nowUs);
+      this.send(Float64Array.from(this.lastPublished), nowUs, null);
     } else {
-      this.send(new Float64Array(this.size), nowUs);
+      this.send(new Float64Array(this.size), nowUs, null);
     }
     this.limiter.resetTo(this.lastPublished, nowUs);
     this.stats.stops++;
     this.stats.lastStop = reason === 'shutdown' ? this.stats.lastStop : reason;
   }
 
-  private send(values: Float64Array, nowUs: number): void {
-    const message = motorMessage(this.params.conversion, this.params.topic, values);
+  private send(values: Float64Array, nowUs: number, command: MotorCommand | null): void {
+    const message = motorMessage(this.params.conversion, this.params.topic, values, this.stampOf(command));
     this.publish(message);
     this.lastPublished.set(values);
     this.hasPublished = true;

@@ -64,6 +64,17 @@ export async function createRos2Environment(
     sinks: bridge.motors,
     encoders: [...mapping.encoders, new StimulusEncoder()],
     decoders: mapping.decoders,
+    // The params file's staleness timeouts and stale policies; Stimulus input is optional.
+    safety: {
+      staleAfterMs: {
+        ...Object.fromEntries(params.sensors.map((s) => [s.name, s.staleAfterMs])),
+        stimulus: Number.POSITIVE_INFINITY,
+      },
+      onStale: Object.fromEntries(params.motors.map((m) => [m.name, m.onStale])),
+      dependsOn: Object.fromEntries(
+        params.motors.filter((m) => m.dependsOn !== null).map((m) => [m.name, m.dependsOn!]),
+      ),
+    },
     attachTelemetry: (loop: TelemetryAttachment) => {
       if (bridge.wantsSpikes) loop.streamSpikes(true);
       bridge.attachTelemetry(loop.feed, loop.tickMs / loop.substeps);
@@ -75,6 +86,7 @@ export async function createRos2Environment(
       commandsPublished: bridge.motors.reduce((sum, m) => sum + m.stats.published, 0),
       watchdogStops: bridge.motors.reduce((sum, m) => sum + m.watchdog.trips, 0),
     }),
+    halt: async (reason: string) => bridge.halt(reason),
     close: () => bridge.close(),
   };
 }

@@ -102,5 +102,9 @@ export async function loadRclnodejs(environment = currentRos2Environment()): Pro
   }
   // rclnodejs's ESM build exports one default object; its typings describe it as named exports.
   const module = loaded as { default?: RclApi } & Partial<RclApi>;
-  return module.default ?? (module as RclApi);
+  const api = module.default ?? (module as RclApi);
+  // rclnodejs's own SIGINT handler shuts rcl down before ours can publish the stop command; the
+  // run's handlers own SIGINT and SIGTERM and halt the robot before anything is torn down.
+  api.removeSignalHandlers?.();
+  return api;
 }

@@ -110,6 +110,12 @@ export interface TwistMsg {
   angular: Vector3Msg;
 }
 
+/** geometry_msgs/msg/TwistStamped (what Jazzy's diff_drive_controller takes by default) */
+export interface TwistStampedMsg {
+  header: HeaderMsg;
+  twist: TwistMsg;
+}
+
 /** trajectory_msgs/msg/JointTrajectoryPoint */
 export interface JointTrajectoryPointMsg {
   positions: number[];
@@ -163,6 +169,7 @@ export type SensorKind = keyof typeof SensorMessageType;
 
 export const MotorMessageType = {
   twist: 'geometry_msgs/msg/Twist',
+  twistStamped: 'geometry_msgs/msg/TwistStamped',
   float64MultiArray: 'std_msgs/msg/Float64MultiArray',
   jointTrajectory: 'trajectory_msgs/msg/JointTrajectory',
 } as const;

@@ -9,7 +9,9 @@ import {
   type Float64MultiArrayMsg,
   type JointTrajectoryMsg,
   type MotorKind,
+  type TimeMsg,
   type TwistMsg,
+  type TwistStampedMsg,
 } from './messages.js';
 
 export const TWIST_FIELDS = [
@@ -28,6 +30,13 @@ export interface TwistConversion {
   fields: TwistField[];
 }
 
+export interface TwistStampedConversion {
+  kind: 'twistStamped';
+  fields: TwistField[];
+  /** header.frame_id (the robot's base frame). */
+  frameId: string;
+}
+
 export interface Float64ArrayConversion {
   kind: 'float64MultiArray';
   /** One value per controlled joint, in the controller's joint order. */
@@ -43,8 +52,12 @@ export interface JointTrajectoryConversion {
   timeFromStartMs: number;
 }
 
-export type MotorConversion = TwistConversion | Float64ArrayConversion | JointTrajectoryConversion;
-export type MotorMessage = TwistMsg | Float64MultiArrayMsg | JointTrajectoryMsg;
+export type MotorConversion =
+  | TwistConversion
+  | TwistStampedConversion
+  | Float64ArrayConversion
+  | JointTrajectoryConversion;
+export type MotorMessage = TwistMsg | TwistStampedMsg | Float64MultiArrayMsg | JointTrajectoryMsg;
 
 type _EveryKindConverted = MotorConversion['kind'] extends MotorKind
   ? MotorKind extends MotorConversion['kind']
@@ -57,6 +70,7 @@ void _everyKindConverted;
 export function motorValueCount(conversion: MotorConversion): number {
   switch (conversion.kind) {
     case 'twist':
+    case 'twistStamped':
       return conversion.fields.length;
     case 'float64MultiArray':
       return conversion.size;
@@ -65,10 +79,15 @@ export function motorValueCount(conversion: MotorConversion): number {
   }
 }
 
+/**
+ * `stamp` is the header time of TwistStamped: the header stamp of the newest sensor message the
+ * command reflects (so a controller can tell how old the sensing behind it is).
+ */
 export function motorMessage(
   conversion: MotorConversion,
   topic: string,
   values: ArrayLike<number>,
+  stamp: TimeMsg = { sec: 0, nanosec: 0 },
 ): MotorMessage {
   const expected = motorValueCount(conversion);
   if (values.length !== expected) {
@@ -82,6 +101,11 @@ export function motorMessage(
   switch (conversion.kind) {
     case 'twist':
       return twistMessage(conversion, values);
+    case 'twistStamped':
+      return {
+        header: { stamp: { sec: stamp.sec, nanosec: stamp.nanosec }, frame_id: conversion.frameId },
+        twist: twistMessage(conversion, values),
+      };
     case 'float64MultiArray':
       return float64ArrayMessage(values);
     case 'jointTrajectory':
@@ -89,7 +113,7 @@ export function motorMessage(
   }
 }
 
-export function twistMessage(conversion: TwistConversion, values: ArrayLike<number>): TwistMsg {
+export function twistMessage(conversion: { fields: readonly TwistField[] }, values: ArrayLike<number>): TwistMsg {
   const twist: TwistMsg = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
   conversion.fields.forEach((field, i) => {
     const [group, axis] = field.split('.') as ['linear' | 'angular', 'x' | 'y' | 'z'];

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { Ros2ParamsError } from './errors.js';
 import { MotorMessageType, SensorMessageType } from './messages.js';
 import { type MotorConversion, motorValueCount, TWIST_FIELDS } from './motors.js';
+import { STALE_POLICIES, type StalePolicy } from '../../loop/safety.js';
 import type { ValueLimit, WatchdogOptions } from './safety.js';
 import { IMU_FIELDS, type ImuField, type SensorConversion, sensorValueCount } from './sensors.js';
 
@@ -54,6 +55,13 @@ export interface MotorParams {
   maxPublishHz: number;
   /** What the watchdog publishes: zeros (velocity interfaces) or the last command (position interfaces). */
   onStop: StopBehaviour;
+  /**
+   * While a sensor it depends on is stale or has never delivered (loop/safety.ts): stop (zeros),
+   * hold (the last command) or continue. Default: stop for onStop zero, hold for onStop hold.
+   */
+  onStale: StalePolicy;
+  /** The sensors whose staleness triggers onStale (default: every sensor). */
+  dependsOn: string[] | null;
 }
 
 export interface TelemetryParams {
@@ -161,6 +169,8 @@ const motorCommon = {
   limits: { type: 'array', minItems: 1, items: limit },
   maxPublishHz: positive,
   onStop: { enum: ['zero', 'hold'] },
+  onStale: { enum: [...STALE_POLICIES] },
+  dependsOn: { type: 'array', uniqueItems: true, items: name },
 };
 
 const motorSchema = {
@@ -174,6 +184,15 @@ const motorSchema = {
       {
         ...motorCommon,
         fields: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...TWIST_FIELDS] } },
+      },
+      ['fields', 'limits'],
+    ),
+    branch(
+      MotorMessageType.twistStamped,
+      {
+        ...motorCommon,
+        fields: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...TWIST_FIELDS] } },
+        frameId: { type: 'string' },
       },
       ['fields', 'limits'],
     ),
@@ -275,6 +294,17 @@ export function parseRobotParams(document: unknown, source: string): RobotParams
     '/motors',
     motors.map((m) => m.name),
   );
+  motors.forEach((motor, i) => {
+    motor.dependsOn?.forEach((sensor, k) => {
+      if (!sensors.some((s) => s.name === sensor)) {
+        throw new Ros2ParamsError(
+          source,
+          `/motors/${i}/dependsOn/${k}`,
+          `"${sensor}" is not a sensor of this robot (sensors: ${sensors.map((s) => s.name).join(', ')})`,
+        );
+      }
+    });
+  });
   const watchdog = {
     timeoutMs: doc.watchdog?.timeoutMs ?? 100,
     maxLatenessMs: doc.watchdog?.maxLatenessMs ?? 50,
@@ -339,6 +369,9 @@ interface RawMotor {
   limits: Array<{ min: number; max: number; maxRatePerS?: number }>;
   maxPublishHz?: number;
   onStop?: StopBehaviour;
+  onStale?: StalePolicy;
+  dependsOn?: string[];
+  frameId?: string;
   fields?: string[];
   size?: number;
   joints?: string[];
@@ -412,6 +445,13 @@ function motorParams(raw: RawMotor, path: string, source: string): MotorParams {
     case MotorMessageType.twist:
       conversion = { kind: 'twist', fields: raw.fields as (typeof TWIST_FIELDS)[number][] };
       break;
+    case MotorMessageType.twistStamped:
+      conversion = {
+        kind: 'twistStamped',
+        fields: raw.fields as (typeof TWIST_FIELDS)[number][],
+        frameId: raw.frameId ?? 'base_link',
+      };
+      break;
     case MotorMessageType.float64MultiArray:
       conversion = { kind: 'float64MultiArray', size: raw.size! };
       break;
@@ -456,6 +496,8 @@ function motorParams(raw: RawMotor, path: string, source: string): MotorParams {
     limits,
     maxPublishHz: raw.maxPublishHz ?? 1000,
     onStop,
+    onStale: raw.onStale ?? (onStop === 'zero' ? 'stop' : 'hold'),
+    dependsOn: raw.dependsOn ?? null,
   };
 }
 

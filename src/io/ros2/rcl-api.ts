@@ -10,7 +10,9 @@ import type * as Rcl from 'rclnodejs';
 export type RclNode = Pick<
   Rcl.Node,
   'createSubscription' | 'createPublisher' | 'createTimer' | 'spin' | 'destroy' | 'name' | 'namespace' | 'now'
->;
+> &
+  // Optional: the graph check of sensor topic types (a fake may leave it out).
+  Partial<Pick<Rcl.Node, 'getTopicNamesAndTypes'>>;
 
 /** The module-level API the bridge calls. */
 export interface RclApi {
@@ -25,6 +27,8 @@ export interface RclApi {
   ): RclNode;
   shutdown(context?: Rcl.Context): void;
   isShutdown(): boolean;
+  /** rclnodejs shuts rcl down on SIGINT by itself; the bridge owns the signals (stop first). */
+  removeSignalHandlers?(): void;
   QoS: typeof Rcl.QoS;
 }
 

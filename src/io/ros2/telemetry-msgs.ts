@@ -26,20 +26,27 @@ function header(stamp: TimeMsg): HeaderMsg {
   return { stamp, frame_id: '' };
 }
 
+/**
+ * Counted spikes per population over a window of `windowTicks` ticks (biological time
+ * windowTicks · tickMs, as the .msg says), with the mean rate per neuron derived from the counts.
+ */
 export function populationActivityMessage(
-  snapshot: TelemetrySnapshot,
+  tick: number,
   names: readonly string[],
   sizes: Uint32Array,
-  windowS: number,
+  spikeCounts: ArrayLike<number>,
+  windowTicks: number,
+  tickMs: number,
   stamp: TimeMsg,
 ): PopulationActivityMsg {
-  const rates = Float32Array.from(snapshot.populationRatesHz);
-  const counts = Uint32Array.from(snapshot.populationRatesHz, (rate, p) =>
-    Math.round(rate * sizes[p]! * windowS),
+  const windowS = (windowTicks * tickMs) / 1000;
+  const counts = Uint32Array.from(spikeCounts);
+  const rates = Float32Array.from(counts, (count, p) =>
+    windowS > 0 && sizes[p]! > 0 ? count / (sizes[p]! * windowS) : 0,
   );
   return {
     header: header(stamp),
-    tick: BigInt(snapshot.counters.ticks),
+    tick: BigInt(tick),
     window_s: windowS,
     names: [...names],
     sizes: Uint32Array.from(sizes),
@@ -125,6 +132,13 @@ export interface DiagnosticsInput {
   stamp: TimeMsg;
 }
 
+/** What an output sends under the stale-input policy, as the diagnostics say it. */
+function staleNote(snapshot: TelemetrySnapshot, motor: string): string | null {
+  const action = snapshot.safety?.outputs[motor];
+  if (action === undefined || action === 'command') return null;
+  return `${action} (stale input: ${snapshot.safety!.staleInputs.join(', ') || 'none'})`;
+}
+
 const kv = (key: string, value: string | number | null): KeyValueMsg => ({
   key,
   value: value === null ? '' : typeof value === 'number' ? formatNumber(value) : value,
@@ -167,6 +181,8 @@ export function diagnosticsMessage(input: DiagnosticsInput): DiagnosticArrayMsg 
         kv('e2e_p99_us', snapshot.e2eUs.p99),
         kv('rate_e_hz', snapshot.rateEHz),
         kv('rate_i_hz', snapshot.rateIHz),
+        kv('stale_inputs', snapshot.safety?.staleInputs.join(',') ?? ''),
+        kv('stale_incidents', snapshot.safety?.incidents ?? 0),
       ],
     },
   ];
@@ -193,17 +209,22 @@ export function diagnosticsMessage(input: DiagnosticsInput): DiagnosticArrayMsg 
   }
   for (const motor of input.motors) {
     const { stats } = motor;
+    const stale = staleNote(snapshot, motor.name);
     const level =
       motor.tripped !== null
         ? DiagnosticLevel.ERROR
-        : stats.rejected > 0
+        : stats.rejected > 0 || stale !== null
           ? DiagnosticLevel.WARN
           : DiagnosticLevel.OK;
     status.push({
       level,
       name: `${nodeName}: motor ${motor.name}`,
       message:
-        motor.tripped !== null ? `stopped by the watchdog (${motor.tripped})` : (stats.lastError ?? 'ok'),
+        motor.tripped !== null
+          ? `stopped by the watchdog (${motor.tripped})`
+          : stale !== null
+            ? `stale-input policy: ${stale}`
+            : (stats.lastError ?? 'ok'),
       hardware_id: nodeName,
       values: [
         kv('topic', motor.topic),
@@ -211,6 +232,8 @@ export function diagnosticsMessage(input: DiagnosticsInput): DiagnosticArrayMsg 
         kv('throttled', stats.throttled),
         kv('rejected', stats.rejected),
         kv('stops', stats.stops),
+        kv('safety', snapshot.safety?.outputs[motor.name] ?? 'command'),
+        kv('stale_commands', stats.staleCommands),
       ],
     });
   }

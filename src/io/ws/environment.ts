@@ -40,7 +40,11 @@ class WsSource implements SensorSource {
   superseded = 0;
   received = 0;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** False while no simulator is connected: the safety policy treats the input as stale at once. */
+    readonly isLive: () => boolean,
+  ) {}
 
   offer(values: Float32Array, seq: number, arrivalUs: MonotonicUs, from: SimulatorState): void {
     if (this.pending !== null) this.superseded++;
@@ -116,7 +120,9 @@ export class WsEnvironment implements Environment {
     // Decoders do not declare their width up front; a simulator's declared motor size is trusted
     // and a command of another width is counted and not sent (see sendMotor).
     this.motorChannels = built.outputs.map((name) => ({ name, size: 0, rateHz: 1000 / options.tickMs }));
-    this.sources = this.sensorChannels.map((channel) => new WsSource(channel.name));
+    this.sources = this.sensorChannels.map(
+      (channel) => new WsSource(channel.name, () => this.simulators.size > 0),
+    );
     this.sinks = built.outputs.map((name) => new WsSink(name, this));
     this.sourceByName = new Map(this.sources.map((source) => [source.name, source]));
   }
