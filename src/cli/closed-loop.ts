@@ -168,9 +168,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     process.off('SIGTERM', onSignal);
   }
   // The robot's stop command goes out first, before the report and before anything is torn down.
-  await env?.halt?.(stopReason).catch((error: unknown) =>
-    console.error(`spikeloop: stop command failed: ${error instanceof Error ? error.message : String(error)}`),
-  );
+  await env
+    ?.halt?.(stopReason)
+    .catch((error: unknown) =>
+      console.error(
+        `spikeloop: stop command failed: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
   // Flush before tearing anything down: whatever stopped the loop, what it measured is written.
   let loaded: LoadedReport | null = null;
   let files: string[] = [];

@@ -134,7 +134,8 @@ export class SafetyGuard {
   /** An input delivered a sample that arrived at `arrivalUs` (monotonic µs). */
   noteSample(inputIndex: number, arrivalUs: number): void {
     const input = this.inputs[inputIndex];
-    if (input && (input.lastArrivalUs === null || arrivalUs > input.lastArrivalUs)) input.lastArrivalUs = arrivalUs;
+    if (input && (input.lastArrivalUs === null || arrivalUs > input.lastArrivalUs))
+      input.lastArrivalUs = arrivalUs;
   }
 
   /**
@@ -171,7 +172,9 @@ export class SafetyGuard {
         this.incidents++;
         this.log(`safety: ${output.name} → ${output.policy}: ${staleInput.reason}`);
       } else if (staleInput === undefined && output.action !== 'command') {
-        this.log(`safety: ${output.name} resumes: ${output.inputs.map((i) => i.name).join(', ')} fresh again`);
+        this.log(
+          `safety: ${output.name} resumes: ${output.inputs.map((i) => i.name).join(', ')} fresh again`,
+        );
       }
       output.action = action;
     }
@@ -222,7 +225,8 @@ export function safetyFromSettings(
   };
   for (const [key, value] of Object.entries(settings ?? {})) {
     if (key === 'staleAfterMs') defaultStaleAfterMs = ms(key, value);
-    else if (key.startsWith('staleAfterMs.')) staleAfterMs[key.slice('staleAfterMs.'.length)] = ms(key, value);
+    else if (key.startsWith('staleAfterMs.'))
+      staleAfterMs[key.slice('staleAfterMs.'.length)] = ms(key, value);
     else if (key === 'onStale') defaultOnStale = policy(key, value);
     else if (key.startsWith('onStale.')) onStale[key.slice('onStale.'.length)] = policy(key, value);
     else continue;

@@ -92,7 +92,9 @@ export class TickLoop {
     // An input no encoder reads cannot make a command stale, unless its timeout is set explicitly.
     const unread = Object.fromEntries(
       this.inputs
-        .filter((input) => input.encoders.length === 0 && safety.staleAfterMs?.[input.source.name] === undefined)
+        .filter(
+          (input) => input.encoders.length === 0 && safety.staleAfterMs?.[input.source.name] === undefined,
+        )
         .map((input) => [input.source.name, Number.POSITIVE_INFINITY]),
     );
     this.safety = new SafetyGuard(

@@ -94,7 +94,9 @@ export class SensorChannel implements SensorSource {
       this.stats.lastError = error instanceof Error ? error.message : String(error);
       if (!this.failing) {
         this.failing = true;
-        this.log(`sensor ${this.name}: ${this.stats.lastError}; message ignored (logged once until one converts)`);
+        this.log(
+          `sensor ${this.name}: ${this.stats.lastError}; message ignored (logged once until one converts)`,
+        );
       }
       // No new sample: the loop keeps encoding the last good one, and the input goes stale.
       return null;

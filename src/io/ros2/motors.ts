@@ -113,7 +113,10 @@ export function motorMessage(
   }
 }
 
-export function twistMessage(conversion: { fields: readonly TwistField[] }, values: ArrayLike<number>): TwistMsg {
+export function twistMessage(
+  conversion: { fields: readonly TwistField[] },
+  values: ArrayLike<number>,
+): TwistMsg {
   const twist: TwistMsg = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
   conversion.fields.forEach((field, i) => {
     const [group, axis] = field.split('.') as ['linear' | 'angular', 'x' | 'y' | 'z'];

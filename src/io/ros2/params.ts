@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { STALE_POLICIES, type StalePolicy } from '../../loop/safety.js';
 import { Ros2ParamsError } from './errors.js';
 import { MotorMessageType, SensorMessageType } from './messages.js';
 import { type MotorConversion, motorValueCount, TWIST_FIELDS } from './motors.js';
-import { STALE_POLICIES, type StalePolicy } from '../../loop/safety.js';
 import type { ValueLimit, WatchdogOptions } from './safety.js';
 import { IMU_FIELDS, type ImuField, type SensorConversion, sensorValueCount } from './sensors.js';
 

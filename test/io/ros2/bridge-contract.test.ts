@@ -210,7 +210,14 @@ function scanMessage(nearFront: number): LaserScanMsg {
   };
 }
 
-function snapshot(atUs: number, ticks: number, missed: number): TelemetrySnapshot {
+/** A snapshot `windowTicks` ticks (of 1 ms) after the previous one: E at 8 Hz, I at 10 Hz. */
+function snapshot(
+  atUs: number,
+  ticks: number,
+  missed: number,
+  windowTicks = Math.min(ticks, 50),
+): TelemetrySnapshot {
+  const ratesHz = Array.from({ length: 40 }, (_, p) => (p < 20 ? 8 : 10));
   const summary = {
     count: ticks,
     min: 1,
@@ -225,7 +232,9 @@ function snapshot(atUs: number, ticks: number, missed: number): TelemetrySnapsho
   return {
     atUs,
     counters: { ticks, missed, overruns: 0 },
-    populationRatesHz: Array.from({ length: 40 }, (_, p) => (p < 20 ? 8 : 10)),
+    populationRatesHz: ratesHz,
+    populationSpikeCounts: ratesHz.map((rate, p) => (rate * sizes[p]! * windowTicks) / 1000),
+    windowTicks,
     rateEHz: 8,
     rateIHz: 10,
     latenessUs: summary,
@@ -333,9 +342,11 @@ describe('Ros2Bridge through the rclnodejs API shape', () => {
     const last = activity[1]!;
     expect(last.tick).toBe(100n);
     expect(last.names.slice(0, 2)).toEqual(['E0', 'E1']);
-    expect(last.window_s).toBeCloseTo(0.05, 9);
-    expect(last.rates_hz[0]).toBe(8);
-    expect(last.spike_counts[0]).toBe(Math.round(8 * sizes[0]! * 0.05));
+    // Biological time of both snapshots since the previous message (the decimated one included),
+    // spikes counted over it, rates derived from the counts.
+    expect(last.window_s).toBeCloseTo(0.1, 6);
+    expect(last.spike_counts[0]).toBe(Math.round(8 * sizes[0]! * 0.1));
+    expect(last.rates_hz[0]).toBeCloseTo(8, 5);
     expect(last.header.stamp).toEqual({ sec: 1_700_000_000, nanosec: 500_000_000 });
     const latency = rcl.publisher('~/latency_report').published as LatencyReportMsg[];
     expect(latency[1]).toMatchObject({ ticks: 100n, missed: 3n, tick_ms: 1, late_policy: 'skip' });

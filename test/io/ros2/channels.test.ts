@@ -89,6 +89,8 @@ describe('MotorChannel', () => {
     ],
     maxPublishHz: 1000,
     onStop: 'zero',
+    onStale: 'stop',
+    dependsOn: null,
   };
   const watchdog = { timeoutMs: 100, maxLatenessMs: 20 };
   const command = (values: number[], computedUs = 0) => ({
@@ -180,6 +182,8 @@ describe('MotorChannel', () => {
       ],
       maxPublishHz: 1000,
       onStop: 'hold',
+      onStale: 'hold',
+      dependsOn: null,
     };
     const { clock, published, channel } = setup(arm);
     channel.publishStop('shutdown', 0); // nothing published yet: nothing to hold

@@ -1,101 +1,463 @@
 /**
- * End to end on a real ROS 2 graph: `spikeloop run --env ros2` with the TurtleBot3 params, a driver
- * node here publishing LaserScans on /scan and listening to /cmd_vel. Runs only where ROS 2 is
- * sourced and the bridge can load (docs/ros2.md); elsewhere it is skipped and says why.
+ * End to end on a real ROS 2 graph (real processes, real DDS): the spikeloop CLI as the node
+ * spikeloop_bridge, and this test as the robot side (rclnodejs) publishing sensor messages and
+ * listening to commands and telemetry. Runs only where ROS 2 is sourced and the bridge can load
+ * (docs/ros2.md; .ci/run sets it up); elsewhere it is skipped and says why. Everything runs in a
+ * DDS domain of its own (ROS_DOMAIN_ID 87) on loopback, one bridge process at a time, each bounded
+ * by --duration and killed at the end at the latest.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import type * as Rcl from 'rclnodejs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { currentRos2Environment, loadRclnodejs, missingRos2Piece } from '../../../src/io/ros2/load.js';
-import type { LaserScanMsg, TwistMsg } from '../../../src/io/ros2/messages.js';
-import type { RclTypeClass } from '../../../src/io/ros2/rcl-api.js';
+import type { DiagnosticArrayMsg, LaserScanMsg, TwistMsg } from '../../../src/io/ros2/messages.js';
+import type { LatencyReportMsg, PopulationActivityMsg } from '../../../src/io/ros2/spikeloop-msgs.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
+const PARAMS = join(ROOT, 'launch/params');
+const DOMAIN_ID = '87';
 const missing = missingRos2Piece(currentRos2Environment());
 if (missing !== null) console.log(`ROS 2 live tests skipped: ${missing}`);
 
-function scan(obstacleLeftM: number | null): LaserScanMsg {
-  const ranges = new Float32Array(360).fill(Number.POSITIVE_INFINITY);
-  // An obstacle 45° to the left, 20° wide.
-  if (obstacleLeftM !== null) for (let deg = 35; deg <= 55; deg++) ranges[deg] = obstacleLeftM;
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function stampNow(): { sec: number; nanosec: number } {
+  const ns = BigInt(Date.now()) * 1_000_000n;
+  return { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) };
+}
+
+/** A 360-beam scan (0…2π); `obstacle` puts a wall at `rangeM` over the beams around `centreDeg`. */
+function scan(obstacle: { centreDeg: number; rangeM: number } | null, beams = 360): LaserScanMsg {
+  const ranges = new Float32Array(beams).fill(Number.POSITIVE_INFINITY);
+  if (obstacle) {
+    for (let d = -20; d <= 20; d++) ranges[(obstacle.centreDeg + d + 360) % 360] = obstacle.rangeM;
+  }
   return {
-    header: {
-      stamp: { sec: Number(nowNs / 1_000_000_000n), nanosec: Number(nowNs % 1_000_000_000n) },
-      frame_id: 'base_scan',
-    },
+    header: { stamp: stampNow(), frame_id: 'base_scan' },
     angle_min: 0,
-    angle_max: (2 * Math.PI * 359) / 360,
-    angle_increment: (2 * Math.PI) / 360,
+    angle_max: (2 * Math.PI * (beams - 1)) / beams,
+    angle_increment: (2 * Math.PI) / beams,
     time_increment: 0,
     scan_time: 0.1,
     range_min: 0.12,
     range_max: 3.5,
-    ranges,
+    ranges: beams === 0 ? [] : ranges,
     intensities: [],
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A bridge process: `spikeloop run --env ros2` with a params file, its stderr collected. */
+class BridgeProcess {
+  readonly process: ChildProcess;
+  stderr = '';
+  exitCode: number | null = null;
+  readonly exited: Promise<void>;
 
-describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
-  let bridgeProcess: ChildProcess | null = null;
-  afterAll(() => {
-    bridgeProcess?.kill('SIGINT');
-  });
-
-  it('comes up as spikeloop_bridge, and a LaserScan from another node moves the Twist output', async () => {
-    const rcl = await loadRclnodejs();
-    await rcl.init();
-    const node = rcl.createNode('spikeloop_test_driver');
-    const scans = node.createPublisher('sensor_msgs/msg/LaserScan' as RclTypeClass, '/scan');
-    const twists: { atMs: number; twist: TwistMsg }[] = [];
-    const cmdVel = node.createSubscription(
-      'geometry_msgs/msg/Twist' as RclTypeClass,
-      '/cmd_vel',
-      (message: unknown) => twists.push({ atMs: performance.now(), twist: message as TwistMsg }),
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.process = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // ros2 launch prints the node's output on stdout: both streams are collected.
+    this.process.stdout!.setEncoding('utf8');
+    this.process.stdout!.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.process.stderr!.setEncoding('utf8');
+    this.process.stderr!.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.exited = new Promise((resolve) =>
+      this.process.on('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? 128 : null);
+        resolve();
+      }),
     );
-    node.spin();
+  }
 
-    bridgeProcess = spawn(
+  static run(robot: string, extra: string[] = []): BridgeProcess {
+    return new BridgeProcess(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
+        join(ROOT, 'bin/spikeloop.js'),
         'run',
         '--env',
         'ros2',
         '--env-set',
-        'robot=launch/params/turtlebot3.yaml',
+        `robot=${join(PARAMS, `${robot}.yaml`)}`,
         '--backend',
         'cpu',
         '--n',
         '1000',
+        '--warmup',
+        '0',
+        '--no-report',
         '--duration',
-        '20',
+        '60',
+        '--env-set',
+        'latePolicy=skip',
+        ...extra,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+      rosEnv(),
     );
-    // The bridge is up when it publishes /cmd_vel.
-    for (let k = 0; k < 100 && cmdVel.publisherCount() === 0; k++) await sleep(100);
-    expect(cmdVel.publisherCount()).toBeGreaterThan(0);
+  }
 
-    const phase = async (obstacle: number | null) => {
-      const from = performance.now();
-      for (let k = 0; k < 30; k++) {
-        scans.publish(scan(obstacle));
-        await sleep(100);
-      }
-      return twists.filter((t) => t.atMs >= from + 1000).map((t) => t.twist.angular.z);
-    };
-    const free = await phase(null);
-    const blocked = await phase(0.3);
-    expect(free.length).toBeGreaterThan(0);
-    expect(blocked.length).toBeGreaterThan(0);
+  linesMatching(pattern: RegExp): string[] {
+    return this.stderr.split('\n').filter((line) => pattern.test(line));
+  }
+
+  /** Stops it (SIGKILL after 10 s at the latest) and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+    if (this.exitCode !== null) return;
+    this.process.kill(signal);
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+function rosEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ROS_DOMAIN_ID: DOMAIN_ID, SPIKELOOP_HOME: ROOT };
+}
+
+const isZeroTwist = (t: TwistMsg) =>
+  t.linear.x === 0 &&
+  t.linear.y === 0 &&
+  t.linear.z === 0 &&
+  t.angular.x === 0 &&
+  t.angular.y === 0 &&
+  t.angular.z === 0;
+
+describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
+  let rcl: typeof Rcl;
+  let node: Rcl.Node;
+  let bridge: BridgeProcess | null = null;
+  const twists: { atMs: number; twist: TwistMsg }[] = [];
+
+  beforeAll(async () => {
+    // This process is the robot; it must be in the bridge's domain before rcl starts.
+    process.env.ROS_DOMAIN_ID = DOMAIN_ID;
+    rcl = (await loadRclnodejs()) as unknown as typeof Rcl;
+    await rcl.init();
+    node = rcl.createNode('spikeloop_live_test_robot');
+    node.createSubscription('geometry_msgs/msg/Twist', '/cmd_vel', (message) =>
+      twists.push({ atMs: performance.now(), twist: message as unknown as TwistMsg }),
+    );
+    node.spin();
+  });
+
+  afterEach(async () => {
+    await bridge?.stop('SIGINT');
+    bridge = null;
+  });
+
+  afterAll(() => {
+    node?.destroy();
+    if (rcl && !rcl.isShutdown()) rcl.shutdown();
+  });
+
+  const scanPublisher = () =>
+    node.createPublisher('sensor_msgs/msg/LaserScan', '/scan', {
+      qos: new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1),
+    });
+
+  /** Publishes scans at 20 Hz for `ms`; returns the Twists received during the last half. */
+  async function drive(
+    publisher: Rcl.Publisher<'sensor_msgs/msg/LaserScan'>,
+    obstacle: { centreDeg: number; rangeM: number } | null,
+    ms: number,
+  ): Promise<TwistMsg[]> {
+    const from = performance.now();
+    while (performance.now() - from < ms) {
+      publisher.publish(scan(obstacle) as unknown as Rcl.sensor_msgs.msg.LaserScan);
+      await sleep(50);
+    }
+    return twists.filter((t) => t.atMs >= from + ms / 2).map((t) => t.twist);
+  }
+
+  it('turtlebot3: only zero Twists before the first scan; a scan round trip turns away within the clamps; zero when the scan goes stale; one log line for an empty scan and for a wrong type; zero on SIGINT', async () => {
+    twists.length = 0;
+    bridge = BridgeProcess.run('turtlebot3');
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    // Nothing but a safe command before the first sample.
+    await waitFor('a first Twist', () => twists.length >= 5, 10_000);
+    expect(twists.every((t) => isZeroTwist(t.twist))).toBe(true);
+    await waitFor(
+      'the stale entry log line',
+      () => /safety: cmd_vel → stop: no scan sample yet/.test(bridge!.stderr),
+      5000,
+    );
+
+    const publisher = scanPublisher();
+    const free = await drive(publisher, null, 2000);
+    const left = await drive(publisher, { centreDeg: 45, rangeM: 0.2 }, 3000);
+    const right = await drive(publisher, { centreDeg: 315, rangeM: 0.2 }, 3000);
+    for (const batch of [free, left, right]) expect(batch.length).toBeGreaterThan(10);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(Math.abs(mean(blocked) - mean(free))).toBeGreaterThan(0.01);
-    node.destroy();
-    rcl.shutdown();
+    const turn = (batch: TwistMsg[]) => mean(batch.map((t) => t.angular.z));
+    console.log(`turn free ${turn(free)} left ${turn(left)} right ${turn(right)}`);
+    // An obstacle to the left turns the robot right (negative yaw rate), and vice versa.
+    expect(turn(left)).toBeLessThan(turn(right) - 0.1);
+    for (const t of [...free, ...left, ...right]) {
+      expect(Math.abs(t.angular.z)).toBeLessThanOrEqual(2.84 + 1e-9);
+      expect(Math.abs(t.linear.x)).toBeLessThanOrEqual(0.22 + 1e-9);
+    }
+    expect(bridge.stderr).toMatch(/safety: cmd_vel resumes/);
+
+    // Sensors go silent: after staleAfterMs (500 ms) only zeros.
+    const silentFrom = performance.now();
+    await sleep(1500);
+    const late = twists.filter((t) => t.atMs > silentFrom + 700).map((t) => t.twist);
+    expect(late.length).toBeGreaterThan(5);
+    expect(late.every(isZeroTwist)).toBe(true);
+    expect(bridge.linesMatching(/safety: cmd_vel → stop: scan stale/)).toHaveLength(1);
+
+    // An empty scan: one log line, however many arrive.
+    for (let k = 0; k < 10; k++) {
+      publisher.publish(scan(null, 0) as unknown as Rcl.sensor_msgs.msg.LaserScan);
+      await sleep(30);
+    }
+    await waitFor('the empty-scan line', () => /empty scan/.test(bridge!.stderr), 3000);
+    await sleep(300);
+    expect(bridge.linesMatching(/empty scan/)).toHaveLength(1);
+
+    // A std_msgs/String on the scan topic never reaches the subscription: one line says so.
+    const wrong = node.createPublisher('std_msgs/msg/String', '/scan');
+    for (let k = 0; k < 10; k++) {
+      wrong.publish({ data: 'not a scan' });
+      await sleep(100);
+    }
+    await waitFor('the wrong-type line', () => /carries std_msgs\/msg\/String/.test(bridge!.stderr), 4000);
+    await sleep(1200);
+    expect(bridge.linesMatching(/carries std_msgs\/msg\/String/)).toHaveLength(1);
+    node.destroyPublisher(wrong);
+
+    // Drive again, then Ctrl-C: the last Twist is zero and goes out before rcl shuts down.
+    const again = await drive(publisher, { centreDeg: 45, rangeM: 0.3 }, 2000);
+    expect(
+      again.some((t) => !isZeroTwist(t)),
+      bridge.stderr,
+    ).toBe(true);
+    await bridge.stop('SIGINT');
+    await sleep(300);
+    expect(isZeroTwist(twists.at(-1)!.twist)).toBe(true);
+    expect(bridge.stderr).not.toMatch(/publisher pointer is invalid|failed/);
+    node.destroyPublisher(publisher);
+  }, 90_000);
+
+  it('turtlebot3: an overrun (the process stopped for 300 ms) and SIGTERM each give a zero Twist', async () => {
+    twists.length = 0;
+    bridge = BridgeProcess.run('turtlebot3');
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    const publisher = scanPublisher();
+    const before = await drive(publisher, { centreDeg: 45, rangeM: 0.3 }, 2500);
+    expect(
+      before.some((t) => !isZeroTwist(t)),
+      bridge.stderr,
+    ).toBe(true);
+    // The loop (and its event loop) freeze; meanwhile scans keep coming, so only timing is wrong.
+    const driving = drive(publisher, { centreDeg: 45, rangeM: 0.3 }, 2000);
+    await sleep(500);
+    bridge.process.kill('SIGSTOP');
+    await sleep(300);
+    const resumedAt = performance.now();
+    bridge.process.kill('SIGCONT');
+    await driving;
+    const afterResume = twists.filter((t) => t.atMs >= resumedAt).map((t) => t.twist);
+    expect(afterResume.slice(0, 3).some(isZeroTwist), bridge.stderr).toBe(true);
+    expect(afterResume.some((t) => !isZeroTwist(t))).toBe(true); // and it drives on once on time
+    await bridge.stop('SIGTERM');
+    await sleep(300);
+    expect(isZeroTwist(twists.at(-1)!.twist)).toBe(true);
+    node.destroyPublisher(publisher);
   }, 60_000);
+
+  it('PopulationActivity, LatencyReport and diagnostics carry what the .msg files say', async () => {
+    const activity: PopulationActivityMsg[] = [];
+    const latency: LatencyReportMsg[] = [];
+    const diagnostics: DiagnosticArrayMsg[] = [];
+    const subs = [
+      node.createSubscription(
+        'spikeloop_msgs/msg/PopulationActivity',
+        '/spikeloop_bridge/population_activity',
+        (m) => activity.push(m as unknown as PopulationActivityMsg),
+      ),
+      node.createSubscription('spikeloop_msgs/msg/LatencyReport', '/spikeloop_bridge/latency_report', (m) =>
+        latency.push(m as unknown as LatencyReportMsg),
+      ),
+      node.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) =>
+        diagnostics.push(m as unknown as DiagnosticArrayMsg),
+      ),
+    ];
+    bridge = BridgeProcess.run('turtlebot3');
+    const publisher = scanPublisher();
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    await drive(publisher, null, 2500);
+    await waitFor(
+      'telemetry',
+      () => activity.length >= 5 && latency.length >= 5 && diagnostics.length >= 5,
+      5000,
+    );
+
+    // 1000 neurons: 20 E clusters of 40, 20 I clusters of 10.
+    const a = activity.at(-1)!;
+    expect(a.names.length).toBe(40);
+    expect(a.names[0]).toBe('E0');
+    expect(a.names[20]).toBe('I0');
+    expect(Array.from(a.sizes).reduce((x, y) => x + y, 0)).toBe(1000);
+    // window_s is biological: ticks between messages × 1 ms (10 Hz → about 0.1 s).
+    const previous = activity.at(-2)!;
+    expect(a.window_s).toBeCloseTo(Number(a.tick - previous.tick) / 1000, 5);
+    // Counted spikes, and rates per neuron derived from them.
+    const counts = Array.from(a.spike_counts);
+    expect(counts.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
+    counts.forEach((count, p) => {
+      expect(Number.isInteger(count)).toBe(true);
+      expect(a.rates_hz[p]!).toBeCloseTo(count / (a.sizes[p]! * a.window_s), 2);
+    });
+
+    const l = latency.at(-1)!;
+    expect(l.tick_ms).toBe(1);
+    expect(l.late_policy).toBe('skip');
+    expect(Number(l.ticks)).toBeGreaterThan(1000);
+    expect(Number(l.missed)).toBeLessThanOrEqual(Number(l.ticks));
+    expect(l.stats.map((s) => s.name)).toEqual(['tick_lateness', 'tick_compute', 'e2e']);
+    const compute = l.stats[1]!;
+    expect(Number(compute.count)).toBeGreaterThan(0);
+    expect(compute.p50_us).toBeLessThanOrEqual(compute.p99_us);
+    expect(compute.p99_us).toBeLessThanOrEqual(compute.max_us);
+
+    const statuses = diagnostics.at(-1)!.status;
+    const names = statuses.map((s) => s.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'spikeloop_bridge: tick deadlines',
+        'spikeloop_bridge: sensor scan',
+        'spikeloop_bridge: motor cmd_vel',
+      ]),
+    );
+    const motor = statuses.find((s) => s.name === 'spikeloop_bridge: motor cmd_vel')!;
+    expect(motor.values.find((v) => v.key === 'safety')?.value).toBe('command');
+    // Silence: the scan goes STALE and the motor reports the stop policy.
+    await sleep(1200);
+    const staleStatuses = diagnostics.at(-1)!.status;
+    expect(staleStatuses.find((s) => s.name === 'spikeloop_bridge: sensor scan')!.level).toBe(3);
+    const staleMotor = staleStatuses.find((s) => s.name === 'spikeloop_bridge: motor cmd_vel')!;
+    expect(staleMotor.message).toMatch(/stale-input policy: stop \(stale input: scan\)/);
+    for (const sub of subs) node.destroySubscription(sub);
+    node.destroyPublisher(publisher);
+  }, 60_000);
+
+  it('ros2_control_arm: JointState in, Float64MultiArray commands out; nothing before the first joint state (hold)', async () => {
+    const commands: { atMs: number; data: number[] }[] = [];
+    const sub = node.createSubscription(
+      'std_msgs/msg/Float64MultiArray',
+      '/forward_position_controller/commands',
+      (m) =>
+        commands.push({ atMs: performance.now(), data: Array.from((m as { data: ArrayLike<number> }).data) }),
+    );
+    const joints = node.createPublisher('sensor_msgs/msg/JointState', '/joint_states');
+    bridge = BridgeProcess.run('ros2_control_arm');
+    await waitFor('the bridge node', () => node.getNodeNames().includes('spikeloop_bridge'), 30_000);
+    await sleep(1500);
+    expect(commands).toHaveLength(0); // hold with nothing to hold: silent, never zeros
+    const publishJoints = async (positions: number[], ms: number) => {
+      const from = performance.now();
+      while (performance.now() - from < ms) {
+        joints.publish({
+          header: { stamp: stampNow(), frame_id: '' },
+          name: ['joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6'],
+          position: positions,
+          velocity: [],
+          effort: [],
+        });
+        await sleep(10);
+      }
+    };
+    await publishJoints([0, 0, 0, 0, 0, 0], 1500);
+    expect(commands.length).toBeGreaterThan(20);
+    for (const c of commands) {
+      expect(c.data).toHaveLength(6);
+      expect(Math.abs(c.data[1]!)).toBeLessThanOrEqual(1.57 + 1e-9);
+    }
+    // Silence: after staleAfterMs (200 ms) hold repeats the last command; it never drops to zero.
+    await sleep(500);
+    const held = commands.at(-1)!;
+    await sleep(500);
+    const later = commands.filter((c) => c.atMs > held.atMs);
+    expect(later.length).toBeGreaterThan(5);
+    for (const c of later) expect(c.data).toEqual(held.data);
+    expect(bridge.stderr).toMatch(/safety: arm → hold: joints stale/);
+    await bridge.stop('SIGINT');
+    node.destroySubscription(sub);
+    node.destroyPublisher(joints);
+  }, 60_000);
+
+  it('gazebo_diff_drive: scan and IMU in, Twist out', async () => {
+    twists.length = 0;
+    const imu = node.createPublisher('sensor_msgs/msg/Imu', '/imu');
+    const publisher = scanPublisher();
+    bridge = BridgeProcess.run('gazebo_diff_drive');
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    const from = performance.now();
+    while (performance.now() - from < 2500) {
+      publisher.publish(scan({ centreDeg: 30, rangeM: 0.4 }) as unknown as Rcl.sensor_msgs.msg.LaserScan);
+      imu.publish({
+        header: { stamp: stampNow(), frame_id: 'imu_link' },
+        orientation: { x: 0, y: 0, z: 0, w: 1 },
+        orientation_covariance: new Array(9).fill(0),
+        angular_velocity: { x: 0, y: 0, z: 0.1 },
+        angular_velocity_covariance: new Array(9).fill(0),
+        linear_acceleration: { x: 0, y: 0, z: 9.81 },
+        linear_acceleration_covariance: new Array(9).fill(0),
+      });
+      await sleep(50);
+    }
+    const live = twists.filter((t) => t.atMs > from + 1000).map((t) => t.twist);
+    expect(live.length).toBeGreaterThan(10);
+    expect(live.some((t) => !isZeroTwist(t))).toBe(true);
+    expect(bridge.stderr).toMatch(/safety: cmd_vel resumes/);
+    await bridge.stop('SIGINT');
+    node.destroyPublisher(imu);
+    node.destroyPublisher(publisher);
+  }, 60_000);
+
+  for (const file of ['spikeloop_bridge.launch.py', 'spikeloop_bridge.launch.xml']) {
+    it(`ros2 launch ${file} starts the node, which answers scans with Twists`, async () => {
+      twists.length = 0;
+      const ros2 = execFileSync('sh', ['-c', 'command -v ros2'], { encoding: 'utf8', env: rosEnv() }).trim();
+      bridge = new BridgeProcess(
+        ros2,
+        [
+          'launch',
+          'spikeloop_bridge',
+          file,
+          'robot:=turtlebot3',
+          'n:=1000',
+          'backend:=cpu',
+          file.endsWith('.xml') ? 'ros_args:=-r cmd_vel:=/cmd_vel -r scan:=/scan' : 'remap:=scan:=/scan',
+        ],
+        rosEnv(),
+      );
+      await waitFor('the launched node', () => twists.length > 0, 40_000).catch((error: Error) => {
+        throw new Error(`${error.message}; launch output:\n${bridge!.stderr}`);
+      });
+      const publisher = scanPublisher();
+      const answered = await drive(publisher, { centreDeg: 45, rangeM: 0.3 }, 2500);
+      expect(answered.some((t) => !isZeroTwist(t))).toBe(true);
+      const names = node.getNodeNames();
+      expect(names).toContain('spikeloop_bridge');
+      await bridge.stop('SIGINT');
+      await sleep(300);
+      expect(isZeroTwist(twists.at(-1)!.twist)).toBe(true);
+      expect(bridge.stderr).not.toMatch(/FileNotFoundError|publisher pointer is invalid/);
+      node.destroyPublisher(publisher);
+    }, 90_000);
+  }
 });
