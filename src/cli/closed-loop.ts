@@ -22,6 +22,8 @@ export interface ClosedLoopOptions {
   /** Model parameter overrides, e.g. from a calibrated params file (`--params`). */
   modelOverrides?: Partial<ModelParams>;
   envSettings?: Record<string, string | number | boolean>;
+  /** Access token for environments that accept clients (the ws environment's simulators). */
+  token?: string;
   /** Wall-clock seconds; undefined runs until SIGINT/SIGTERM. */
   durationS?: number;
   tickMs: number;
@@ -125,6 +127,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       seed: options.seed,
       clockUs: monotonicUs,
       settings: options.envSettings,
+      token: options.token,
     });
     loop = new TickLoop({
       engine,

@@ -59,6 +59,11 @@ export function reportDirectory(report: string | boolean | undefined, env: strin
   return `reports/${env}-${stamp}`;
 }
 
+/** --token, else $SPIKELOOP_TOKEN (an empty variable counts as unset); protects every server of the run. */
+function accessToken(options: RunCommandOptions): string | undefined {
+  return options.token ?? (process.env.SPIKELOOP_TOKEN || undefined);
+}
+
 export function closedLoopOptions(
   options: RunCommandOptions,
   budgets: readonly Budget[],
@@ -69,6 +74,7 @@ export function closedLoopOptions(
     env: options.env,
     modelOverrides,
     envSettings: options.envSet,
+    token: accessToken(options),
     durationS: options.duration,
     warmupTicks: Math.round(options.warmup / (options.tickMs / 1000)),
     tickMs: options.tickMs,
@@ -93,7 +99,7 @@ export function closedLoopOptions(
       }
       const dashboard = await startDashboard(
         { loop, env, neurons: engine.layout.n, tickMs: options.tickMs },
-        { port, host: options.dashboardHost, token: options.token ?? process.env.SPIKELOOP_TOKEN },
+        { port, host: options.dashboardHost, token: accessToken(options) },
       );
       console.error(`spikeloop: dashboard at ${dashboard.url}`);
       return () => dashboard.close();
@@ -146,7 +152,7 @@ export function registerRun(program: Command): Command {
     )
     .option('--dashboard [port]', 'serve the live dashboard (default port 8787 on 127.0.0.1)')
     .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
-    .option('--token <token>', 'access token for the dashboard (default: $SPIKELOOP_TOKEN)')
+    .option('--token <token>', 'access token for the dashboard and ws simulators (default: $SPIKELOOP_TOKEN)')
     .option('--json', 'print one JSON object')
     .action(async (options: RunCommandOptions, command: Command) => {
       const paramsFile = options.params ? loadModelParamsFile(options.params) : undefined;
