@@ -9,6 +9,7 @@ import { DEFAULT_ARENA } from '../env/arena/world.js';
 import { ArenaClient } from '../io/ws/arena-client.js';
 import { printRows } from './output.js';
 import { finiteNumber, integer } from './parse.js';
+import { onStopSignal } from './signals.js';
 
 interface ArenaCommandOptions {
   connect: string;
@@ -55,14 +56,12 @@ export function registerArena(program: Command): Command {
         log: (line) => process.stderr.write(`${line}\n`),
       });
       const stop = () => void client.close();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // Until the summary is printed: a signal closes the client, a second one cannot cut the output.
+      const releaseSignals = onStopSignal(stop);
       const timer = options.duration === undefined ? null : setTimeout(stop, options.duration * 1000);
       const result = await client.run();
       if (timer) clearTimeout(timer);
       await client.close();
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
       const { trajectory, ...summary } = result;
       if (options.trajectory !== undefined) {
         const lines = trajectory.map((pose, step) =>
@@ -74,5 +73,6 @@ export function registerArena(program: Command): Command {
         [{ url: options.connect, mode: options.lockstep ? 'lockstep' : 'realtime', ...summary }],
         Boolean(options.json),
       );
+      releaseSignals();
     });
 }

@@ -14,8 +14,9 @@ import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import type { Budget } from '../telemetry/budget.js';
-import { buildReport, type LoadedReport, writeReport } from '../telemetry/report.js';
+import { buildReport, type LoadedReport, prepareReportDirectory, writeReport } from '../telemetry/report.js';
 import type { Row } from './output.js';
+import { onStopSignal } from './signals.js';
 
 export interface ClosedLoopOptions {
   env: string;
@@ -61,6 +62,8 @@ export interface ClosedLoopResult {
   files: string[];
   /** False when a budget was violated. */
   ok: boolean;
+  /** Why the report could not be written (the summary is complete nonetheless). */
+  reportError?: string;
 }
 
 const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
@@ -94,6 +97,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   if (!Number.isInteger(warmupTicks) || warmupTicks < 0) {
     throw new Error(`--warmup must be ≥ 0 s, got ${warmupTicks} ticks`);
   }
+  // A report that cannot be written must be found now, not after a run of hours.
+  if (options.reportDir) await prepareReportDirectory(options.reportDir);
   const nice = options.nice === undefined ? undefined : applyNice(options.nice);
   const network = deriveNetwork(
     modelParams(options.model, options.n, { ...options.modelOverrides, seed: options.seed }),
@@ -106,16 +111,16 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let env: Environment | null = null;
   let cleanup: (() => Promise<void>) | undefined;
   let stopReason = 'duration';
-  const onSignal = (signal: NodeJS.Signals) => {
-    stopReason = signal;
-    loop?.stop();
-  };
   let loop: TickLoop | null = null;
-  const signals = options.handleSignals !== false;
-  if (signals) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  // Registered until the report is written; the process-wide owner (signals.ts) keeps a second
+  // Ctrl-C from killing the process while the report and the summary are written.
+  const releaseSignals =
+    options.handleSignals !== false
+      ? onStopSignal((signal) => {
+          stopReason = signal;
+          loop?.stop();
+        })
+      : () => {};
   let startedAt = new Date().toISOString();
   /** When the first tick was scheduled: wallS is the loop's own wall time, not set-up or warm-up. */
   let loopStartUs = Number.NaN;
@@ -159,22 +164,26 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     failure = error;
     stopReason = `error: ${error instanceof Error ? error.message : String(error)}`;
   }
-  if (signals) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
   // Flush before tearing anything down: whatever stopped the loop, what it measured is written.
   let loaded: LoadedReport | null = null;
   let files: string[] = [];
+  let reportError: string | undefined;
   try {
     if (loop) {
       loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
-      if (options.reportDir) files = await writeReport(options.reportDir, loaded);
+      // A report that cannot be written (disk filled during the run) must not cost the summary.
+      if (options.reportDir) {
+        files = await writeReport(options.reportDir, loaded).catch((error: unknown) => {
+          reportError = error instanceof Error ? error.message : String(error);
+          return [];
+        });
+      }
     }
   } finally {
     await cleanup?.().catch((error) => console.error(`spikeloop: shutdown hook failed: ${String(error)}`));
     await env?.close();
     await engine.dispose();
+    releaseSignals();
   }
   if (failure !== null || !loaded) throw failure;
 
@@ -213,7 +222,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     stopReason,
     ...(nice !== undefined ? { nice } : {}),
     ...(report.run.environment ?? {}),
-    ...(options.reportDir ? { report: options.reportDir } : {}),
+    ...(options.reportDir && reportError === undefined ? { report: options.reportDir } : {}),
+    ...(reportError !== undefined ? { reportError } : {}),
     ...(report.budgets.length > 0
       ? {
           budgetsOk: report.budgets.every((b) => b.ok),
@@ -221,5 +231,5 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         }
       : {}),
   };
-  return { summary, loaded, files, ok: report.budgets.every((result) => result.ok) };
+  return { summary, loaded, files, reportError, ok: report.budgets.every((result) => result.ok) };
 }

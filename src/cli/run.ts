@@ -14,6 +14,7 @@ import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
 import { choice, finiteNumber, integer } from './parse.js';
+import { onStopSignal, signalExitCode, stopSignal } from './signals.js';
 
 /** Parses `key=value` environment settings (repeatable --env-set). */
 function envSetting(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -175,11 +176,23 @@ export function registerRun(program: Command): Command {
       }
       // Parse budgets before anything runs: a typo must not cost a whole run.
       const budgets = options.strict !== undefined ? parseBudgets(options.strict) : [];
-      const result = await runClosedLoop(closedLoopOptions(options, budgets, paramsFile?.params));
-      printRows([result.summary], Boolean(options.json));
-      for (const budget of result.loaded.report.budgets) {
-        if (!budget.ok) console.error(`spikeloop: budget violated: ${budget.message}`);
+      // Held until the summary is out: a signal stops the loop and is then only acknowledged.
+      const releaseSignals = onStopSignal(() => {});
+      try {
+        const result = await runClosedLoop(closedLoopOptions(options, budgets, paramsFile?.params));
+        printRows([result.summary], Boolean(options.json));
+        for (const budget of result.loaded.report.budgets) {
+          if (!budget.ok) console.error(`spikeloop: budget violated: ${budget.message}`);
+        }
+        if (result.reportError !== undefined) {
+          console.error(`spikeloop: the report was not written: ${result.reportError}`);
+        }
+        const signal = stopSignal();
+        // Stopped by a signal: 130 (SIGINT) or 143 (SIGTERM), as a shell reports an interrupted command.
+        if (signal !== null) process.exitCode = signalExitCode(signal);
+        else if (!result.ok || result.reportError !== undefined) process.exitCode = 1;
+      } finally {
+        releaseSignals();
       }
-      if (!result.ok) process.exitCode = 1;
     });
 }

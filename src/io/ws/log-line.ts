@@ -15,19 +15,21 @@ export const MAX_LOG_LINE_CHARS = 300;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-function escape(char: string): string {
+function escapeChar(char: string): string {
   const code = char.charCodeAt(0);
   if (char === '\n') return '\\n';
   if (char === '\r') return '\\r';
   if (char === '\t') return '\\t';
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
 /** One printable line: unsafe characters escaped (`\n`, `\x1b`, `\u2028`), cut to `maxChars`. */
 export function safeLogLine(text: string, maxChars = MAX_LOG_LINE_CHARS): string {
   // Cut before escaping too, so a 60 MB message costs no more than a short one.
   const head = text.length > maxChars * 4 ? text.slice(0, maxChars * 4) : text;
-  const escaped = head.replace(UNSAFE, escape);
+  const escaped = head.replace(UNSAFE, escapeChar);
   if (escaped.length <= maxChars && head.length === text.length) return escaped;
   return `${escaped.slice(0, maxChars)}… (${text.length} chars, cut)`;
 }

@@ -11,8 +11,8 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { checkBindAccess, DEFAULT_HOST, tokenMatches } from './access.js';
 import { ProtocolError } from './errors.js';
 import { FrameRateLimiter } from './limiter.js';
-import { LogBudget, safeLogLine } from './log-line.js';
 import { DEFAULT_LIMITS, DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.js';
+import { LogBudget, safeLogLine } from './log-line.js';
 import {
   encodeConfig,
   encodeError,
