@@ -16,6 +16,7 @@ import { type ModelName, type ModelParams, modelParams } from '../model/params.j
 import type { Budget } from '../telemetry/budget.js';
 import { buildReport, type LoadedReport, prepareReportDirectory, writeReport } from '../telemetry/report.js';
 import type { Row } from './output.js';
+import { MAX_TICK_MS, MAX_WALL_S } from './parse.js';
 import { onStopSignal } from './signals.js';
 
 export interface ClosedLoopOptions {
@@ -90,8 +91,14 @@ function applyNice(nice: number): number {
 }
 
 export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
-  if (options.durationS !== undefined && !(options.durationS > 0)) {
-    throw new Error(`--duration must be > 0 s, got ${options.durationS}`);
+  // Checked here as well as by the CLI's parsers: programmatic callers get the same messages.
+  if (!(options.tickMs > 0 && options.tickMs <= MAX_TICK_MS)) {
+    throw new Error(`--tick-ms must be > 0 and ≤ ${MAX_TICK_MS} ms, got ${options.tickMs}`);
+  }
+  if (options.durationS !== undefined && !(options.durationS > 0 && options.durationS <= MAX_WALL_S)) {
+    throw new Error(
+      `--duration must be > 0 and ≤ ${MAX_WALL_S} s (omit it to run until stopped), got ${options.durationS}`,
+    );
   }
   const warmupTicks = options.warmupTicks ?? 0;
   if (!Number.isInteger(warmupTicks) || warmupTicks < 0) {

@@ -13,7 +13,7 @@ import { MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.j
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
-import { choice, finiteNumber, integer } from './parse.js';
+import { choice, integer, MAX_BIOLOGICAL_S, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
 import { onStopSignal, signalExitCode, stopSignal } from './signals.js';
 
 /** Parses `key=value` environment settings (repeatable --env-set). */
@@ -117,15 +117,15 @@ export function registerRun(program: Command): Command {
     .option(
       '--duration <s>',
       'wall-clock seconds to run (default: until SIGINT/SIGTERM)',
-      finiteNumber('--duration'),
+      numberInRange('--duration', 0, MAX_WALL_S, 's', true),
     )
     .option(
       '--warmup <s>',
       'biological seconds simulated before the loop starts (JIT, GPU pipelines; not measured)',
-      finiteNumber('--warmup'),
+      numberInRange('--warmup', 0, MAX_BIOLOGICAL_S, 's'),
       0.1,
     )
-    .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', finiteNumber('--tick-ms'), 1)
+    .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true), 1)
     .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')

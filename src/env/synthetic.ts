@@ -128,7 +128,15 @@ function setting(options: EnvironmentOptions, key: string, fallback: number): nu
   return number;
 }
 
+const SETTINGS = ['pattern', 'channels', 'rateHz', 'patternHz', 'gainPa', 'outputs'];
+
 export async function createSyntheticEnvironment(options: EnvironmentOptions): Promise<Environment> {
+  // A misspelt setting would otherwise be ignored and the run measure something else than asked.
+  for (const key of Object.keys(options.settings ?? {})) {
+    if (!SETTINGS.includes(key)) {
+      throw new RangeError(`synthetic environment: unknown setting "${key}"; expected ${SETTINGS.join(', ')}`);
+    }
+  }
   const layout: Layout = options.layout;
   const pattern = options.settings?.pattern ?? 'sine';
   if (pattern !== 'sine' && pattern !== 'step') {
