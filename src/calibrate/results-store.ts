@@ -14,6 +14,7 @@ import {
   renameSync,
   statSync,
   truncateSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -74,11 +75,24 @@ export function readResults(dir: string, options: { repair?: boolean } = {}): Ma
   const complete = text.lastIndexOf('\n') + 1;
   if (options.repair && complete < text.length)
     truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
-  for (const line of text.slice(0, complete).split('\n')) {
-    if (line.trim() === '') continue;
-    const row = JSON.parse(line) as ResultRow;
-    rows.set(row.key, row);
-  }
+  text
+    .slice(0, complete)
+    .split('\n')
+    .forEach((line, k) => {
+      if (line.trim() === '') return;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch (error) {
+        throw new Error(
+          `${path}:${k + 1}: not a result row (${(error as Error).message}); fix or delete that line and run again`,
+        );
+      }
+      if (typeof row !== 'object' || row === null || typeof (row as ResultRow).key !== 'string') {
+        throw new Error(`${path}:${k + 1}: not a result row (no string "key"); fix or delete that line`);
+      }
+      rows.set((row as ResultRow).key, row as ResultRow);
+    });
   return rows;
 }
 
@@ -132,6 +146,54 @@ export function resultsCsv(rows: readonly ResultRow[]): string {
 
 export function writeCsv(dir: string, rows: readonly ResultRow[]): void {
   writeFileAtomic(join(dir, CSV_FILE), resultsCsv(rows));
+}
+
+export const LOCK_FILE = '.lock';
+
+/**
+ * Claims a results directory for this process until it exits: two sweeps appending to one
+ * results.jsonl would compute the same points twice and duplicate their rows. A lock left by a
+ * process that no longer exists (killed with SIGKILL) is taken over.
+ */
+export function lockResultsDirectory(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      const release = () => {
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // Already gone: nothing to release.
+        }
+      };
+      process.once('exit', release);
+      return () => {
+        process.off('exit', release);
+        release();
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processExists(owner)) {
+        throw new Error(
+          `${dir} is in use by another spikeloop process (pid ${owner}, ${path}); wait for it or stop it, or use another --out`,
+        );
+      }
+      unlinkSync(path);
+    }
+  }
+  throw new Error(`cannot lock ${dir}: ${path} keeps reappearing`);
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function hasResults(dir: string): boolean {

@@ -13,6 +13,7 @@ import { type ProgressSink, SILENT_PROGRESS } from './progress.js';
 import {
   appendResults,
   HEATMAP_FILE,
+  lockResultsDirectory,
   type ResultRow,
   readResults,
   writeCsv,
@@ -139,6 +140,21 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepSummary> 
   const backend = options.backend ?? spec.backend;
   const all = expandSweep(spec);
   const mine = options.slice ? selectSlice(all, options.slice) : all;
+  const unlock = lockResultsDirectory(outDir);
+  try {
+    return await runLockedSweep(options, batch, backend, mine);
+  } finally {
+    unlock();
+  }
+}
+
+async function runLockedSweep(
+  options: SweepRunOptions,
+  batch: number,
+  backend: BackendChoice,
+  mine: readonly SweepPoint[],
+): Promise<SweepSummary> {
+  const { spec, outDir } = options;
   writeSpecFile(outDir, spec);
   const finished = readResults(outDir, { repair: true });
   const pending = mine.filter((point) => !finished.has(point.key));

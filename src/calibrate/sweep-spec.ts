@@ -147,6 +147,36 @@ interface SweepFile {
 
 const checkSweepFile = schemaChecker<SweepFile>(SWEEP_SCHEMA);
 
+/**
+ * Most points one sweep (or one calibration round) may have. Each point is at least one
+ * simulation of seconds; far beyond this a file is a typo (`steps: 1e9`), and expanding it would
+ * exhaust memory before anything ran.
+ */
+export const MAX_SWEEP_POINTS = 100_000;
+
+/**
+ * The one check of a grid's size, made on the counts alone before any list of values or points is
+ * built: `counts` holds the number of values per key, `listed` the explicit points.
+ */
+export function checkGridSize(counts: Record<string, number>, listed: number, source: string): number {
+  let total = Math.max(1, listed);
+  for (const [key, count] of Object.entries(counts)) {
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SWEEP_POINTS) {
+      throw new SchemaError(`${source}: ${key}: ${count} values; at most ${MAX_SWEEP_POINTS} are allowed`);
+    }
+    total *= count;
+  }
+  if (total > MAX_SWEEP_POINTS) {
+    const sizes = Object.entries(counts)
+      .map(([key, count]) => `${key} ${count}`)
+      .join(' × ');
+    throw new SchemaError(
+      `${source}: ${total.toPrecision(3)} points (${listed > 0 ? `${listed} listed × ` : ''}${sizes || '1'}); at most ${MAX_SWEEP_POINTS} are allowed: use fewer steps or split the sweep into files`,
+    );
+  }
+  return total;
+}
+
 /** Evenly spaced values from..to (both included); rounded to 12 significant digits so keys stay stable. */
 export function linearValues(from: number, to: number, steps: number): number[] {
   if (steps === 1) return [from];
@@ -158,6 +188,21 @@ export function linearValues(from: number, to: number, steps: number): number[] 
 /** Validates a parsed sweep file (as from YAML or JSON) and fills in defaults. */
 export function sweepSpecFrom(value: unknown, source: string): SweepSpec {
   const file = checkSweepFile(value ?? {}, source);
+  if (Object.keys(file.grid ?? {}).length === 0 && file.points === undefined) {
+    throw new SchemaError(
+      `${source}: nothing to sweep: give a grid (e.g. grid: {jEPlus: [5, 10]}) and/or a list of points`,
+    );
+  }
+  checkGridSize(
+    Object.fromEntries(
+      Object.entries(file.grid ?? {}).map(([key, values]) => [
+        `grid.${key}`,
+        Array.isArray(values) ? values.length : values.steps,
+      ]),
+    ),
+    file.points?.length ?? 0,
+    source,
+  );
   const grid: Record<string, number[]> = {};
   for (const [key, values] of Object.entries(file.grid ?? {})) {
     grid[key] = Array.isArray(values) ? values : linearValues(values.from, values.to, values.steps);

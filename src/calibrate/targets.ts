@@ -15,6 +15,7 @@ import { type ResultRow, readResults } from './results-store.js';
 import { SchemaError, schemaChecker } from './schema.js';
 import { runSweep } from './sweep-run.js';
 import {
+  checkGridSize,
   linearValues,
   METRIC_OPTIONS_SCHEMA,
   type ParamValues,
@@ -118,6 +119,9 @@ interface CalibrationFile {
 
 const checkCalibrationFile = schemaChecker<CalibrationFile>(CALIBRATION_SCHEMA);
 
+/** Each round narrows the ranges by steps−1; past a few dozen rounds nothing is left to refine. */
+export const MAX_REFINE_ROUNDS = 50;
+
 export function calibrationSpecFrom(value: unknown, source: string): CalibrationSpec {
   const file = checkCalibrationFile(value, source);
   for (const [key, range] of Object.entries(file.search)) {
@@ -127,6 +131,18 @@ export function calibrationSpecFrom(value: unknown, source: string): Calibration
     if (target.min !== undefined && target.max !== undefined && target.max < target.min) {
       throw new SchemaError(`${source}: targets.${metric}: max must be ≥ min`);
     }
+  }
+  // Sizes are checked before any round's grid is built.
+  const keys = Object.keys(file.search);
+  for (const [name, steps] of [
+    ['coarseSteps', file.coarseSteps ?? 5],
+    ['refine.steps', file.refine?.steps ?? 5],
+  ] as const) {
+    checkGridSize(Object.fromEntries(keys.map((key) => [`${name} for ${key}`, steps])), 0, source);
+  }
+  const rounds = file.refine?.rounds ?? 2;
+  if (rounds > MAX_REFINE_ROUNDS) {
+    throw new SchemaError(`${source}: refine.rounds: ${rounds}; at most ${MAX_REFINE_ROUNDS} are allowed`);
   }
   return {
     model: file.model ?? 'ei-clustered',

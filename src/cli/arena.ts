@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { DEFAULT_ARENA } from '../env/arena/world.js';
 import { ArenaClient } from '../io/ws/arena-client.js';
 import { printRows } from './output.js';
-import { finiteNumber, integer } from './parse.js';
+import { integer, MAX_WALL_S, numberInRange } from './parse.js';
+import { onStopSignal } from './signals.js';
 
 interface ArenaCommandOptions {
   connect: string;
@@ -32,9 +33,18 @@ export function registerArena(program: Command): Command {
       '--lockstep',
       'one physics step per motor frame (deterministic) instead of stepping on its own clock',
     )
-    .option('--rate-hz <hz>', 'physics steps per second on its own clock', finiteNumber('--rate-hz'), 1000)
+    .option(
+      '--rate-hz <hz>',
+      'physics steps per second on its own clock',
+      numberInRange('--rate-hz', 0, 1e6, 'Hz', true),
+      1000,
+    )
     .option('--steps <n>', 'stop after this many physics steps', integer('--steps', 1))
-    .option('--duration <s>', 'stop after this many wall-clock seconds', finiteNumber('--duration'))
+    .option(
+      '--duration <s>',
+      'stop after this many wall-clock seconds',
+      numberInRange('--duration', 0, MAX_WALL_S, 's', true),
+    )
     .option('--seed <n>', 'arena seed (target positions)', integer('--seed', 0), DEFAULT_ARENA.seed)
     .option(
       '--trajectory <file>',
@@ -55,14 +65,12 @@ export function registerArena(program: Command): Command {
         log: (line) => process.stderr.write(`${line}\n`),
       });
       const stop = () => void client.close();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // Until the summary is printed: a signal closes the client, a second one cannot cut the output.
+      const releaseSignals = onStopSignal(stop);
       const timer = options.duration === undefined ? null : setTimeout(stop, options.duration * 1000);
       const result = await client.run();
       if (timer) clearTimeout(timer);
       await client.close();
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
       const { trajectory, ...summary } = result;
       if (options.trajectory !== undefined) {
         const lines = trajectory.map((pose, step) =>
@@ -74,5 +82,6 @@ export function registerArena(program: Command): Command {
         [{ url: options.connect, mode: options.lockstep ? 'lockstep' : 'realtime', ...summary }],
         Boolean(options.json),
       );
+      releaseSignals();
     });
 }

@@ -8,7 +8,7 @@ import type { BackendChoice } from '../engine/engine.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
 import { runClosedLoop } from './closed-loop.js';
 import { printRows, type Row } from './output.js';
-import { choice, finiteNumber, integer } from './parse.js';
+import { choice, integer, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
 
 function sizeList(value: string): number[] {
   const sizes = value.split(',').map((part) => Number(part.trim()));
@@ -36,8 +36,13 @@ export function registerBenchLoop(bench: Command): Command {
   return bench
     .command('loop')
     .description('tick lateness, compute time and missed ticks of the real-time loop (synthetic environment)')
-    .option('--duration <s>', 'wall-clock seconds per network size', finiteNumber('--duration'), 60)
-    .option('--tick-ms <ms>', 'tick length', finiteNumber('--tick-ms'), 1)
+    .option(
+      '--duration <s>',
+      'wall-clock seconds per network size',
+      numberInRange('--duration', 0, MAX_WALL_S, 's', true),
+      60,
+    )
+    .option('--tick-ms <ms>', 'tick length', numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true), 1)
     .option('--n <list>', 'network sizes, comma-separated', sizeList, [100, 5000])
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'cpu')
     .option('--late-policy <policy>', 'skip|late', choice(LATE_POLICIES), 'skip')

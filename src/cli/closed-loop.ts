@@ -15,14 +15,18 @@ import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import type { Budget } from '../telemetry/budget.js';
-import { buildReport, type LoadedReport, writeReport } from '../telemetry/report.js';
+import { buildReport, type LoadedReport, prepareReportDirectory, writeReport } from '../telemetry/report.js';
 import type { Row } from './output.js';
+import { MAX_TICK_MS, MAX_WALL_S } from './parse.js';
+import { onStopSignal } from './signals.js';
 
 export interface ClosedLoopOptions {
   env: string;
   /** Model parameter overrides, e.g. from a calibrated params file (`--params`). */
   modelOverrides?: Partial<ModelParams>;
   envSettings?: Record<string, string | number | boolean>;
+  /** Access token for environments that accept clients (the ws environment's simulators). */
+  token?: string;
   /** Wall-clock seconds; undefined runs until SIGINT/SIGTERM. */
   durationS?: number;
   tickMs: number;
@@ -60,6 +64,8 @@ export interface ClosedLoopResult {
   files: string[];
   /** False when a budget was violated. */
   ok: boolean;
+  /** Why the report could not be written (the summary is complete nonetheless). */
+  reportError?: string;
 }
 
 const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
@@ -86,13 +92,21 @@ function applyNice(nice: number): number {
 }
 
 export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
-  if (options.durationS !== undefined && !(options.durationS > 0)) {
-    throw new Error(`--duration must be > 0 s, got ${options.durationS}`);
+  // Checked here as well as by the CLI's parsers: programmatic callers get the same messages.
+  if (!(options.tickMs > 0 && options.tickMs <= MAX_TICK_MS)) {
+    throw new Error(`--tick-ms must be > 0 and ≤ ${MAX_TICK_MS} ms, got ${options.tickMs}`);
+  }
+  if (options.durationS !== undefined && !(options.durationS > 0 && options.durationS <= MAX_WALL_S)) {
+    throw new Error(
+      `--duration must be > 0 and ≤ ${MAX_WALL_S} s (omit it to run until stopped), got ${options.durationS}`,
+    );
   }
   const warmupTicks = options.warmupTicks ?? 0;
   if (!Number.isInteger(warmupTicks) || warmupTicks < 0) {
     throw new Error(`--warmup must be ≥ 0 s, got ${warmupTicks} ticks`);
   }
+  // A report that cannot be written must be found now, not after a run of hours.
+  if (options.reportDir) await prepareReportDirectory(options.reportDir);
   const nice = options.nice === undefined ? undefined : applyNice(options.nice);
   const network = deriveNetwork(
     modelParams(options.model, options.n, { ...options.modelOverrides, seed: options.seed }),
@@ -105,16 +119,16 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let env: Environment | null = null;
   let cleanup: (() => Promise<void>) | undefined;
   let stopReason = 'duration';
-  const onSignal = (signal: NodeJS.Signals) => {
-    stopReason = signal;
-    loop?.stop();
-  };
   let loop: TickLoop | null = null;
-  const signals = options.handleSignals !== false;
-  if (signals) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  // Registered until the report is written; the process-wide owner (signals.ts) keeps a second
+  // Ctrl-C from killing the process while the report and the summary are written.
+  const releaseSignals =
+    options.handleSignals !== false
+      ? onStopSignal((signal) => {
+          stopReason = signal;
+          loop?.stop();
+        })
+      : () => {};
   let startedAt = new Date().toISOString();
   /** When the first tick was scheduled: wallS is the loop's own wall time, not set-up or warm-up. */
   let loopStartUs = Number.NaN;
@@ -131,6 +145,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       settings: Object.fromEntries(
         Object.entries(options.envSettings ?? {}).filter(([key]) => !consumed.has(key)),
       ),
+      token: options.token,
     });
     loop = new TickLoop({
       engine,
@@ -163,10 +178,6 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     failure = error;
     stopReason = `error: ${error instanceof Error ? error.message : String(error)}`;
   }
-  if (signals) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
   // The robot's stop command goes out first, before the report and before anything is torn down.
   await env
     ?.halt?.(stopReason)
@@ -178,15 +189,23 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   // Flush before tearing anything down: whatever stopped the loop, what it measured is written.
   let loaded: LoadedReport | null = null;
   let files: string[] = [];
+  let reportError: string | undefined;
   try {
     if (loop) {
       loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
-      if (options.reportDir) files = await writeReport(options.reportDir, loaded);
+      // A report that cannot be written (disk filled during the run) must not cost the summary.
+      if (options.reportDir) {
+        files = await writeReport(options.reportDir, loaded).catch((error: unknown) => {
+          reportError = error instanceof Error ? error.message : String(error);
+          return [];
+        });
+      }
     }
   } finally {
     await cleanup?.().catch((error) => console.error(`spikeloop: shutdown hook failed: ${String(error)}`));
     await env?.close();
     await engine.dispose();
+    releaseSignals();
   }
   if (failure !== null || !loaded) throw failure;
 
@@ -225,7 +244,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     stopReason,
     ...(nice !== undefined ? { nice } : {}),
     ...(report.run.environment ?? {}),
-    ...(options.reportDir ? { report: options.reportDir } : {}),
+    ...(options.reportDir && reportError === undefined ? { report: options.reportDir } : {}),
+    ...(reportError !== undefined ? { reportError } : {}),
     ...(report.budgets.length > 0
       ? {
           budgetsOk: report.budgets.every((b) => b.ok),
@@ -233,5 +253,5 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         }
       : {}),
   };
-  return { summary, loaded, files, ok: report.budgets.every((result) => result.ok) };
+  return { summary, loaded, files, reportError, ok: report.budgets.every((result) => result.ok) };
 }

@@ -12,6 +12,7 @@ import { registerBenchLoop } from './bench-loop.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
+import { installSignalHandling } from './signals.js';
 import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
@@ -35,6 +36,9 @@ registerBenchBatch(bench);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
 registerBenchLoop(bench);
 registerBenchIo(bench);
+
+// One owner of SIGINT/SIGTERM for every command (exit 130/143; npm/npx parents watched).
+installSignalHandling();
 
 try {
   // ROS 2 arguments (`--ros-args -r from:=to …`) are rcl's, read by the ROS 2 bridge, not options.

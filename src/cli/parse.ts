@@ -11,6 +11,27 @@ export function finiteNumber(option: string) {
   };
 }
 
+/** Longest wall-clock run a --duration may ask for (365 days); without --duration a run goes on until stopped. */
+export const MAX_WALL_S = 365 * 24 * 3600;
+/** Longest biological time one simulate/warm-up may ask for (s). */
+export const MAX_BIOLOGICAL_S = 100_000;
+/** Longest tick (ms). */
+export const MAX_TICK_MS = 1000;
+
+/** A finite number in (min, max] (`exclusiveMin`) or [min, max]; the message names the option and the range. */
+export function numberInRange(option: string, min: number, max: number, unit: string, exclusiveMin = false) {
+  return (value: string): number => {
+    const number = Number(value);
+    const low = exclusiveMin ? number > min : number >= min;
+    if (value.trim() === '' || !Number.isFinite(number) || !low || number > max) {
+      throw new InvalidArgumentError(
+        `${option} must be a number ${exclusiveMin ? '>' : '≥'} ${min} and ≤ ${max} ${unit}, got "${value}"`,
+      );
+    }
+    return number;
+  };
+}
+
 export function integer(option: string, min = Number.MIN_SAFE_INTEGER) {
   return (value: string): number => {
     const number = Number(value);

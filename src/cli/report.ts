@@ -17,9 +17,11 @@ export function registerReport(program: Command): Command {
     .action(async (dir: string, options: { strict?: string; json?: boolean }) => {
       const budgets = options.strict !== undefined ? parseBudgets(options.strict) : null;
       const loaded = await readReport(dir);
-      if (budgets) recheckBudgets(loaded, budgets);
-      await writeReport(dir, loaded);
-      const { report } = loaded;
+      // report.json is the run's record (its own budget verdict included) and is never rewritten.
+      // Without --strict the files rendered from it are renewed; a --strict check is printed
+      // only, so checking other budgets cannot replace what the run was held to.
+      if (budgets === null) await writeReport(dir, loaded, { keepJson: true });
+      const report = budgets === null ? loaded.report : recheckBudgets(loaded, budgets);
       if (options.json) {
         const strip = <T extends { encoded: string }>({ encoded: _encoded, ...rest }: T) => rest;
         const histograms = Object.fromEntries(

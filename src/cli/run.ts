@@ -13,7 +13,8 @@ import { MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.j
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
-import { choice, finiteNumber, integer } from './parse.js';
+import { choice, integer, MAX_BIOLOGICAL_S, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
+import { onStopSignal, signalExitCode, stopSignal } from './signals.js';
 
 /** Parses `key=value` environment settings (repeatable --env-set). */
 function envSetting(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -59,6 +60,11 @@ export function reportDirectory(report: string | boolean | undefined, env: strin
   return `reports/${env}-${stamp}`;
 }
 
+/** --token, else $SPIKELOOP_TOKEN (an empty variable counts as unset); protects every server of the run. */
+function accessToken(options: RunCommandOptions): string | undefined {
+  return options.token ?? (process.env.SPIKELOOP_TOKEN || undefined);
+}
+
 export function closedLoopOptions(
   options: RunCommandOptions,
   budgets: readonly Budget[],
@@ -69,6 +75,7 @@ export function closedLoopOptions(
     env: options.env,
     modelOverrides,
     envSettings: options.envSet,
+    token: accessToken(options),
     durationS: options.duration,
     warmupTicks: Math.round(options.warmup / (options.tickMs / 1000)),
     tickMs: options.tickMs,
@@ -93,7 +100,7 @@ export function closedLoopOptions(
       }
       const dashboard = await startDashboard(
         { loop, env, neurons: engine.layout.n, tickMs: options.tickMs },
-        { port, host: options.dashboardHost, token: options.token ?? process.env.SPIKELOOP_TOKEN },
+        { port, host: options.dashboardHost, token: accessToken(options) },
       );
       console.error(`spikeloop: dashboard at ${dashboard.url}`);
       return () => dashboard.close();
@@ -110,15 +117,20 @@ export function registerRun(program: Command): Command {
     .option(
       '--duration <s>',
       'wall-clock seconds to run (default: until SIGINT/SIGTERM)',
-      finiteNumber('--duration'),
+      numberInRange('--duration', 0, MAX_WALL_S, 's', true),
     )
     .option(
       '--warmup <s>',
       'biological seconds simulated before the loop starts (JIT, GPU pipelines; not measured)',
-      finiteNumber('--warmup'),
+      numberInRange('--warmup', 0, MAX_BIOLOGICAL_S, 's'),
       0.1,
     )
-    .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', finiteNumber('--tick-ms'), 1)
+    .option(
+      '--tick-ms <ms>',
+      'tick length (a multiple of dt = 0.1 ms)',
+      numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true),
+      1,
+    )
     .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
@@ -146,7 +158,7 @@ export function registerRun(program: Command): Command {
     )
     .option('--dashboard [port]', 'serve the live dashboard (default port 8787 on 127.0.0.1)')
     .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
-    .option('--token <token>', 'access token for the dashboard (default: $SPIKELOOP_TOKEN)')
+    .option('--token <token>', 'access token for the dashboard and ws simulators (default: $SPIKELOOP_TOKEN)')
     .option('--json', 'print one JSON object')
     .action(async (options: RunCommandOptions, command: Command) => {
       const paramsFile = options.params ? loadModelParamsFile(options.params) : undefined;
@@ -169,11 +181,23 @@ export function registerRun(program: Command): Command {
       }
       // Parse budgets before anything runs: a typo must not cost a whole run.
       const budgets = options.strict !== undefined ? parseBudgets(options.strict) : [];
-      const result = await runClosedLoop(closedLoopOptions(options, budgets, paramsFile?.params));
-      printRows([result.summary], Boolean(options.json));
-      for (const budget of result.loaded.report.budgets) {
-        if (!budget.ok) console.error(`spikeloop: budget violated: ${budget.message}`);
+      // Held until the summary is out: a signal stops the loop and is then only acknowledged.
+      const releaseSignals = onStopSignal(() => {});
+      try {
+        const result = await runClosedLoop(closedLoopOptions(options, budgets, paramsFile?.params));
+        printRows([result.summary], Boolean(options.json));
+        for (const budget of result.loaded.report.budgets) {
+          if (!budget.ok) console.error(`spikeloop: budget violated: ${budget.message}`);
+        }
+        if (result.reportError !== undefined) {
+          console.error(`spikeloop: the report was not written: ${result.reportError}`);
+        }
+        const signal = stopSignal();
+        // Stopped by a signal: 130 (SIGINT) or 143 (SIGTERM), as a shell reports an interrupted command.
+        if (signal !== null) process.exitCode = signalExitCode(signal);
+        else if (!result.ok || result.reportError !== undefined) process.exitCode = 1;
+      } finally {
+        releaseSignals();
       }
-      if (!result.ok) process.exitCode = 1;
     });
 }

@@ -117,6 +117,7 @@ export interface RateDecoderOptions extends CommonDecoderOptions {
 }
 
 export class RateDecoder extends FilteredDecoder {
+  readonly size: number;
   private readonly rates: GroupRates;
   private readonly gain: number;
   private readonly offset: number;
@@ -125,6 +126,7 @@ export class RateDecoder extends FilteredDecoder {
     super(options);
     const groups = requireGroups(`${this.path}.groups`, options.groups, this.populationCount);
     this.rates = new GroupRates(groups, this.tauMs, this.populationCount, this.output);
+    this.size = groups.length;
     this.gain = requireFinite(`${this.path}.gain`, options.gain ?? 1);
     this.offset = requireFinite(`${this.path}.offset`, options.offset ?? 0);
   }
@@ -154,6 +156,7 @@ export interface WinnerTakeAllOptions extends CommonDecoderOptions {
 }
 
 export class WinnerTakeAllDecoder extends FilteredDecoder {
+  readonly size: number;
   private readonly rates: GroupRates;
   private readonly values: Float32Array[];
   private readonly idle: Float32Array;
@@ -173,6 +176,7 @@ export class WinnerTakeAllDecoder extends FilteredDecoder {
     }
     const width = Array.isArray(options.values[0]) ? options.values[0].length : 0;
     if (width === 0) throw new CodecError(`${this.path}.values[0]: must be a non-empty array`);
+    this.size = width;
     this.values = options.values.map(
       (v, g) => new Float32Array(requireFiniteArray(`${this.path}.values[${g}]`, v, width)),
     );
@@ -231,6 +235,8 @@ export interface PopulationVectorOptions extends CommonDecoderOptions {
 }
 
 export class PopulationVectorDecoder extends FilteredDecoder {
+  /** Every mode gives two values: [x, y], [angle, length] or [v, ω]. */
+  readonly size = 2;
   readonly mode: 'cartesian' | 'polar' | 'steer';
   private readonly rates: GroupRates;
   private readonly cos: Float64Array;

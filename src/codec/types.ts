@@ -13,12 +13,16 @@ export interface PopulationActivity {
 
 export interface Encoder {
   readonly input: string;
+  /** Values this encoder expects per sample, when fixed (checked against the source before a run). */
+  readonly size?: number;
   /** Adds this input's currents (pA) per population into `currentsPa` (length = population count). */
   encode(values: Float32Array, currentsPa: Float32Array): void;
 }
 
 export interface Decoder {
   readonly output: string;
+  /** Values per command, when fixed (what a motor channel carrying this output must declare). */
+  readonly size?: number;
   /** Motor values for this tick; decoders may keep filter state between ticks. */
   decode(activity: PopulationActivity): Float32Array;
 }

@@ -16,6 +16,8 @@ export interface EnvironmentOptions {
   clockUs: () => number;
   /** Environment-specific settings (from the command line or a profile). */
   settings?: Readonly<Record<string, string | number | boolean>>;
+  /** The run's access token (--token / $SPIKELOOP_TOKEN) for environments that accept clients. */
+  token?: string;
 }
 
 export type EnvironmentFactory = (options: EnvironmentOptions) => Promise<Environment>;

@@ -26,6 +26,7 @@ export interface SyntheticSourceOptions {
 /** Values in [0, 1]; channel c is phase-shifted by c/channels of a period. */
 export class SyntheticSource implements SensorSource {
   readonly name: string;
+  readonly size: number;
   private readonly startUs: number;
   private readonly periodUs: number;
   private lastIndex = -1;
@@ -36,6 +37,7 @@ export class SyntheticSource implements SensorSource {
       throw new RangeError(`synthetic channels must be an integer ≥ 1, got ${options.channels}`);
     }
     this.name = options.name;
+    this.size = options.channels;
     this.startUs = options.clockUs();
     this.periodUs = 1e6 / options.rateHz;
   }
@@ -126,7 +128,17 @@ function setting(options: EnvironmentOptions, key: string, fallback: number): nu
   return number;
 }
 
+const SETTINGS = ['pattern', 'channels', 'rateHz', 'patternHz', 'gainPa', 'outputs'];
+
 export async function createSyntheticEnvironment(options: EnvironmentOptions): Promise<Environment> {
+  // A misspelt setting would otherwise be ignored and the run measure something else than asked.
+  for (const key of Object.keys(options.settings ?? {})) {
+    if (!SETTINGS.includes(key)) {
+      throw new RangeError(
+        `synthetic environment: unknown setting "${key}"; expected ${SETTINGS.join(', ')}`,
+      );
+    }
+  }
   const layout: Layout = options.layout;
   const pattern = options.settings?.pattern ?? 'sine';
   if (pattern !== 'sine' && pattern !== 'step') {

@@ -22,6 +22,8 @@ export interface SensorSample {
 export interface SensorSource {
   /** Input name, unique per environment (e.g. "scan"). */
   readonly name: string;
+  /** Values per sample when the source knows it up front (checked against the encoders' sizes). */
+  readonly size?: number;
   /** The newest sample not yet taken, or null. Never blocks; older unread samples are dropped. */
   takeLatest(): SensorSample | null;
   /**

@@ -34,6 +34,13 @@ export function checkWiring(env: Environment, populationCount: number): void {
         `${where}: encoder input "${encoder.input}" has no sensor source (sources: ${[...sources].join(', ') || 'none'})`,
       );
     }
+    // A size mismatch would make the encoder refuse every sample: a run with a dead input.
+    const source = env.sources.find((candidate) => candidate.name === encoder.input)!;
+    if (encoder.size !== undefined && source.size !== undefined && encoder.size !== source.size) {
+      throw new WiringError(
+        `${where}: the mapping reads ${encoder.size} value(s) from input "${encoder.input}", but that source gives ${source.size} per sample; set the encoder's size to ${source.size}`,
+      );
+    }
   }
   for (const decoder of env.decoders) {
     if (!sinks.has(decoder.output)) {

@@ -3,7 +3,7 @@
  * report.json (with every histogram HDR-encoded, so nothing is lost), report.txt, one .hgrm per
  * histogram and report.html; read back and re-rendered by `spikeloop report DIR`.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { type Budget, type BudgetMetric, type BudgetResult, checkBudgets } from './budget.js';
@@ -88,10 +88,16 @@ export function buildReport(
   return { report, histograms, e2eByInput: new Map(telemetry.e2eByInput) };
 }
 
-/** Re-checks budgets against a loaded report (e.g. `spikeloop report DIR --strict …`). */
-export function recheckBudgets(loaded: LoadedReport, budgets: readonly Budget[]): void {
+/**
+ * Checks budgets against a loaded report (e.g. `spikeloop report DIR --strict …`) and returns the
+ * report with those results; the loaded one, and the run's own verdict in it, are left as they are.
+ */
+export function recheckBudgets(loaded: LoadedReport, budgets: readonly Budget[]): LatencyReport {
   const { report } = loaded;
-  report.budgets = checkBudgets(budgets, { summaries: report.histograms, counters: report.counters });
+  return {
+    ...report,
+    budgets: checkBudgets(budgets, { summaries: report.histograms, counters: report.counters }),
+  };
 }
 
 /** File-name-safe form of an input name for its .hgrm file. */
@@ -104,24 +110,119 @@ export function hgrmText(histogram: Histogram): string {
   return histogram.outputPercentileDistribution(5, 1);
 }
 
-/** Writes report.json, report.txt, *.hgrm and report.html into `dir`; returns the paths. */
-export async function writeReport(dir: string, loaded: LoadedReport): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const files: [string, string][] = [
-    ['report.json', `${JSON.stringify(loaded.report, null, 2)}\n`],
-    ['report.txt', `${renderText(loaded.report)}\n`],
-    ['lateness.hgrm', hgrmText(loaded.histograms.lateness)],
-    ['compute.hgrm', hgrmText(loaded.histograms.compute)],
-    ['e2e.hgrm', hgrmText(loaded.histograms.e2e)],
-    ...[...loaded.e2eByInput].map(([input, h]): [string, string] => [
+/** The report could not be written: the message names the path and the cause. */
+export class ReportWriteError extends Error {
+  override name = 'ReportWriteError';
+}
+
+/** One clause naming what went wrong with `path`, by errno code rather than the raw message. */
+export function describeFileError(error: unknown, path: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOSPC':
+      return `${path}: no space left on device (ENOSPC)`;
+    case 'EDQUOT':
+      return `${path}: disk quota exceeded (EDQUOT)`;
+    case 'EROFS':
+      return `${path}: read-only file system (EROFS)`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${path}: permission denied (${code})`;
+    case 'ENOTDIR':
+      return `${path}: a part of the path is a file, not a directory (ENOTDIR)`;
+    case 'EEXIST':
+      return `${path}: a file is in the way (EEXIST)`;
+    case 'EISDIR':
+      return `${path}: is a directory (EISDIR)`;
+    case 'ENOENT':
+      return `${path}: a part of the path does not exist (ENOENT)`;
+    default:
+      return `${path}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/** A report of a long run is a few hundred KiB; below this much free space a run is refused. */
+export const MIN_REPORT_FREE_BYTES = 1 << 20;
+
+/**
+ * Checks, before a run starts, that its report can be written into `dir`: creates it, writes and
+ * removes a probe file, and checks the free space, so a full disk, a read-only or missing folder
+ * or a file in the way is found in the first second rather than after hours.
+ */
+export async function prepareReportDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new ReportWriteError(`cannot create the report directory ${describeFileError(error, dir)}`);
+  }
+  if (!(await stat(dir)).isDirectory()) {
+    throw new ReportWriteError(`the report directory ${dir} is a file, not a directory`);
+  }
+  const probe = join(dir, `.spikeloop-write-test-${process.pid}`);
+  try {
+    await writeFile(probe, 'spikeloop checks that the report can be written here\n');
+  } catch (error) {
+    throw new ReportWriteError(`cannot write the report into ${describeFileError(error, dir)}`);
+  } finally {
+    await rm(probe, { force: true });
+  }
+  const fs = await statfs(dir);
+  const freeBytes = fs.bavail * fs.bsize;
+  if (freeBytes < MIN_REPORT_FREE_BYTES) {
+    throw new ReportWriteError(
+      `cannot write the report into ${dir}: only ${Math.floor(freeBytes / 1024)} KiB free on its file system (a report needs up to ${MIN_REPORT_FREE_BYTES >> 10} KiB)`,
+    );
+  }
+}
+
+/**
+ * Writes report.json, report.txt, *.hgrm and report.html into `dir`; returns the paths. Each file
+ * is written to a temporary name and renamed, so a failure (full disk) leaves no empty or
+ * truncated file behind; the error names the file and the cause.
+ */
+export async function writeReport(
+  dir: string,
+  loaded: LoadedReport,
+  options: { keepJson?: boolean } = {},
+): Promise<string[]> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new ReportWriteError(`cannot create the report directory ${describeFileError(error, dir)}`);
+  }
+  const files: [string, () => string][] = [
+    ['report.json', () => `${JSON.stringify(loaded.report, null, 2)}\n`],
+    ['report.txt', () => `${renderText(loaded.report)}\n`],
+    ['lateness.hgrm', () => hgrmText(loaded.histograms.lateness)],
+    ['compute.hgrm', () => hgrmText(loaded.histograms.compute)],
+    ['e2e.hgrm', () => hgrmText(loaded.histograms.e2e)],
+    ...[...loaded.e2eByInput].map(([input, h]): [string, () => string] => [
       `e2e-${fileSafe(input)}.hgrm`,
-      hgrmText(h),
+      () => hgrmText(h),
     ]),
-    ['report.html', renderHtml(loaded.report, loaded.histograms)],
+    ['report.html', () => renderHtml(loaded.report, loaded.histograms)],
   ];
-  const paths = files.map(([name]) => join(dir, name));
-  await Promise.all(files.map(([name, text]) => writeFile(join(dir, name), text)));
+  const paths: string[] = [];
+  // One at a time, report.json (everything else is rendered from it) first.
+  for (const [name, render] of files) {
+    // Re-rendering a saved report never touches its source of truth.
+    if (options.keepJson && name === 'report.json') continue;
+    const path = join(dir, name);
+    await writeFileAtomic(path, render());
+    paths.push(path);
+  }
   return paths;
+}
+
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new ReportWriteError(`cannot write ${describeFileError(error, path)}`);
+  }
 }
 
 function decode(record: HistogramRecord, where: string): Histogram {

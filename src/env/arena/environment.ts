@@ -36,7 +36,10 @@ class LatestSource implements SensorSource {
   private pending: SensorSample | null = null;
   private seq = 0;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    readonly size: number,
+  ) {}
 
   publish(values: Float32Array, arrivalUs: MonotonicUs): void {
     this.pending = { values, seq: ++this.seq, arrivalUs };
@@ -77,14 +80,16 @@ export class ArenaEnvironment implements Environment {
   readonly encoders: readonly Encoder[];
   readonly decoders: readonly Decoder[];
   readonly mapping: CodecMapping;
-  private readonly ranges = new LatestSource('ranges');
-  private readonly target = new LatestSource('target');
+  private readonly ranges: LatestSource;
+  private readonly target: LatestSource;
   private readonly sink: ArenaCommandSink;
   private readonly clock: () => MonotonicUs;
 
   constructor(options: ArenaEnvironmentOptions) {
     this.arena = new Arena(options.arena ?? DEFAULT_ARENA);
     const { sensors } = this.arena.config;
+    this.ranges = new LatestSource('ranges', sensors.anglesRad.length);
+    this.target = new LatestSource('target', 2);
     this.mapping =
       options.mapping ??
       arenaControllerMapping({

@@ -81,6 +81,7 @@ export async function startDashboard(
     host: options.host,
     port: options.port ?? DEFAULT_DASHBOARD_PORT,
     token: options.token,
+    portHint: '--dashboard PORT',
     telemetryHz,
     tickMs,
     log: options.log,

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
+import { arenaChannelInfo, type ChannelInfo } from '../../env/arena/channels.js';
 import { arenaControllerMapping } from '../../env/arena/controller.js';
 import { DEFAULT_ARENA } from '../../env/arena/world.js';
 import type { EnvironmentOptions } from '../../env/registry.js';
@@ -42,6 +43,7 @@ class WsSource implements SensorSource {
 
   constructor(
     readonly name: string,
+    readonly size: number,
     /** False while no simulator is connected: the safety policy treats the input as stale at once. */
     readonly isLive: () => boolean,
   ) {}
@@ -82,6 +84,8 @@ export interface WsEnvironmentOptions {
   clusters: number;
   tickMs: number;
   mapping?: CodecMapping;
+  /** Descriptions of known channels sent in config (default: the built-in arena's). */
+  channelInfo?: Record<string, ChannelInfo>;
   server?: Omit<
     BridgeServerOptions,
     'sensors' | 'motors' | 'onSensor' | 'onConnect' | 'onDisconnect' | 'tickMs'
@@ -112,16 +116,19 @@ export class WsEnvironment implements Environment {
     const built = buildMapping(mapping, { clusters: options.clusters, tickMs: options.tickMs });
     this.encoders = built.encoders;
     this.decoders = built.decoders;
-    this.sensorChannels = [...built.inputs].map(([name, size]) => ({
-      name,
-      size,
-      rateHz: 1000 / options.tickMs,
-    }));
-    // Decoders do not declare their width up front; a simulator's declared motor size is trusted
-    // and a command of another width is counted and not sent (see sendMotor).
-    this.motorChannels = built.outputs.map((name) => ({ name, size: 0, rateHz: 1000 / options.tickMs }));
+    // The arena's channels are described in config (units, ranges, ray angles, signs) when this
+    // bridge uses them with the arena's sizes; a custom mapping's channels carry no description.
+    const info = options.channelInfo ?? arenaChannelInfo(DEFAULT_ARENA);
+    const described = (name: string, size: number): ChannelSpec => {
+      const known: ChannelInfo | undefined = info[name];
+      const fits = known !== undefined && known.components.length === size;
+      return { name, size, rateHz: 1000 / options.tickMs, ...(fits ? known : {}) };
+    };
+    this.sensorChannels = [...built.inputs].map(([name, size]) => described(name, size));
+    // Every built-in decoder has a fixed width; a simulator declaring another is refused at hello.
+    this.motorChannels = built.decoders.map((decoder) => described(decoder.output, decoder.size ?? 0));
     this.sources = this.sensorChannels.map(
-      (channel) => new WsSource(channel.name, () => this.simulators.size > 0),
+      (channel) => new WsSource(channel.name, channel.size, () => this.simulators.size > 0),
     );
     this.sinks = built.outputs.map((name) => new WsSink(name, this));
     this.sourceByName = new Map(this.sources.map((source) => [source.name, source]));
@@ -260,7 +267,9 @@ export async function createWsEnvironment(options: EnvironmentOptions): Promise<
     server: {
       host: setting(options, 'host'),
       port,
-      token: setting(options, 'token') ?? process.env.SPIKELOOP_TOKEN,
+      portHint: '--env-set port=N',
+      // --env-set token= wins over the run's --token, which wins over $SPIKELOOP_TOKEN.
+      token: setting(options, 'token') ?? options.token ?? (process.env.SPIKELOOP_TOKEN || undefined),
     },
   });
   const server = await env.listen();

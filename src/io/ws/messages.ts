@@ -216,8 +216,18 @@ export function parseServerMessage(value: unknown): ServerMessage {
 }
 
 export function encodeConfig(codec: WireCodec, config: ConfigMessage): Buffer {
+  // Descriptions (units, ranges, ray angles) go out only where the bridge has them.
   const channels = (list: readonly ChannelSpec[]) =>
-    list.map((c) => ({ name: c.name, size: c.size, rateHz: c.rateHz }));
+    list.map((c) => {
+      const { name, size, rateHz, description, components, units, min, max, anglesRad } = c;
+      const info = { description, components, units, min, max, anglesRad };
+      return {
+        name,
+        size,
+        rateHz,
+        ...Object.fromEntries(Object.entries(info).filter(([, value]) => value !== undefined)),
+      };
+    });
   return codec.encode({
     t: 'config',
     protocol: config.protocol,

@@ -23,6 +23,20 @@ export interface ChannelSpec {
   size: number;
   /** Nominal frames per second the sender intends (informative; 0 = event driven). */
   rateHz: number;
+  /**
+   * Config only, for channels the bridge knows (the arena's): what the values mean. Clients do
+   * not send these; the server ignores them in hello.
+   */
+  description?: string;
+  /** Name of each value, in order. */
+  components?: string[];
+  /** Unit of each value, in order. */
+  units?: string[];
+  /** Meaningful range of each value (null: unbounded). */
+  min?: (number | null)[];
+  max?: (number | null)[];
+  /** Range rays: direction of each value relative to the heading (rad, counter-clockwise positive). */
+  anglesRad?: number[];
 }
 
 export interface HelloMessage {

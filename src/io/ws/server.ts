@@ -12,6 +12,7 @@ import { checkBindAccess, DEFAULT_HOST, tokenMatches } from './access.js';
 import { ProtocolError } from './errors.js';
 import { FrameRateLimiter } from './limiter.js';
 import { DEFAULT_LIMITS, DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.js';
+import { LogBudget, safeLogLine } from './log-line.js';
 import {
   encodeConfig,
   encodeError,
@@ -57,6 +58,8 @@ export interface BridgeServerOptions {
   tickMs?: number;
   telemetryHz?: number;
   log?: LogLine;
+  /** How to pick another port, named when the port is in use (e.g. "--env-set port=N"). */
+  portHint?: string;
   /** Serves plain HTTP requests on the same port (the dashboard page); false = 404. */
   http?: (request: IncomingMessage, response: ServerResponse) => boolean;
   /** Called for every accepted sensor frame, with the arrival time on the bridge clock (µs). */
@@ -82,6 +85,10 @@ export class Connection {
   readonly stats: ConnectionStats = { framesIn: 0, errors: 0, rateDropped: 0 };
   readonly sender: LatestWinsSender;
   lastRateErrorUs = Number.NEGATIVE_INFINITY;
+  /** Set with the first fatal error: messages already received are dropped unread. */
+  closing = false;
+  /** Log lines this client may still cause (a flood of errors must not flood the log). */
+  readonly logBudget = new LogBudget();
 
   constructor(
     readonly id: number,
@@ -122,12 +129,15 @@ export class BridgeServer {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.serverLimits = { ...DEFAULT_SERVER_LIMITS, ...options.serverLimits };
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    const sink = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    // Every log line passes here: peer-supplied text is escaped and cut in this one place.
+    this.log = (line) => sink(safeLogLine(line));
     wss.on('connection', (socket, request) => this.accept(socket, request));
   }
 
   static async listen(options: BridgeServerOptions = {}): Promise<BridgeServer> {
     const host = options.host ?? DEFAULT_HOST;
+    if (options.token === '') throw new Error('the access token must not be empty');
     checkBindAccess(host, options.token);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const http = createServer((request, response) => {
@@ -140,10 +150,13 @@ export class BridgeServer {
       // Compression costs CPU on the tick's machine for frames of a few hundred bytes.
       perMessageDeflate: false,
     });
+    // ws re-emits the HTTP server's errors on the WebSocketServer: without a listener there, a
+    // port in use would be an uncaught 'error' event and a stack trace instead of one line.
+    wss.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
+      http.once('error', (error) => reject(listenError(error, host, options.port ?? 0, options.portHint)));
       http.listen(options.port ?? 0, host, () => {
-        http.off('error', reject);
+        http.removeAllListeners('error');
         resolve();
       });
     });
@@ -235,19 +248,22 @@ export class BridgeServer {
     socket.on('message', (data, isBinary) => this.receive(connection, data, isBinary));
     socket.on('error', (error: Error & { code?: string }) => {
       // ws reports frames over maxPayload here and closes with 1009 itself.
-      this.log(`ws: ${connection.label}: ${error.code ?? 'error'}: ${error.message}`);
+      this.logFor(connection, `ws: ${connection.label}: ${error.code ?? 'error'}: ${error.message}`);
     });
     socket.on('close', (code) => {
       clearTimeout(helloTimer);
       this.connections.delete(connection);
       if (connection.hello !== null) {
-        this.log(`ws: ${connection.label} ${connection.role} disconnected (${code})`);
+        this.logFor(connection, `ws: ${connection.label} ${connection.role} disconnected (${code})`, true);
         this.options.onDisconnect?.(connection);
       }
     });
   }
 
   private receive(connection: Connection, data: RawData, isBinary: boolean): void {
+    // After a fatal error the connection is over: frames already buffered are not parsed, answered
+    // or logged (a flood would otherwise keep costing work and log lines after the close).
+    if (connection.closing) return;
     const arrivalUs = nowUs();
     try {
       const bytes = toBytes(data);
@@ -278,12 +294,17 @@ export class BridgeServer {
       connection.stats.framesIn++;
       this.dispatch(connection, messageType(message), message, arrivalUs);
     } catch (error) {
-      if (error instanceof ProtocolError) this.fail(connection, error);
-      else
-        this.fail(
-          connection,
-          new ProtocolError('bad-message', `internal error: ${(error as Error).message}`),
-        );
+      const problem =
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError('bad-message', `internal error: ${(error as Error).message}`);
+      // Before hello the only acceptable message is a hello: anything else ends the connection.
+      this.fail(
+        connection,
+        connection.hello === null && !problem.fatal
+          ? new ProtocolError('not-ready', `expected hello first: ${problem.code}: ${problem.message}`, true)
+          : problem,
+      );
     }
   }
 
@@ -313,8 +334,12 @@ export class BridgeServer {
       case 'hello':
         throw new ProtocolError('bad-message', 'hello was already accepted on this connection');
       case 'error': {
+        // Logged (escaped and cut like every line) and counted against the connection's error
+        // budget, so a client cannot turn its own error reports into a log flood.
         const { code, message: text } = message as { code?: unknown; message?: unknown };
-        this.log(`ws: ${connection.label} reported error ${String(code)}: ${String(text)}`);
+        connection.stats.errors++;
+        this.logFor(connection, `ws: ${connection.label} reported error ${String(code)}: ${String(text)}`);
+        this.checkErrorBudget(connection);
         return;
       }
       default:
@@ -343,8 +368,8 @@ export class BridgeServer {
       session: connection.id,
       role: hello.role,
       tickMs: this.options.tickMs ?? 1,
-      sensors: hello.sensors,
-      motors: hello.motors,
+      sensors: describeAccepted(hello.sensors, this.options.sensors),
+      motors: describeAccepted(hello.motors, this.options.motors),
       features: hello.features,
       limits: this.limits,
       telemetryHz: this.options.telemetryHz ?? 20,
@@ -364,21 +389,36 @@ export class BridgeServer {
   private fail(connection: Connection, error: ProtocolError): void {
     connection.stats.errors++;
     this.report(connection, error);
-    if (!error.fatal && connection.stats.errors >= this.serverLimits.maxErrorsPerConnection) {
-      this.report(
-        connection,
-        new ProtocolError(
-          'too-many-errors',
-          `${connection.stats.errors} protocol errors on this connection`,
-          true,
-        ),
-      );
-    }
+    if (!error.fatal) this.checkErrorBudget(connection);
+  }
+
+  private checkErrorBudget(connection: Connection): void {
+    if (connection.closing || connection.stats.errors < this.serverLimits.maxErrorsPerConnection) return;
+    this.report(
+      connection,
+      new ProtocolError('too-many-errors', `${connection.stats.errors} errors on this connection`, true),
+    );
+  }
+
+  /**
+   * A log line caused by one client, within its log budget; fatal lines always pass and say how
+   * many lines the budget held back.
+   */
+  private logFor(connection: Connection, line: string, always = false): void {
+    if (!always && !connection.logBudget.take()) return;
+    const held = connection.logBudget.suppressed;
+    connection.logBudget.suppressed = 0;
+    this.log(held > 0 ? `${line} (${held} similar line(s) from this client not logged)` : line);
   }
 
   /** One log line and one error frame; a fatal error then closes this connection only. */
   private report(connection: Connection, error: ProtocolError): void {
-    this.log(`ws: ${connection.label}: ${error.code}: ${error.message}${error.fatal ? ' (closing)' : ''}`);
+    if (error.fatal) connection.closing = true;
+    this.logFor(
+      connection,
+      `ws: ${connection.label}: ${error.code}: ${error.message}${error.fatal ? ' (closing)' : ''}`,
+      error.fatal,
+    );
     if (connection.socket.readyState !== WebSocket.OPEN) return;
     const frame: ErrorFrame = {
       t: 'error',
@@ -433,6 +473,36 @@ function checkChannels(
       );
     }
   }
+}
+
+/** The accepted channels in the client's order, with the bridge's description of each where it has one. */
+function describeAccepted(
+  declared: readonly ChannelSpec[],
+  known: readonly ChannelSpec[] | undefined,
+): ChannelSpec[] {
+  return declared.map((channel) => {
+    const bridge = known?.find((candidate) => candidate.name === channel.name);
+    return bridge === undefined
+      ? channel
+      : { ...bridge, name: channel.name, size: channel.size, rateHz: channel.rateHz };
+  });
+}
+
+/** A failed listen as one line naming the address and what to do. */
+function listenError(error: Error & { code?: string }, host: string, port: number, hint?: string): Error {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (error.code === 'EADDRINUSE') {
+    return new Error(
+      `cannot listen on ${where}: the port is in use by another process (EADDRINUSE)${hint ? `; choose another with ${hint}` : ''}`,
+    );
+  }
+  if (error.code === 'EACCES') {
+    return new Error(`cannot listen on ${where}: permission denied (EACCES; ports below 1024 need root)`);
+  }
+  if (error.code === 'EADDRNOTAVAIL') {
+    return new Error(`cannot listen on ${where}: no such local address (EADDRNOTAVAIL)`);
+  }
+  return new Error(`cannot listen on ${where}: ${error.message}`);
 }
 
 function describe(channels: readonly ChannelSpec[]): string {

@@ -81,6 +81,13 @@ export function parseHello(value: unknown, limits: ProtocolLimits): HelloMessage
   if (value.protocol !== PROTOCOL_NAME) {
     throw new ProtocolError('bad-message', `hello.protocol must be "${PROTOCOL_NAME}"`, true);
   }
+  if (typeof value.version !== 'number' || !Number.isSafeInteger(value.version) || value.version < 0) {
+    throw new ProtocolError(
+      'bad-message',
+      `hello.version must be an unsigned integer (this server speaks version ${PROTOCOL_VERSION})`,
+      true,
+    );
+  }
   if (value.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(
       'version',
@@ -177,13 +184,24 @@ export function parseSensorFrame(
   if (seq <= lastSeq) {
     throw new ProtocolError('sequence', `sensor.seq ${seq} is not above the previous ${lastSeq}`, false, seq);
   }
-  if (typeof ts !== 'number' || !Number.isFinite(ts)) {
-    throw new ProtocolError('invalid-value', 'sensor.ts must be a finite number (µs)', false, seq);
+  if (typeof ts !== 'number') {
+    throw new ProtocolError('bad-message', 'sensor.ts must be a number (µs)', false, seq);
   }
-  if (!Array.isArray(v) || v.length !== channels.length) {
+  if (!Number.isFinite(ts)) {
+    throw new ProtocolError('invalid-value', `sensor.ts is ${ts}; it must be finite (µs)`, false, seq);
+  }
+  if (!Array.isArray(v)) {
+    throw new ProtocolError(
+      'bad-message',
+      'sensor.v must be an array (one entry per declared sensor channel)',
+      false,
+      seq,
+    );
+  }
+  if (v.length !== channels.length) {
     throw new ProtocolError(
       'channel',
-      `sensor.v must be an array of ${channels.length} entries (one per declared sensor channel)`,
+      `sensor.v has ${v.length} entries; it needs ${channels.length} (one per declared sensor channel)`,
       false,
       seq,
     );
