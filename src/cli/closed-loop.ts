@@ -13,6 +13,7 @@ import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
+import type { McapRecorder, RecordingResult } from '../record/recorder.js';
 import type { Budget } from '../telemetry/budget.js';
 import { buildReport, type LoadedReport, writeReport } from '../telemetry/report.js';
 import type { Row } from './output.js';
@@ -41,6 +42,8 @@ export interface ClosedLoopOptions {
   /** Engine steps run before the loop starts (JIT and caches warm, not measured). */
   warmupTicks?: number;
   reportDir?: string;
+  /** Records the run into this MCAP file (src/record/), written off the tick by a worker thread. */
+  record?: string;
   budgets?: readonly Budget[];
   /** Stop on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
@@ -59,6 +62,8 @@ export interface ClosedLoopResult {
   files: string[];
   /** False when a budget was violated. */
   ok: boolean;
+  /** The recording, with --record. */
+  recording?: RecordingResult;
 }
 
 const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
@@ -109,6 +114,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     loop?.stop();
   };
   let loop: TickLoop | null = null;
+  let recorder: McapRecorder | null = null;
+  let recording: RecordingResult | undefined;
   const signals = options.handleSignals !== false;
   if (signals) {
     process.once('SIGINT', onSignal);
@@ -141,6 +148,22 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
     });
     for (let k = 0; k < warmupTicks; k++) await engine.run(loop.substeps);
+    if (options.record) {
+      const { openRunRecording } = await import('../record/run-recording.js');
+      recorder = await openRunRecording(options.record, {
+        env,
+        envName: options.env,
+        envSettings: options.envSettings,
+        engine,
+        network,
+        model: options.model,
+        tickMs: options.tickMs,
+        substeps: loop.substeps,
+        warmupTicks,
+        latePolicy: options.latePolicy,
+      });
+      loop.addObserver(recorder.capture);
+    }
     cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
     const maxTicks =
       options.durationS === undefined
@@ -164,6 +187,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let loaded: LoadedReport | null = null;
   let files: string[] = [];
   try {
+    if (recorder) recording = await recorder.close();
     if (loop) {
       loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
       if (options.reportDir) files = await writeReport(options.reportDir, loaded);
@@ -211,6 +235,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ...(nice !== undefined ? { nice } : {}),
     ...(report.run.environment ?? {}),
     ...(options.reportDir ? { report: options.reportDir } : {}),
+    ...(recording
+      ? { record: recording.path, recordBytes: recording.bytes, recordDroppedTicks: recording.droppedTicks }
+      : {}),
     ...(report.budgets.length > 0
       ? {
           budgetsOk: report.budgets.every((b) => b.ok),
@@ -218,5 +245,11 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         }
       : {}),
   };
-  return { summary, loaded, files, ok: report.budgets.every((result) => result.ok) };
+  return {
+    summary,
+    loaded,
+    files,
+    ok: report.budgets.every((result) => result.ok),
+    ...(recording ? { recording } : {}),
+  };
 }
