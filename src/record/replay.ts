@@ -224,8 +224,12 @@ function virtualTime() {
 }
 
 export async function replay(path: string, options: ReplayOptions): Promise<ReplayResult> {
-  const recording = await readRecording(path);
-  const { description } = recording;
+  return replayRecording(await readRecording(path), options);
+}
+
+/** Replays a recording already read (tests may alter it to check what a divergence reports). */
+export async function replayRecording(recording: Recording, options: ReplayOptions): Promise<ReplayResult> {
+  const { description, path } = recording;
   if (recording.ticks.length === 0) throw new Error(`${path}: the recording has no ticks`);
   const changes = options.changes ?? [];
   const params = replayParams(description, options);
