@@ -14,6 +14,7 @@ import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
+import type { McapRecorder, RecordingResult } from '../record/recorder.js';
 import type { Budget } from '../telemetry/budget.js';
 import { buildReport, type LoadedReport, prepareReportDirectory, writeReport } from '../telemetry/report.js';
 import type { Row } from './output.js';
@@ -46,6 +47,8 @@ export interface ClosedLoopOptions {
   /** Engine steps run before the loop starts (JIT and caches warm, not measured). */
   warmupTicks?: number;
   reportDir?: string;
+  /** Records the run into this MCAP file (src/record/), written off the tick by a worker thread. */
+  record?: string;
   budgets?: readonly Budget[];
   /** Stop on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
@@ -66,6 +69,8 @@ export interface ClosedLoopResult {
   ok: boolean;
   /** Why the report could not be written (the summary is complete nonetheless). */
   reportError?: string;
+  /** The recording, with --record. */
+  recording?: RecordingResult;
 }
 
 const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
@@ -129,6 +134,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
           loop?.stop();
         })
       : () => {};
+  let recorder: McapRecorder | null = null;
+  let recording: RecordingResult | undefined;
   let startedAt = new Date().toISOString();
   /** When the first tick was scheduled: wallS is the loop's own wall time, not set-up or warm-up. */
   let loopStartUs = Number.NaN;
@@ -163,6 +170,22 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
     });
     for (let k = 0; k < warmupTicks; k++) await engine.run(loop.substeps);
+    if (options.record) {
+      const { openRunRecording } = await import('../record/run-recording.js');
+      recorder = await openRunRecording(options.record, {
+        env,
+        envName: options.env,
+        envSettings: options.envSettings,
+        engine,
+        network,
+        model: options.model,
+        tickMs: options.tickMs,
+        substeps: loop.substeps,
+        warmupTicks,
+        latePolicy: options.latePolicy,
+      });
+      loop.addObserver(recorder.capture);
+    }
     cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
     const maxTicks =
       options.durationS === undefined
@@ -191,6 +214,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let files: string[] = [];
   let reportError: string | undefined;
   try {
+    if (recorder) recording = await recorder.close();
     if (loop) {
       loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
       // A report that cannot be written (disk filled during the run) must not cost the summary.
@@ -246,6 +270,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ...(report.run.environment ?? {}),
     ...(options.reportDir && reportError === undefined ? { report: options.reportDir } : {}),
     ...(reportError !== undefined ? { reportError } : {}),
+    ...(recording
+      ? { record: recording.path, recordBytes: recording.bytes, recordDroppedTicks: recording.droppedTicks }
+      : {}),
     ...(report.budgets.length > 0
       ? {
           budgetsOk: report.budgets.every((b) => b.ok),
@@ -253,5 +280,12 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         }
       : {}),
   };
-  return { summary, loaded, files, reportError, ok: report.budgets.every((result) => result.ok) };
+  return {
+    summary,
+    loaded,
+    files,
+    ...(reportError !== undefined ? { reportError } : {}),
+    ok: report.budgets.every((result) => result.ok),
+    ...(recording ? { recording } : {}),
+  };
 }

@@ -10,6 +10,7 @@ import { registerBenchBatch, registerBenchEngine } from './bench-engine.js';
 import { registerBenchIo } from './bench-io.js';
 import { registerBenchLoop } from './bench-loop.js';
 import { registerCalibrate } from './calibrate.js';
+import { registerReplay } from './replay.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
 import { installSignalHandling } from './signals.js';
@@ -27,6 +28,7 @@ program
 registerSimulate(program);
 registerRun(program);
 registerReport(program);
+registerReplay(program);
 registerSweep(program);
 registerCalibrate(program);
 registerArena(program);

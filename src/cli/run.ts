@@ -46,6 +46,11 @@ export interface RunCommandOptions {
   dashboard?: boolean | string;
   dashboardHost?: string;
   token?: string;
+  /** MCAP file to record the run into. */
+  record?: string;
+  /** true = default port; a string is the port given on the command line. */
+  foxglove?: boolean | string;
+  foxgloveHost?: string;
 }
 
 /**
@@ -87,6 +92,7 @@ export function closedLoopOptions(
     nice: options.nice,
     latePolicy: options.latePolicy,
     reportDir: reportDirectory(options.report, options.env),
+    record: options.record,
     budgets,
     onStart: async (loop, env, engine) => {
       if (options.duration === undefined) {
@@ -159,6 +165,12 @@ export function registerRun(program: Command): Command {
     .option('--dashboard [port]', 'serve the live dashboard (default port 8787 on 127.0.0.1)')
     .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
     .option('--token <token>', 'access token for the dashboard and ws simulators (default: $SPIKELOOP_TOKEN)')
+    .option(
+      '--record <file.mcap>',
+      'record the run (inputs, spikes, commands, latency, world) into an MCAP file',
+    )
+    .option('--foxglove [port]', 'serve the Foxglove WebSocket protocol (default port 8766 on 127.0.0.1)')
+    .option('--foxglove-host <host>', 'Foxglove server bind address; anything but loopback requires --token')
     .option('--json', 'print one JSON object')
     .action(async (options: RunCommandOptions, command: Command) => {
       const paramsFile = options.params ? loadModelParamsFile(options.params) : undefined;

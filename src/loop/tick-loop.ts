@@ -9,7 +9,8 @@ import type { Engine } from '../engine/engine.js';
 import { substepsPerTick } from '../model/params.js';
 import { TelemetryFeed } from '../telemetry/live.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
-import type { Environment, MotorSink, SensorSample, SensorSource } from './ports.js';
+import type { TickEvent, TickInput, TickObserver, TickOutput } from './observer.js';
+import type { Environment, MotorCommand, MotorSink, SensorSample, SensorSource } from './ports.js';
 import { SafetyGuard, type SafetySettings } from './safety.js';
 import { type LatePolicy, TickSchedule } from './schedule.js';
 import { type ClockUs, monotonicUs, preciseSleeper, type Sleeper } from './sleep.js';
@@ -22,6 +23,8 @@ interface InputState {
   latest: SensorSample | null;
   /** Taken but not yet answered by a motor command (for end-to-end latency). */
   unanswered: SensorSample | null;
+  /** Taken in the current tick (observers). */
+  taken: SensorSample | null;
 }
 
 export interface TickLoopOptions {
@@ -51,7 +54,8 @@ export class TickLoop {
   private readonly missWarning: ThrottledWarning;
   private readonly codecWarning: ThrottledWarning;
   private readonly inputs: InputState[];
-  private readonly outputs: { decoder: Decoder; sink: MotorSink }[];
+  private readonly outputs: { decoder: Decoder; sink: MotorSink; command: MotorCommand | null }[];
+  private readonly observers: TickObserver[] = [];
   private readonly currentsPa: Float32Array;
   private readonly activity: PopulationActivity;
   /** Stale inputs → stop/hold per output (safety.ts); `lastCommands` is what `hold` repeats. */
@@ -81,10 +85,12 @@ export class TickLoop {
       encoders: env.encoders.filter((encoder) => encoder.input === source.name),
       latest: null,
       unanswered: null,
+      taken: null,
     }));
     this.outputs = env.decoders.map((decoder) => ({
       decoder,
       sink: env.sinks.find((sink) => sink.name === decoder.output)!,
+      command: null,
     }));
     this.currentsPa = new Float32Array(layout.populationCount);
     this.activity = { counts: new Uint32Array(0), sizes, tickMs };
@@ -112,13 +118,37 @@ export class TickLoop {
    * consumer has asked for it: each `streamSpikes(true)` is matched by one `streamSpikes(false)`.
    */
   streamSpikes(enabled: boolean): void {
-    const before = this.spikeConsumers;
-    this.spikeConsumers = Math.max(0, before + (enabled ? 1 : -1));
-    if (before === 0 && this.spikeConsumers > 0) {
-      this.options.engine.onSpikes((step, ids) => this.feed.addSpikes(step, ids));
-    } else if (before > 0 && this.spikeConsumers === 0) {
+    this.spikeConsumers = Math.max(0, this.spikeConsumers + (enabled ? 1 : -1));
+    this.routeSpikes();
+  }
+
+  /**
+   * Adds an observer told about every tick (and, if it asks, every spike) from the next tick on.
+   * Observers are called on the tick's thread, so they must only copy and return.
+   */
+  addObserver(observer: TickObserver): void {
+    this.observers.push(observer);
+    this.routeSpikes();
+  }
+
+  removeObserver(observer: TickObserver): void {
+    const index = this.observers.indexOf(observer);
+    if (index >= 0) this.observers.splice(index, 1);
+    this.routeSpikes();
+  }
+
+  /** The engine takes one spike listener: it feeds the live feed and observers as they need. */
+  private routeSpikes(): void {
+    const toFeed = this.spikeConsumers > 0;
+    const observers = this.observers.filter((observer) => observer.onSpikes);
+    if (!toFeed && observers.length === 0) {
       this.options.engine.onSpikes(null);
+      return;
     }
+    this.options.engine.onSpikes((step, ids) => {
+      if (toFeed) this.feed.addSpikes(step, ids);
+      for (const observer of observers) observer.onSpikes!(step, ids);
+    });
   }
 
   /** Asks the loop to stop after the current tick; `run` then resolves. */
@@ -156,7 +186,9 @@ export class TickLoop {
         const counts = await this.update();
         this.write(counts);
         this.options.env.step?.(this.options.tickMs);
-        this.telemetry.recordEnd(this.clock() - startUs);
+        const computeUs = this.clock() - startUs;
+        this.telemetry.recordEnd(computeUs);
+        if (this.observers.length > 0) this.notify(start.tick, startUs, latenessUs, computeUs, counts);
       }
     } finally {
       this.running = false;
@@ -169,6 +201,7 @@ export class TickLoop {
     for (let i = 0; i < this.inputs.length; i++) {
       const input = this.inputs[i]!;
       const sample = input.source.takeLatest();
+      input.taken = sample;
       if (sample) {
         input.latest = input.unanswered = sample;
         this.safety.noteSample(i, sample.arrivalUs);
@@ -200,7 +233,9 @@ export class TickLoop {
     let firstCommandUs = Number.NaN;
     this.safety.evaluate(this.clock());
     for (let k = 0; k < this.outputs.length; k++) {
-      const { decoder, sink } = this.outputs[k]!;
+      const output = this.outputs[k]!;
+      const { decoder, sink } = output;
+      output.command = null;
       let values: Float32Array;
       try {
         values = decoder.decode(this.activity);
@@ -212,16 +247,17 @@ export class TickLoop {
       // Decoders run every tick regardless, so their filters stay in step with the network.
       const action = this.safety.action(k);
       if (action === 'command') {
-        sink.write({ values, sourceSeq, computedUs });
+        output.command = { values, sourceSeq, computedUs };
         this.lastCommands[k] = Float32Array.from(values);
         if (Number.isNaN(firstCommandUs)) firstCommandUs = computedUs;
       } else if (action === 'stop') {
-        sink.write({ values: new Float32Array(values.length), sourceSeq, computedUs, safety: 'stop' });
+        output.command = { values: new Float32Array(values.length), sourceSeq, computedUs, safety: 'stop' };
       } else {
         // hold: nothing commanded yet means nothing to hold; a position output then stays silent.
         const last = this.lastCommands[k];
-        if (last) sink.write({ values: last, sourceSeq, computedUs, safety: 'hold' });
+        if (last) output.command = { values: last, sourceSeq, computedUs, safety: 'hold' };
       }
+      if (output.command) sink.write(output.command);
     }
     if (Number.isNaN(firstCommandUs)) return;
     for (const input of this.inputs) {
@@ -229,6 +265,38 @@ export class TickLoop {
       this.telemetry.recordEndToEnd(input.source.name, firstCommandUs - input.unanswered.arrivalUs);
       input.unanswered = null;
     }
+  }
+
+  private notify(
+    slot: number,
+    startUs: number,
+    latenessUs: number,
+    computeUs: number,
+    counts: Uint32Array,
+  ): void {
+    const inputs: TickInput[] = this.inputs.map((input) => ({
+      name: input.source.name,
+      taken: input.taken,
+      usedSeq: input.latest ? input.latest.seq : -1,
+    }));
+    const outputs: TickOutput[] = this.outputs.map((output) => ({
+      name: output.sink.name,
+      command: output.command,
+    }));
+    const event: TickEvent = {
+      index: this.telemetry.counters.ticks - 1,
+      slot,
+      startUs,
+      latenessUs,
+      computeUs,
+      firstStep: this.options.engine.stepCount - this.substeps,
+      substeps: this.substeps,
+      inputs,
+      currentsPa: this.currentsPa,
+      counts,
+      outputs,
+    };
+    for (const observer of this.observers) observer.onTick(event);
   }
 
   private warnMissed(): void {

@@ -100,6 +100,8 @@ export class WsEnvironment implements Environment {
   readonly sinks: readonly WsSink[];
   readonly sensorChannels: ChannelSpec[];
   readonly motorChannels: ChannelSpec[];
+  /** The codec mapping the encoders and decoders were built from (recordings store it). */
+  readonly mapping: CodecMapping;
   private readonly sourceByName: Map<string, WsSource>;
   private readonly simulators = new Map<Connection, SimulatorState>();
   private motorFrames = 0;
@@ -113,6 +115,7 @@ export class WsEnvironment implements Environment {
         sensorAnglesRad: DEFAULT_ARENA.sensors.anglesRad,
         maxRangeM: DEFAULT_ARENA.sensors.maxRangeM,
       });
+    this.mapping = mapping;
     const built = buildMapping(mapping, { clusters: options.clusters, tickMs: options.tickMs });
     this.encoders = built.encoders;
     this.decoders = built.decoders;

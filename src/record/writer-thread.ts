@@ -1,0 +1,105 @@
+/**
+ * The recording's writer thread: turns TickRecords into JSON messages, chunks them with
+ * McapWriter, compresses chunks with zstd and appends them to the file, all off the tick's thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { McapWriter } from '@mcap/core';
+import { type ChannelSpec, LogClock, METADATA_NAME, type RunDescription, tickMessages } from './channels.js';
+import { compressChunk, FileWritable, zstdReady } from './mcap-file.js';
+import type { TickRecord } from './tick-record.js';
+
+export interface WriterSetup {
+  path: string;
+  description: RunDescription;
+  channels: ChannelSpec[];
+  /** Monotonic µs and Unix ms taken at the same moment (log times). */
+  clockMonotonicUs: number;
+  clockEpochMs: number;
+  sceneEvery: number;
+}
+
+export type WriterRequest = { kind: 'ticks'; records: TickRecord[] } | { kind: 'close' };
+export type WriterReply =
+  | { kind: 'ready' }
+  | { kind: 'closed'; bytes: number; messages: number }
+  | { kind: 'error'; message: string };
+
+const encoder = new TextEncoder();
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const setup = workerData as WriterSetup;
+  let writer: McapWriter;
+  let file: FileWritable;
+  const channelIds = new Map<string, number>();
+  const sequence = new Map<string, number>();
+  let messages = 0;
+  const clock = new LogClock(setup.clockMonotonicUs, setup.clockEpochMs);
+  // Requests are handled strictly one after another: McapWriter needs each call to finish first.
+  let queue = Promise.resolve();
+  const fail = (error: unknown) => {
+    port.postMessage({ kind: 'error', message: error instanceof Error ? error.message : String(error) });
+  };
+  try {
+    await zstdReady();
+    file = new FileWritable(setup.path);
+    writer = new McapWriter({ writable: file, compressChunk, chunkSize: 1 << 20 });
+    await writer.start({ profile: '', library: `spikeloop ${setup.description.spikeloopVersion}` });
+    for (const channel of setup.channels) {
+      const schemaId = await writer.registerSchema({
+        name: channel.schemaName,
+        encoding: 'jsonschema',
+        data: encoder.encode(channel.schema),
+      });
+      const id = await writer.registerChannel({
+        schemaId,
+        topic: channel.topic,
+        messageEncoding: 'json',
+        metadata: new Map(),
+      });
+      channelIds.set(channel.topic, id);
+      sequence.set(channel.topic, 0);
+    }
+    await writer.addMetadata({
+      name: METADATA_NAME,
+      metadata: new Map([['description', JSON.stringify(setup.description)]]),
+    });
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  port.postMessage({ kind: 'ready' } satisfies WriterReply);
+  port.on('message', (request: WriterRequest) => {
+    queue = queue
+      .then(async () => {
+        if (request.kind === 'ticks') {
+          for (const record of request.records) {
+            for (const message of tickMessages(record, setup.description, clock, {
+              sceneEvery: setup.sceneEvery,
+            })) {
+              const channelId = channelIds.get(message.topic);
+              if (channelId === undefined) continue;
+              const seq = sequence.get(message.topic)! + 1;
+              sequence.set(message.topic, seq);
+              await writer.addMessage({
+                channelId,
+                sequence: seq,
+                logTime: message.logTimeNs,
+                publishTime: message.logTimeNs,
+                data: encoder.encode(JSON.stringify(message.data)),
+              });
+              messages++;
+            }
+          }
+        } else {
+          await writer.end();
+          const bytes = Number(file.position());
+          file.close();
+          port.postMessage({ kind: 'closed', bytes, messages } satisfies WriterReply);
+        }
+      })
+      .catch(fail);
+  });
+}
+
+void main();
