@@ -13,7 +13,7 @@ import { MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.j
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
-import { choice, finiteNumber, integer } from './parse.js';
+import { choice, finiteNumber, integer, N_HELP } from './parse.js';
 
 /** Parses `key=value` environment settings (repeatable --env-set). */
 function envSetting(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -119,7 +119,7 @@ export function registerRun(program: Command): Command {
       0.1,
     )
     .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', finiteNumber('--tick-ms'), 1)
-    .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
+    .option('--n <neurons>', N_HELP, integer('--n', 5), 1000)
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
     .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
