@@ -20,6 +20,10 @@ program
   .name('spikeloop')
   .description('Real-time closed loop between a spiking attractor network (WebGPU/CPU) and a robot')
   .version('0.1.0')
+  .addHelpText(
+    'after',
+    '\n--verbose (any command) shows what WebGPU (Dawn) prints while probing adapters; otherwise only a failed command shows it.',
+  )
   .showHelpAfterError()
   .exitOverride();
 
@@ -35,6 +39,15 @@ registerBenchBatch(bench);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
 registerBenchLoop(bench);
 registerBenchIo(bench);
+
+// Run by bin/spikeloop.js as a child that filters Dawn's stderr: if that parent disappears without
+// passing a signal on (SIGKILL), stop as on SIGTERM rather than run on unobserved.
+const parentPid = Number(process.env.SPIKELOOP_PARENT_PID);
+if (parentPid > 0) {
+  setInterval(() => {
+    if (process.ppid !== parentPid) process.kill(process.pid, 'SIGTERM');
+  }, 500).unref();
+}
 
 try {
   // ROS 2 arguments (`--ros-args -r from:=to …`) are rcl's, read by the ROS 2 bridge, not options.

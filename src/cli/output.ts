@@ -49,8 +49,8 @@ function fitsOnOneLine(value: Record<string, Value>): boolean {
 }
 
 /**
- * One result as `key  value` lines (a table of one row is a 350-character line): flat objects such
- * as latency summaries on one line, deeper ones as indented blocks.
+ * One result as `key  value` lines (a table of one row is a 350-character line): short flat objects
+ * such as latency summaries on one line, longer or deeper ones as indented blocks.
  */
 export function formatSummary(row: Row, indent = ''): string {
   const keys = Object.keys(row);
@@ -59,7 +59,7 @@ export function formatSummary(row: Row, indent = ''): string {
   const lines: string[] = [];
   for (const key of keys) {
     const value = row[key]!;
-    if (isPlainObject(value) && !fitsOnOneLine(value)) {
+    if (isPlainObject(value) && (!fitsOnOneLine(value) || inline(value).length > 100)) {
       lines.push(`${indent}${key}`);
       lines.push(formatSummary(value as Row, `${indent}  `));
     } else {
