@@ -26,7 +26,8 @@ export class ProgressBar implements ProgressSink {
     private readonly title: string,
     private readonly total: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly interactive = Boolean(process.stderr.isTTY),
+    // SPIKELOOP_STDERR_TTY: stderr is a pipe to bin/spikeloop.js, which writes to a terminal.
+    private readonly interactive = Boolean(process.stderr.isTTY) || process.env.SPIKELOOP_STDERR_TTY === '1',
   ) {}
 
   private line(): string {

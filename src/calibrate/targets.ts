@@ -192,6 +192,56 @@ export function targetPenalty(value: number | null, target: Target): { penalty: 
   return { penalty, met };
 }
 
+/** A target in words: `3 ± 0.5`, `≥ 1`, `≤ 20`, `3 ± 0.5 and ≥ 2`. */
+export function describeTarget(target: Target): string {
+  const parts: string[] = [];
+  if (target.value !== undefined && target.tolerance !== undefined)
+    parts.push(`${target.value} ± ${target.tolerance}`);
+  if (target.min !== undefined) parts.push(`≥ ${target.min}`);
+  if (target.max !== undefined) parts.push(`≤ ${target.max}`);
+  return parts.join(' and ');
+}
+
+export interface TargetOutcome {
+  metric: MetricName;
+  achieved: number | null;
+  target: string;
+  met: boolean;
+  /** This metric's share of the loss. */
+  penalty: number;
+}
+
+/** Per target: what the chosen point achieved against it, so a user sees which one was missed. */
+export function targetOutcomes(
+  row: Pick<ResultRow, MetricName>,
+  targets: CalibrationSpec['targets'],
+): TargetOutcome[] {
+  return (Object.entries(targets) as [MetricName, Target][]).map(([metric, target]) => {
+    const achieved = row[metric] ?? null;
+    const { penalty, met } = targetPenalty(achieved, target);
+    return { metric, achieved, target: describeTarget(target), met, penalty };
+  });
+}
+
+/**
+ * Searched keys whose chosen value sits on the edge of the search range: the best point may lie
+ * outside it, so the range should be widened (a range of one value is not reported).
+ */
+export function boundaryOptima(
+  search: CalibrationSpec['search'],
+  params: ParamValues,
+): { key: string; value: number; edge: 'min' | 'max'; min: number; max: number }[] {
+  const edges: { key: string; value: number; edge: 'min' | 'max'; min: number; max: number }[] = [];
+  for (const [key, range] of Object.entries(search)) {
+    const value = params[key];
+    if (value === undefined || !(range.max > range.min)) continue;
+    const slack = (range.max - range.min) * 1e-9;
+    if (value <= range.min + slack) edges.push({ key, value, edge: 'min', ...range });
+    else if (value >= range.max - slack) edges.push({ key, value, edge: 'max', ...range });
+  }
+  return edges;
+}
+
 export function scoreRow(
   row: Pick<ResultRow, MetricName>,
   targets: CalibrationSpec['targets'],

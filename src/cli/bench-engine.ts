@@ -177,6 +177,11 @@ export function registerBenchEngine(bench: Command): void {
           'largestMeasuredRealTimeN',
           'largestRealTimeN',
         ]);
+        // A fit row of dashes needs its reason (too few sizes, backend unavailable, …).
+        for (const row of fitRows) {
+          if (row.note !== undefined)
+            process.stdout.write(`${String(row.backend)} fit: ${String(row.note)}\n`);
+        }
       }
     });
 }

@@ -80,6 +80,8 @@ const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
   max: s.max,
 });
 
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
 /** Sets this thread's nice value (threads started later inherit it); returns the value in effect. */
 function applyNice(nice: number): number {
   if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
@@ -260,6 +262,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     latenessUs: pick(report.histograms.lateness),
     computeUs: pick(report.histograms.compute),
     e2eUs: pick(report.histograms.e2e),
+    ...(report.activity
+      ? { rateEHz: round3(report.activity.rateEHz), rateIHz: round3(report.activity.rateIHz) }
+      : {}),
     backend: engine.backend,
     adapter: engine.adapter,
     n: engine.layout.n,

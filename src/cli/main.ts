@@ -22,6 +22,10 @@ program
   .name('spikeloop')
   .description('Real-time closed loop between a spiking attractor network (WebGPU/CPU) and a robot')
   .version('0.1.0')
+  .addHelpText(
+    'after',
+    '\n--verbose (any command) shows what WebGPU (Dawn) prints while probing adapters; otherwise only a failed command shows it.',
+  )
   .showHelpAfterError()
   .exitOverride();
 
@@ -41,6 +45,14 @@ registerBenchIo(bench);
 
 // One owner of SIGINT/SIGTERM for every command (exit 130/143; npm/npx parents watched).
 installSignalHandling();
+// Run by bin/spikeloop.js as a child that filters Dawn's stderr: if that parent disappears without
+// passing a signal on (SIGKILL), stop as on SIGTERM rather than run on unobserved.
+const parentPid = Number(process.env.SPIKELOOP_PARENT_PID);
+if (parentPid > 0) {
+  setInterval(() => {
+    if (process.ppid !== parentPid) process.kill(process.pid, 'SIGTERM');
+  }, 500).unref();
+}
 
 try {
   // ROS 2 arguments (`--ros-args -r from:=to …`) are rcl's, read by the ROS 2 bridge, not options.

@@ -64,3 +64,7 @@ export function integerList(option: string, min: number) {
     return numbers;
   };
 }
+
+/** Help for --n: the constraint a user otherwise meets first as an error. */
+export const N_HELP =
+  'number of neurons, N_E : N_I = 4 : 1 split evenly over Q clusters: a multiple of 5·Q (100 for the default Q = 20)';

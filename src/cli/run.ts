@@ -13,7 +13,15 @@ import { MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.j
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
-import { choice, integer, MAX_BIOLOGICAL_S, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
+import {
+  choice,
+  integer,
+  MAX_BIOLOGICAL_S,
+  MAX_TICK_MS,
+  MAX_WALL_S,
+  N_HELP,
+  numberInRange,
+} from './parse.js';
 import { onStopSignal, signalExitCode, stopSignal } from './signals.js';
 
 /** Parses `key=value` environment settings (repeatable --env-set). */
@@ -137,7 +145,7 @@ export function registerRun(program: Command): Command {
       numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true),
       1,
     )
-    .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
+    .option('--n <neurons>', N_HELP, integer('--n', 5), 1000)
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
     .option('--seed <n>', 'random seed', integer('--seed', 0), 1)

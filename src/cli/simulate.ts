@@ -6,14 +6,14 @@ import { simulateOffline } from '../engine/offline.js';
 import { MODEL_NAMES, type ModelName } from '../model/params.js';
 import { SpikeFileWriter } from '../telemetry/spike-file.js';
 import { printRows } from './output.js';
-import { choice, integer, MAX_BIOLOGICAL_S, numberInRange } from './parse.js';
+import { choice, integer, MAX_BIOLOGICAL_S, N_HELP, numberInRange } from './parse.js';
 
 export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description('run the network offline as fast as possible and report rates and speed')
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
-    .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 5000)
+    .option('--n <neurons>', N_HELP, integer('--n', 5), 5000)
     .option(
       '--duration <s>',
       'biological time to measure (s)',

@@ -12,7 +12,12 @@ import { ProgressBar } from '../calibrate/progress.js';
 import { emitJobArray, SCHEDULERS, type SchedulerName } from '../calibrate/scheduler.js';
 import { runSweep } from '../calibrate/sweep-run.js';
 import { loadSweepSpec, parseSlice } from '../calibrate/sweep-spec.js';
-import { calibrateParams, loadCalibrationSpec } from '../calibrate/targets.js';
+import {
+  boundaryOptima,
+  calibrateParams,
+  loadCalibrationSpec,
+  targetOutcomes,
+} from '../calibrate/targets.js';
 import type { BackendChoice } from '../engine/engine.js';
 import { printRows } from './output.js';
 import { choice, integer } from './parse.js';
@@ -140,6 +145,9 @@ export function registerSweep(program: Command): void {
         source: `calibrate-params ${basename(targetsPath)}`,
         date: new Date().toISOString(),
       });
+      const outcomes = targetOutcomes(result.best, spec.targets);
+      const edges = boundaryOptima(spec.search, result.params);
+      const json = Boolean(options.json);
       printRows(
         [
           {
@@ -148,11 +156,35 @@ export function registerSweep(program: Command): void {
             loss: result.loss,
             params: result.params,
             achieved,
+            ...(json
+              ? { targets: outcomes, atSearchEdge: edges.map((edge) => edge.key) }
+              : {
+                  targets: Object.fromEntries(
+                    outcomes.map((o) => [
+                      o.metric,
+                      `${o.achieved === null ? 'undefined' : Number(o.achieved.toPrecision(4))}, target ${o.target}: ${o.met ? 'met' : `MISSED (loss ${o.penalty.toFixed(3)})`}`,
+                    ]),
+                  ),
+                }),
           },
         ],
-        Boolean(options.json),
+        json,
       );
-      if (!result.met)
-        process.stderr.write('spikeloop: no point met every target; the params file holds the closest\n');
+      if (!json) {
+        process.stdout.write(
+          'loss: the sum over targets of squared distances from each centre in tolerances (plus 1 per missed bound); a point meeting every target wins over any that misses one, so the chosen loss can exceed a rejected one\n',
+        );
+      }
+      for (const edge of edges) {
+        process.stderr.write(
+          `spikeloop: warning: ${edge.key} = ${edge.value} lies on the ${edge.edge === 'min' ? 'lower' : 'upper'} edge of its search range [${edge.min}, ${edge.max}]: the best point may lie outside it; widen search.${edge.key}\n`,
+        );
+      }
+      if (!result.met) {
+        const missed = outcomes.filter((o) => !o.met).map((o) => `${o.metric} (target ${o.target})`);
+        process.stderr.write(
+          `spikeloop: no point met every target (missed: ${missed.join(', ')}); the params file holds the closest\n`,
+        );
+      }
     });
 }

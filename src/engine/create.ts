@@ -4,11 +4,14 @@
  */
 import { CpuEngine } from './cpu/cpu-engine.js';
 import type { BackendChoice, BackendName, Engine, EngineOptions } from './engine.js';
+import { gpuDeviceNodesPresent } from './gpu-devices.js';
 
 /** The backend `choice` stands for on this machine. */
 export async function resolveBackend(choice: BackendChoice): Promise<BackendName> {
   if (choice === 'cpu' || choice === 'webgpu') return choice;
   if (choice !== 'auto') throw new Error(`unknown backend "${String(choice)}"; expected auto, webgpu or cpu`);
+  // Without a GPU device node no hardware adapter exists: decided without loading Dawn.
+  if (!gpuDeviceNodesPresent()) return 'cpu';
   const { hardwareWebGpuAvailable } = await import('./webgpu/availability.js');
   return (await hardwareWebGpuAvailable()) ? 'webgpu' : 'cpu';
 }

@@ -41,6 +41,13 @@ export class TickSchedule {
     }
   }
 
+  /** The same schedule shifted so that the pending tick is due at `nowUs` (t0 moves, k stays). */
+  restartedAt(nowUs: number): TickSchedule {
+    const shifted = new TickSchedule(nowUs - this.next * this.tickUs, this.tickUs, this.policy);
+    shifted.next = this.next;
+    return shifted;
+  }
+
   deadlineOf(tick: number): number {
     return this.t0Us + tick * this.tickUs;
   }

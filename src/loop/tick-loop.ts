@@ -76,6 +76,7 @@ export class TickLoop {
     const sizes = Uint32Array.from({ length: layout.populationCount }, (_, p) =>
       p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
     );
+    this.telemetry.setPopulations(sizes, layout.clusters);
     this.feed = new TelemetryFeed(this.telemetry, sizes, layout.clusters, tickMs, this.clock);
     const warn = options.warn ?? ((message: string) => console.error(`spikeloop: ${message}`));
     this.missWarning = new ThrottledWarning(warn, this.clock);
@@ -165,12 +166,18 @@ export class TickLoop {
     // One short sleep first: start-up work still queued on the event loop runs, and the sleeper
     // is compiled, before t0 rather than making the first tick late.
     await this.sleep(this.clock() + 200, true);
-    const schedule = new TickSchedule(this.clock() + tickUs, tickUs, this.options.latePolicy);
+    let schedule = new TickSchedule(this.clock() + tickUs, tickUs, this.options.latePolicy);
     try {
       while (!this.stopRequested && schedule.pendingTick < maxTicks) {
         // The engine's promise has resolved: nothing the tick needs is pending on the event loop.
         await this.sleep(schedule.nextDeadlineUs, true);
         const startUs = this.clock();
+        if (schedule.pendingTick <= 1 && startUs - schedule.nextDeadlineUs >= tickUs) {
+          // The first tick runs cold (JIT, first sleep, start-up work such as the dashboard's
+          // server still on the event loop): until it has run, no phase is promised, so a late
+          // start moves t0 instead of counting as missed ticks.
+          schedule = schedule.restartedAt(startUs);
+        }
         if (this.options.latePolicy === 'skip') {
           // A bounded run ends at t0 + maxTicks·tick: slots past the end are not scheduled.
           const end = schedule.dropRemaining(startUs, maxTicks);
@@ -228,6 +235,7 @@ export class TickLoop {
   private write(counts: Uint32Array): void {
     this.activity.counts = counts;
     this.feed.addCounts(counts);
+    this.telemetry.recordCounts(counts);
     const sourceSeq: Record<string, number> = {};
     for (const input of this.inputs) if (input.latest) sourceSeq[input.source.name] = input.latest.seq;
     let firstCommandUs = Number.NaN;

@@ -112,7 +112,19 @@ export function modelParams(model: ModelName, n: number, overrides: Partial<Mode
     nInhibitory: n - nExcitatory,
     clusters: model === 'balanced' ? 1 : DEFAULT_PARAMS.clusters,
   };
-  return validateParams({ ...base, ...overrides });
+  const params = { ...base, ...overrides };
+  // N_E : N_I = 4 : 1 and both split evenly over Q clusters: N a multiple of 5·Q always works. Said in
+  // terms of N (what the user typed) before validateParams words it as N_E and N_I.
+  const unit = 5 * params.clusters;
+  const splits = params.nExcitatory % params.clusters === 0 && params.nInhibitory % params.clusters === 0;
+  if (overrides.nExcitatory === undefined && overrides.nInhibitory === undefined && !splits) {
+    const below = Math.max(unit, Math.floor(n / unit) * unit);
+    throw new ParameterError(
+      'n',
+      `N = ${n} does not split into N_E : N_I = 4 : 1 over Q = ${params.clusters} clusters: N must be a multiple of 5·Q = ${unit} (e.g. ${below} or ${below + unit})`,
+    );
+  }
+  return validateParams(params);
 }
 
 function requireFinite(params: ModelParams, key: keyof ModelParams): number {

@@ -5,6 +5,7 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { IntervalRecorder } from './interval.js';
+import { type Timeline, TimelineRecorder } from './timeline.js';
 
 export type Histogram = hdr.Histogram;
 
@@ -55,7 +56,10 @@ function toRecordable(us: number): number {
 export function summarize(histogram: Histogram): LatencySummary {
   const count = histogram.totalCount;
   if (count === 0) return { count, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, p9999: 0, max: 0 };
-  const at = (percentile: number) => histogram.getValueAtPercentile(percentile);
+  const max = histogram.maxValue;
+  // A percentile is reported as the top of its HDR bucket, which can lie above the largest value
+  // recorded (p99.99 3489 > max 3488): no percentile is larger than the maximum.
+  const at = (percentile: number) => Math.min(histogram.getValueAtPercentile(percentile), max);
   return {
     count,
     min: histogram.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : at(0),
@@ -65,8 +69,19 @@ export function summarize(histogram: Histogram): LatencySummary {
     p99: at(99),
     p999: at(99.9),
     p9999: at(99.99),
-    max: histogram.maxValue,
+    max,
   };
+}
+
+/** Network activity over a whole run (instance 0). */
+export interface ActivitySummary {
+  /** E clusters (the first `clusters` populations), then I clusters. */
+  clusters: number;
+  /** Mean rate (Hz) of each population over the ticks run. */
+  populationRatesHz: number[];
+  rateEHz: number;
+  rateIHz: number;
+  spikes: number;
 }
 
 export class LoopTelemetry {
@@ -76,6 +91,12 @@ export class LoopTelemetry {
   readonly e2e = newHistogram();
   readonly e2eByInput = new Map<string, Histogram>();
   readonly counters: LoopCounters = { ticks: 0, missed: 0, overruns: 0 };
+  /** Per time bin: ticks, misses, worst lateness and compute, E/I rates (report's "when"). */
+  private readonly timelineRecorder: TimelineRecorder;
+  /** Spikes per population over the run, and the populations' sizes (set by the loop). */
+  private populationSpikes = new Float64Array(0);
+  private populationSizes = new Uint32Array(0);
+  private clusters = 0;
   /** The same values since the last takeInterval(), for live snapshots. */
   private readonly interval = {
     lateness: new IntervalRecorder(),
@@ -88,6 +109,67 @@ export class LoopTelemetry {
     inputs: readonly string[] = [],
   ) {
     for (const input of inputs) this.e2eByInput.set(input, newHistogram());
+    this.timelineRecorder = new TimelineRecorder(tickUs / 1000);
+  }
+
+  /** The network's populations (E clusters first), so spike counts become rates. */
+  setPopulations(sizes: Uint32Array, clusters: number): void {
+    this.populationSizes = Uint32Array.from(sizes);
+    this.populationSpikes = new Float64Array(sizes.length);
+    this.clusters = clusters;
+  }
+
+  /** One tick's spike counts per population (E clusters, then I clusters). */
+  recordCounts(counts: Uint32Array): void {
+    let excitatory = 0;
+    let inhibitory = 0;
+    const length = Math.min(counts.length, this.populationSpikes.length);
+    for (let p = 0; p < length; p++) {
+      const count = counts[p]!;
+      this.populationSpikes[p]! += count;
+      if (p < this.clusters) excitatory += count;
+      else inhibitory += count;
+    }
+    this.timelineRecorder.spikes(excitatory, inhibitory);
+  }
+
+  /** Rates over the whole run; null before setPopulations. */
+  activity(): ActivitySummary | null {
+    if (this.populationSizes.length === 0) return null;
+    const seconds = (this.counters.ticks * this.tickUs) / 1e6;
+    const rate = (spikes: number, size: number) => (seconds > 0 && size > 0 ? spikes / (size * seconds) : 0);
+    let spikesE = 0;
+    let spikesI = 0;
+    let sizeE = 0;
+    let sizeI = 0;
+    this.populationSpikes.forEach((spikes, p) => {
+      if (p < this.clusters) {
+        spikesE += spikes;
+        sizeE += this.populationSizes[p]!;
+      } else {
+        spikesI += spikes;
+        sizeI += this.populationSizes[p]!;
+      }
+    });
+    return {
+      clusters: this.clusters,
+      populationRatesHz: Array.from(this.populationSpikes, (spikes, p) =>
+        rate(spikes, this.populationSizes[p]!),
+      ),
+      rateEHz: rate(spikesE, sizeE),
+      rateIHz: rate(spikesI, sizeI),
+      spikes: spikesE + spikesI,
+    };
+  }
+
+  timeline(): Timeline {
+    let sizeE = 0;
+    let sizeI = 0;
+    this.populationSizes.forEach((size, p) => {
+      if (p < this.clusters) sizeE += size;
+      else sizeI += size;
+    });
+    return this.timelineRecorder.timeline(sizeE, sizeI);
   }
 
   /**
@@ -104,6 +186,7 @@ export class LoopTelemetry {
     const value = toRecordable(latenessUs);
     this.lateness.recordValue(value);
     this.interval.lateness.record(value);
+    this.timelineRecorder.slot(value, missedSlot);
     if (missedSlot) this.counters.missed += 1;
   }
 
@@ -117,6 +200,7 @@ export class LoopTelemetry {
       const value = toRecordable(firstDroppedLatenessUs - k * this.tickUs);
       this.lateness.recordValue(value);
       this.interval.lateness.record(value);
+      this.timelineRecorder.slot(value, true);
     }
     this.counters.missed += dropped;
   }
@@ -125,6 +209,7 @@ export class LoopTelemetry {
     const value = toRecordable(computeUs);
     this.compute.recordValue(value);
     this.interval.compute.record(value);
+    this.timelineRecorder.ran(value);
     this.counters.ticks += 1;
     if (computeUs > this.tickUs) this.counters.overruns += 1;
   }

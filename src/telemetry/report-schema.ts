@@ -24,6 +24,8 @@ const histogram = {
   },
 } as const;
 
+const numbers = { type: 'array', items: { type: 'number' } } as const;
+
 const scalar = { type: ['string', 'number', 'boolean'] } as const;
 
 export const REPORT_SCHEMA = {
@@ -72,6 +74,32 @@ export const REPORT_SCHEMA = {
       properties: { lateness: histogram, compute: histogram, e2e: histogram },
     },
     e2eByInput: { type: 'object', additionalProperties: histogram },
+    activity: {
+      type: 'object',
+      required: ['clusters', 'populationRatesHz', 'rateEHz', 'rateIHz', 'spikes'],
+      additionalProperties: false,
+      properties: {
+        clusters: { type: 'integer', minimum: 0 },
+        populationRatesHz: numbers,
+        rateEHz: { type: 'number', minimum: 0 },
+        rateIHz: { type: 'number', minimum: 0 },
+        spikes: { type: 'number', minimum: 0 },
+      },
+    },
+    timeline: {
+      type: 'object',
+      required: ['binMs', 'ticks', 'missed', 'latenessMaxUs', 'computeMaxUs', 'rateEHz', 'rateIHz'],
+      additionalProperties: false,
+      properties: {
+        binMs: { type: 'number', exclusiveMinimum: 0 },
+        ticks: numbers,
+        missed: numbers,
+        latenessMaxUs: numbers,
+        computeMaxUs: numbers,
+        rateEHz: numbers,
+        rateIHz: numbers,
+      },
+    },
     budgets: {
       type: 'array',
       items: {

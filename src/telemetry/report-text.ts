@@ -22,6 +22,32 @@ export function percentileRows(report: LatencyReport): [string, LatencySummary][
   ];
 }
 
+/** What the e2e count means: one value per answered sample of every input, not one per tick. */
+export function e2eNote(inputs: number): string {
+  return inputs > 1
+    ? `e2e: one value per sensor sample answered by a motor command, all ${inputs} inputs together (so up to ${inputs} per tick); "e2e INPUT" rows are per input.`
+    : 'e2e: one value per sensor sample answered by a motor command (sample arrival → command computed).';
+}
+
+/** The network's activity and the environment's own results, one line each. */
+function activityLines(report: LatencyReport): string[] {
+  const lines: string[] = [];
+  if (report.activity) {
+    const { rateEHz, rateIHz, spikes } = report.activity;
+    lines.push(`network: E ${rateEHz.toFixed(2)} Hz, I ${rateIHz.toFixed(2)} Hz (${spikes} spikes)`);
+  }
+  const environment = report.run.environment;
+  if (environment && Object.keys(environment).length > 0) {
+    const fields = Object.entries(environment).map(([key, value]) =>
+      typeof value === 'number' && !Number.isInteger(value)
+        ? `${key} ${value.toFixed(3)}`
+        : `${key} ${value}`,
+    );
+    lines.push(`environment: ${fields.join(', ')}`);
+  }
+  return lines;
+}
+
 export function renderText(report: LatencyReport): string {
   const { run, counters } = report;
   const header = ['metric (µs)', ...COLUMNS.map(([label]) => label)];
@@ -44,10 +70,13 @@ export function renderText(report: LatencyReport): string {
   const lines = [
     `spikeloop latency report: ${described.join(', ')}`,
     `ticks ${counters.ticks}, missed ${counters.missed}, overruns ${counters.overruns}`,
+    ...activityLines(report),
     '',
     line(header),
     line(widths.map((width) => '-'.repeat(width))),
     ...rows.map(line),
+    '',
+    e2eNote(Object.keys(report.e2eByInput).length),
   ];
   if (report.budgets.length > 0) {
     lines.push('', 'budgets:');

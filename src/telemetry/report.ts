@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { type Budget, type BudgetMetric, type BudgetResult, checkBudgets } from './budget.js';
 import {
+  type ActivitySummary,
   type Histogram,
   type LatencySummary,
   type LoopCounters,
@@ -17,6 +18,7 @@ import {
 import { renderHtml } from './report-html.js';
 import { ReportFormatError, validateReportJson } from './report-schema.js';
 import { renderText } from './report-text.js';
+import type { Timeline } from './timeline.js';
 
 export interface HistogramRecord extends LatencySummary {
   unit: 'us';
@@ -52,6 +54,10 @@ export interface LatencyReport {
   histograms: Record<BudgetMetric, HistogramRecord>;
   e2eByInput: Record<string, HistogramRecord>;
   budgets: BudgetResult[];
+  /** Network rates over the run (absent in reports written before it existed). */
+  activity?: ActivitySummary;
+  /** Ticks, misses, worst lateness/compute and E/I rates per time bin: when things happened. */
+  timeline?: Timeline;
 }
 
 /** A report with its histograms decoded, ready to render. */
@@ -84,6 +90,9 @@ export function buildReport(
     e2eByInput: Object.fromEntries([...telemetry.e2eByInput].map(([input, h]) => [input, record(h)])),
     budgets: [],
   };
+  const activity = telemetry.activity();
+  if (activity) report.activity = activity;
+  report.timeline = telemetry.timeline();
   report.budgets = checkBudgets(budgets, { summaries: report.histograms, counters: report.counters });
   return { report, histograms, e2eByInput: new Map(telemetry.e2eByInput) };
 }

@@ -18,12 +18,26 @@ describe('heatmap', () => {
       [3, 8],
       [null, null],
     ]);
+    expect(cells.counts).toEqual([
+      [2, 1],
+      [0, 0],
+    ]);
+    // Two seeds with rateE 2 and 4: sample standard deviation √2.
+    expect(cells.spreads[0]![0]).toBeCloseTo(Math.SQRT2, 12);
   });
 
   it('draws one labelled cell per (x, y) with a colour scale', () => {
     const svg = heatmapSvg(rows, { x: 'jEPlus', y: 'gE', metric: 'rateE' });
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg).toContain('rateE over jEPlus × gE');
+    // Symbols and units, not code names; the colour bar titled; seeds counted per cell.
+    expect(svg).toContain(
+      'E rate (Hz) over J<tspan baseline-shift="sub" font-size="80%">E+</tspan> (E→E cluster strength)',
+    );
+    expect(svg).not.toContain('jEPlus over');
+    expect(svg).toContain('>± 1.414 (n 2)<');
+    expect(svg).toContain('mean ± standard deviation over the points (n)');
+    expect(svg.match(/<line [^>]*stroke="black"\/>/g)).toHaveLength(5);
+    expect(svg).toMatch(/rotate\(-90 [\d.]+ [\d.]+\)">E rate \(Hz\)<\/text>/);
     expect(svg).toContain(`fill="${viridis(0)}"`);
     expect(svg).toContain(`fill="${viridis(1)}"`);
     expect(svg.match(/>n\/a</g)).toHaveLength(2);

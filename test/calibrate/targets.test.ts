@@ -6,9 +6,11 @@ import { loadModelParamsFile, writeModelParamsFile } from '../../src/calibrate/p
 import { readResults } from '../../src/calibrate/results-store.js';
 import {
   better,
+  boundaryOptima,
   calibrateParams,
   calibrationSpecFrom,
   scoreRow,
+  targetOutcomes,
   targetPenalty,
 } from '../../src/calibrate/targets.js';
 import { modelParams } from '../../src/model/params.js';
@@ -30,6 +32,27 @@ describe('targets', () => {
     // A point meeting every target beats a closer one that misses a bound.
     expect(better({ loss: 0.9, met: true }, { loss: 0.1, met: false })).toBe(true);
     expect(better({ loss: 0.2, met: true }, { loss: 0.1, met: true })).toBe(false);
+  });
+
+  it('names each target as met or missed, and search keys whose best value lies on an edge', () => {
+    const targets = {
+      rateE: { value: 3, tolerance: 0.5 },
+      switchingRateHz: { min: 0.5 },
+      rateI: { max: 20 },
+    };
+    expect(targetOutcomes({ rateE: 3.2, switchingRateHz: 0, rateI: null } as never, targets)).toEqual([
+      { metric: 'rateE', achieved: 3.2, target: '3 ± 0.5', met: true, penalty: expect.closeTo(0.16, 9) },
+      { metric: 'switchingRateHz', achieved: 0, target: '≥ 0.5', met: false, penalty: 2 },
+      { metric: 'rateI', achieved: null, target: '≤ 20', met: false, penalty: 100 },
+    ]);
+    const search = { jEPlus: { min: 2, max: 12 }, gE: { min: 1, max: 2 }, gI: { min: 1, max: 1 } };
+    expect(boundaryOptima(search, { jEPlus: 12, gE: 1.5, gI: 1 })).toEqual([
+      { key: 'jEPlus', value: 12, edge: 'max', min: 2, max: 12 },
+    ]);
+    expect(boundaryOptima(search, { jEPlus: 2, gE: 1 }).map((e) => `${e.key} ${e.edge}`)).toEqual([
+      'jEPlus min',
+      'gE min',
+    ]);
   });
 
   it('names the bad key of a targets file', () => {

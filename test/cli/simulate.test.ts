@@ -87,7 +87,7 @@ describe('spikeloop simulate', () => {
   it('names the bad option or parameter', () => {
     const badN = runCli(['simulate', '--n', '2001', '--backend', 'cpu']);
     expect(badN.status).not.toBe(0);
-    expect(badN.stderr).toMatch(/nExcitatory.*not divisible/);
+    expect(badN.stderr).toMatch(/invalid parameter n: N = 2001 .*multiple of 5·Q = 100/);
     const badDuration = runCli(['simulate', '--duration', 'soon']);
     expect(badDuration.status).not.toBe(0);
     expect(badDuration.stderr).toMatch(/--duration must be a finite number/);

@@ -74,7 +74,9 @@ describe('parameter validation', () => {
     expect(substepsPerTick(1, 0.1)).toBe(10);
     expect(() => substepsPerTick(1.05, 0.1)).toThrow(/tickMs.*does not divide/);
     expect(() => substepsPerTick(0, 0.1)).toThrow(/tickMs/);
-    expect(() => modelParams('ei-clustered', 2001)).toThrow(/not divisible/);
+    expect(() => modelParams('ei-clustered', 2001)).toThrow(
+      /N = 2001 does not split.*multiple of 5·Q = 100 \(e.g. 2000 or 2100\)/,
+    );
     expect(() => modelParams('ei-clustered', 2.5)).toThrow(/invalid parameter n/);
     expect(() => modelParams('nonsense' as 'balanced', 2000)).toThrow(/unknown model "nonsense"/);
   });

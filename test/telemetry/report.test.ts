@@ -21,8 +21,11 @@ const run: RunInfo = {
 
 function telemetryWithKnownValues(): LoopTelemetry {
   const telemetry = new LoopTelemetry(1000, ['scan']);
+  // Two clusters: E0, E1 of 40 neurons, I0, I1 of 10.
+  telemetry.setPopulations(Uint32Array.of(40, 40, 10, 10), 2);
   for (let k = 0; k < 1000; k++) {
     telemetry.recordStart(k % 100, 0, 0, false);
+    telemetry.recordCounts(Uint32Array.of(k % 10 === 0 ? 2 : 0, 0, k % 2, 0));
     telemetry.recordEnd(200 + (k % 50));
     telemetry.recordEndToEnd('scan', 300 + k);
   }
@@ -64,14 +67,43 @@ describe('latency report', () => {
     expect(hgrm.rows.at(-1)!.percentile).toBe(1);
     expect(parseHgrm(readFileSync(join(dir, 'e2e-scan.hgrm'), 'utf8')).max).toBeGreaterThanOrEqual(1299);
 
+    // No percentile above the maximum, whatever HDR's bucket edges say.
+    for (const summary of Object.values(json.histograms) as { p9999: number; p999: number; max: number }[]) {
+      expect(summary.p9999).toBeLessThanOrEqual(summary.max);
+      expect(summary.p999).toBeLessThanOrEqual(summary.max);
+    }
+    // Activity over the 1001 ticks run (1.001 s): E0 spiked 2 × 100 times in 40 neurons of 80.
+    expect(json.activity.clusters).toBe(2);
+    expect(json.activity.rateEHz).toBeCloseTo(200 / 80 / 1.001, 6);
+    expect(json.activity.rateIHz).toBeCloseTo(500 / 20 / 1.001, 6);
+    expect(json.activity.populationRatesHz[0]).toBeCloseTo(200 / 40 / 1.001, 6);
+    // Timeline: 100 ms bins; the 1004 slots (1001 run + 3 dropped) fill 11 of them; the misses
+    // and the 3.5 ms lateness are in the last.
+    expect(json.timeline.binMs).toBe(100);
+    expect(json.timeline.ticks).toHaveLength(11);
+    expect(json.timeline.ticks.reduce((a: number, b: number) => a + b, 0)).toBe(1001);
+    expect(json.timeline.missed.at(-1)).toBe(3);
+    expect(json.timeline.missed.slice(0, -1).every((m: number) => m === 0)).toBe(true);
+    expect(json.timeline.latenessMaxUs.at(-1)).toBe(3500);
+    expect(json.timeline.computeMaxUs.at(-1)).toBe(3700);
+
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<svg');
-    expect(html.match(/<polyline/g)).toHaveLength(3);
+    // Percentile curves (3), lateness and compute over time (2), E and I rates over time (2).
+    expect(html.match(/<polyline/g)).toHaveLength(7);
+    expect(html).toContain('latency (log scale)');
+    expect(html).toContain('time since the first tick (s)');
+    expect(html).toMatch(/bins with missed ticks \(3 missed in all\)/);
+    expect(html).toContain('class="missed"');
+    expect(html).toContain('mean rate over the run (Hz)');
+    expect(html).toMatch(/>1 ms</);
     expect(html).not.toMatch(/<script|<link|src=|url\(|href=/);
 
     const text = readFileSync(join(dir, 'report.txt'), 'utf8');
     expect(text).toContain('ticks 1001, missed 3, overruns 1');
+    expect(text).toMatch(/network: E 2\.50 Hz, I 24\.98 Hz \(700 spikes\)/);
+    expect(text).toContain('e2e: one value per sensor sample answered by a motor command');
     expect(text).toMatch(/FAIL {2}compute max = 3\.\d+ ms \(budget compute.max<=1ms: violated\)/);
 
     // Read back: the decoded histograms hold the same distribution as the originals.

@@ -172,13 +172,20 @@ export class ArenaClient {
       this.command.set(values);
       this.hasCommand = true;
     }
-    if (this.options.clock.mode === 'lockstep') {
+    if (this.options.clock.mode === 'lockstep' && !this.reachedMaxSteps()) {
       this.step(this.tickDtS.value);
       this.sendSensors();
     }
   }
 
+  private reachedMaxSteps(): boolean {
+    return this.options.maxSteps !== undefined && this.steps >= this.options.maxSteps;
+  }
+
   private step(dtS: number): void {
+    // Motor frames still in flight after the last step must not step the world again (`--steps
+    // 500` writes exactly 500 trajectory lines).
+    if (this.reachedMaxSteps()) return;
     if (this.hasCommand) {
       try {
         this.arena.setCommand(this.command);
