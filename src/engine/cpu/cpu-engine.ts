@@ -13,7 +13,7 @@ import {
   type SpikeObserver,
 } from '../engine.js';
 import { storedRowsBytes } from './connectivity.js';
-import { PartitionKernel } from './kernel.js';
+import { PartitionStepper } from './partition-stepper.js';
 import {
   allocateSharedState,
   CONTROL,
@@ -77,7 +77,7 @@ export class CpuEngine implements Engine {
 
   private constructor(
     private readonly buffers: SharedBuffers,
-    private readonly kernel: PartitionKernel,
+    private readonly kernel: PartitionStepper,
     private readonly workers: Worker[],
     connectivity: 'stored' | 'procedural',
     private readonly synapses: number,
@@ -131,7 +131,7 @@ export class CpuEngine implements Engine {
       );
     }
     // The main thread builds its own partition while the workers build theirs.
-    const kernel = new PartitionKernel(buffers, 0, stored);
+    const kernel = new PartitionStepper(buffers, 0, stored);
     let results: { synapses: number; rowBytes: number }[];
     try {
       results = await Promise.all(ready);
@@ -213,6 +213,7 @@ export class CpuEngine implements Engine {
     const size = this.layout.populationCount;
     checkCurrents('population', currentsPa, size);
     view(this.buffers, 'stimPopulation').set(currentsPa, instance * size);
+    Atomics.add(this.control, CONTROL.stimulusVersion, 1);
   }
 
   setNeuronCurrents(instance: number, currentsPa: Float32Array | null): void {
@@ -221,10 +222,11 @@ export class CpuEngine implements Engine {
     const target = view(this.buffers, 'stimNeuron').subarray(start, start + this.layout.n);
     if (currentsPa === null) {
       target.fill(0);
-      return;
+    } else {
+      checkCurrents('neuron', currentsPa, this.layout.n);
+      target.set(currentsPa);
     }
-    checkCurrents('neuron', currentsPa, this.layout.n);
-    target.set(currentsPa);
+    Atomics.add(this.control, CONTROL.stimulusVersion, 1);
   }
 
   onSpikes(observer: SpikeObserver | null): void {

@@ -90,6 +90,8 @@ export const CONTROL = {
   failed: 4,
   startStep: 5,
   shutdown: 6,
+  /** Incremented whenever a stimulus changes: partitions recompute their drive on the next run. */
+  stimulusVersion: 7,
   length: 8,
 } as const;
 

@@ -1,6 +1,6 @@
 /** Worker thread of the CPU backend: builds and steps one partition until told to stop. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PartitionKernel } from './kernel.js';
+import { PartitionStepper } from './partition-stepper.js';
 import { CONTROL, type SharedBuffers, view } from './shared-state.js';
 
 interface WorkerData {
@@ -28,7 +28,7 @@ function waitForCommand(seen: number): void {
   Atomics.wait(control, CONTROL.command, seen);
 }
 try {
-  const kernel = new PartitionKernel(buffers, partition, stored);
+  const kernel = new PartitionStepper(buffers, partition, stored);
   parentPort!.postMessage({ ready: true, synapses: kernel.synapses, rowBytes: kernel.rowBytes });
   let seen = 0;
   for (;;) {

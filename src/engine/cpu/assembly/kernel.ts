@@ -13,7 +13,12 @@ const FRACTION: f32 = 1.0 / 65536.0;
  *   V ← ((P22·V + P21ex·I_ex) + P21in·I_in) + drive      (mV; drive = P20·I_external, per run)
  *   I_x ← P11x·I_x + input_x                              (pA; input from the previous step's spikes)
  * V is held (not integrated) while refractory; V ≥ V_th emits a spike and resets V.
- * Appends spiking neuron ids to the list at `spikeList` and returns how many there were.
+ * Appends spiking neuron ids (ascending) to the list at `spikeList` and returns how many there were.
+ *
+ * Four neurons at a time in 128-bit SIMD lanes: every lane does the scalar loop's f32 operations in
+ * the same order (WebAssembly SIMD has no fused multiply-add either), so the bits are those of
+ * `updateOne` and of the WGSL kernel. A refractory lane computes the integrated V too and then keeps
+ * its old V, which costs nothing and avoids a branch per neuron.
  */
 export function update(
   from: i32,
@@ -39,42 +44,144 @@ export function update(
   populationCounts: usize,
 ): i32 {
   let spikes: i32 = 0;
-  for (let g = from; g < to; g++) {
+  const fraction = f32x4.splat(FRACTION);
+  const threshold = f32x4.splat(thresholdMv);
+  const reset = f32x4.splat(resetMv);
+  const refractoryStart = i32x4.splat(refractorySteps);
+  const low16 = i32x4.splat(0xffff);
+  const zero = i32x4.splat(0);
+  let g = from;
+  for (; g + 4 <= to; g += 4) {
     const o = (<usize>g) << 2;
-    const accE = load<i32>(accExc + o);
-    const accI = load<i32>(accInh + o);
-    store<i32>(accExc + o, 0);
-    store<i32>(accInh + o, 0);
-    // Integer and fractional parts are both exact in f32: one rounding, in any language.
-    const inExc: f32 = <f32>(accE >> 16) + <f32>(accE & 0xffff) * FRACTION;
-    const inInh: f32 = <f32>(accI >> 16) + <f32>(accI & 0xffff) * FRACTION;
-    let v = load<f32>(vMv + o);
-    const iExc = load<f32>(iExcPa + o);
-    const iInh = load<f32>(iInhPa + o);
-    const r = load<i32>(refractory + o);
-    if (r === 0) {
-      v =
-        load<f32>(p22 + o) * v +
-        load<f32>(p21Exc + o) * iExc +
-        load<f32>(p21Inh + o) * iInh +
-        load<f32>(drive + o);
-    } else {
-      store<i32>(refractory + o, r - 1);
+    const accE = v128.load(accExc + o);
+    const accI = v128.load(accInh + o);
+    v128.store(accExc + o, zero);
+    v128.store(accInh + o, zero);
+    const inExc = f32x4.add(
+      f32x4.convert_i32x4_s(i32x4.shr_s(accE, 16)),
+      f32x4.mul(f32x4.convert_i32x4_s(v128.and(accE, low16)), fraction),
+    );
+    const inInh = f32x4.add(
+      f32x4.convert_i32x4_s(i32x4.shr_s(accI, 16)),
+      f32x4.mul(f32x4.convert_i32x4_s(v128.and(accI, low16)), fraction),
+    );
+    const vOld = v128.load(vMv + o);
+    const iExc = v128.load(iExcPa + o);
+    const iInh = v128.load(iInhPa + o);
+    const r = v128.load(refractory + o);
+    const integrating = i32x4.eq(r, zero);
+    const vIntegrated = f32x4.add(
+      f32x4.add(
+        f32x4.add(f32x4.mul(v128.load(p22 + o), vOld), f32x4.mul(v128.load(p21Exc + o), iExc)),
+        f32x4.mul(v128.load(p21Inh + o), iInh),
+      ),
+      v128.load(drive + o),
+    );
+    let v = v128.bitselect(vIntegrated, vOld, integrating);
+    // r − 1 where r ≠ 0: the "not integrating" mask is −1 in exactly those lanes.
+    let rNext = i32x4.add(r, v128.not(integrating));
+    v128.store(iExcPa + o, f32x4.add(f32x4.mul(v128.load(p11Exc + o), iExc), inExc));
+    v128.store(iInhPa + o, f32x4.add(f32x4.mul(v128.load(p11Inh + o), iInh), inInh));
+    const fired = f32x4.ge(v, threshold);
+    if (v128.any_true(fired)) {
+      v = v128.bitselect(reset, v, fired);
+      rNext = v128.bitselect(refractoryStart, rNext, fired);
+      let lanes = i32x4.bitmask(fired);
+      while (lanes !== 0) {
+        const id = g + ctz(lanes);
+        lanes &= lanes - 1;
+        store<u32>(spikeList + ((<usize>spikes) << 2), id);
+        spikes++;
+        countSpike(population, id - instanceBase, populationCounts);
+      }
     }
-    store<f32>(iExcPa + o, load<f32>(p11Exc + o) * iExc + inExc);
-    store<f32>(iInhPa + o, load<f32>(p11Inh + o) * iInh + inInh);
-    if (v >= thresholdMv) {
-      v = resetMv;
-      store<i32>(refractory + o, refractorySteps);
+    v128.store(vMv + o, v);
+    v128.store(refractory + o, rNext);
+  }
+  for (; g < to; g++) {
+    if (
+      updateOne(
+        g,
+        accExc,
+        accInh,
+        vMv,
+        iExcPa,
+        iInhPa,
+        refractory,
+        p22,
+        p11Exc,
+        p11Inh,
+        p21Exc,
+        p21Inh,
+        drive,
+        thresholdMv,
+        resetMv,
+        refractorySteps,
+      )
+    ) {
       store<u32>(spikeList + ((<usize>spikes) << 2), g);
       spikes++;
-      const pop = <usize>load<u16>(population + ((<usize>(g - instanceBase)) << 1));
-      const counter = populationCounts + (pop << 2);
-      store<u32>(counter, load<u32>(counter) + 1);
+      countSpike(population, g - instanceBase, populationCounts);
     }
-    store<f32>(vMv + o, v);
   }
   return spikes;
+}
+
+function countSpike(population: usize, local: i32, populationCounts: usize): void {
+  const pop = <usize>load<u16>(population + ((<usize>local) << 1));
+  const counter = populationCounts + (pop << 2);
+  store<u32>(counter, load<u32>(counter) + 1);
+}
+
+/** The scalar update of neuron g (the reference for the SIMD lanes); returns whether it spiked. */
+function updateOne(
+  g: i32,
+  accExc: usize,
+  accInh: usize,
+  vMv: usize,
+  iExcPa: usize,
+  iInhPa: usize,
+  refractory: usize,
+  p22: usize,
+  p11Exc: usize,
+  p11Inh: usize,
+  p21Exc: usize,
+  p21Inh: usize,
+  drive: usize,
+  thresholdMv: f32,
+  resetMv: f32,
+  refractorySteps: i32,
+): bool {
+  const o = (<usize>g) << 2;
+  const accE = load<i32>(accExc + o);
+  const accI = load<i32>(accInh + o);
+  store<i32>(accExc + o, 0);
+  store<i32>(accInh + o, 0);
+  // Integer and fractional parts are both exact in f32: one rounding, in any language.
+  const inExc: f32 = <f32>(accE >> 16) + <f32>(accE & 0xffff) * FRACTION;
+  const inInh: f32 = <f32>(accI >> 16) + <f32>(accI & 0xffff) * FRACTION;
+  let v = load<f32>(vMv + o);
+  const iExc = load<f32>(iExcPa + o);
+  const iInh = load<f32>(iInhPa + o);
+  const r = load<i32>(refractory + o);
+  if (r === 0) {
+    v =
+      load<f32>(p22 + o) * v +
+      load<f32>(p21Exc + o) * iExc +
+      load<f32>(p21Inh + o) * iInh +
+      load<f32>(drive + o);
+  } else {
+    store<i32>(refractory + o, r - 1);
+  }
+  store<f32>(iExcPa + o, load<f32>(p11Exc + o) * iExc + inExc);
+  store<f32>(iInhPa + o, load<f32>(p11Inh + o) * iInh + inInh);
+  const spiked = v >= thresholdMv;
+  if (spiked) {
+    v = resetMv;
+    store<i32>(refractory + o, refractorySteps);
+  }
+  store<f32>(vMv + o, v);
+  return spiked;
 }
 
 /**
@@ -119,5 +226,29 @@ export function deliverStored(
         }
       }
     }
+  }
+}
+
+/**
+ * drive ← P20·((background + population stimulus) + neuron stimulus) for neurons [from, to) of one
+ * instance (mV per step), rounded as the WGSL kernel rounds it. Stimuli change only between runs.
+ */
+export function prepareDrive(
+  from: i32,
+  to: i32,
+  instanceBase: i32,
+  population: usize,
+  backgroundPa: usize,
+  stimPopulation: usize,
+  stimNeuron: usize,
+  p20: usize,
+  drive: usize,
+): void {
+  for (let g = from; g < to; g++) {
+    const o = (<usize>g) << 2;
+    const pop = <usize>load<u16>(population + ((<usize>(g - instanceBase)) << 1));
+    const external: f32 =
+      load<f32>(backgroundPa + o) + load<f32>(stimPopulation + (pop << 2)) + load<f32>(stimNeuron + o);
+    store<f32>(drive + o, load<f32>(p20 + o) * external);
   }
 }

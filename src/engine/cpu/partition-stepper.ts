@@ -4,7 +4,8 @@
  *   2. update the neurons (exact propagators of iaf_psc_exp, float32),
  *   3. append this step's spikes to the partition's list.
  * The hot loops run in WebAssembly (assembly/kernel.ts); this class owns the partition's pointers,
- * the barrier between threads, and procedural delivery for networks too large to store.
+ * the barrier between threads, and procedural delivery for networks too large to store. A step
+ * allocates nothing and makes one WebAssembly call per partition with spikes plus one per instance.
  */
 import { readFileSync } from 'node:fs';
 import { mix32 } from '../../model/rng.js';
@@ -25,8 +26,6 @@ import {
   type SharedBuffers,
   view,
 } from './shared-state.js';
-
-const f32 = Math.fround;
 
 interface KernelExports {
   update(
@@ -64,6 +63,17 @@ interface KernelExports {
     accExc: number,
     accInh: number,
     lo: number,
+  ): void;
+  prepareDrive(
+    from: number,
+    to: number,
+    instanceBase: number,
+    population: number,
+    backgroundPa: number,
+    stimPopulation: number,
+    stimNeuron: number,
+    p20: number,
+    drive: number,
   ): void;
 }
 
@@ -113,7 +123,7 @@ function copyRows(buffers: SharedBuffers, rows: StoredRows): RowPointers {
   };
 }
 
-export class PartitionKernel {
+export class PartitionStepper {
   readonly lo: number;
   readonly hi: number;
   private readonly total: number;
@@ -124,15 +134,10 @@ export class PartitionKernel {
   private readonly spikeLists: Uint32Array;
   private readonly spikeCounts: Int32Array;
   private readonly control: Int32Array;
-  /** Views for prepareDrive, made once: a view per call would feed the garbage collector every tick. */
-  private readonly driveInputs: {
-    population: Uint16Array;
-    background: Float32Array;
-    stimPopulation: Float32Array;
-    stimNeuron: Float32Array;
-    p20: Float32Array;
-    drive: Float32Array;
-  };
+  /** First spike-list slot of each partition (the list of partition p starts at its first neuron). */
+  private readonly partitionStarts: Int32Array;
+  /** The stimulus version the drive was last computed for (CONTROL.stimulusVersion). */
+  private driveVersion = -1;
 
   constructor(
     private readonly buffers: SharedBuffers,
@@ -157,14 +162,10 @@ export class PartitionKernel {
     this.spikeLists = view(buffers, 'spikeLists');
     this.spikeCounts = view(buffers, 'spikeCounts');
     this.control = view(buffers, 'control');
-    this.driveInputs = {
-      population: view(buffers, 'population'),
-      background: view(buffers, 'backgroundPa'),
-      stimPopulation: view(buffers, 'stimPopulation'),
-      stimNeuron: view(buffers, 'stimNeuron'),
-      p20: view(buffers, 'p20'),
-      drive: view(buffers, 'drive'),
-    };
+    this.partitionStarts = Int32Array.from(
+      { length: buffers.threads },
+      (_, p) => partitionRange(this.total, buffers.threads, p).lo,
+    );
     this.rows = stored
       ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi))
       : null;
@@ -181,18 +182,26 @@ export class PartitionKernel {
   /**
    * The constant-current term P20·((background + population stimulus) + neuron stimulus) of each
    * neuron, rounded exactly as the WGSL kernel rounds it. Stimuli change only between runs, so this
-   * is computed once per run instead of once per step.
+   * is computed at the start of a run, and only when a stimulus changed since the last one.
    */
   prepareDrive(): void {
-    const { n } = this.buffers;
-    const { population, background, stimPopulation, stimNeuron, p20, drive } = this.driveInputs;
-    for (let g = this.lo; g < this.hi; g++) {
-      const b = (g / n) | 0;
-      const pop = population[g - b * n]!;
-      const external = f32(
-        f32(background[g]! + stimPopulation[b * this.populations + pop]!) + stimNeuron[g]!,
+    const version = Atomics.load(this.control, CONTROL.stimulusVersion);
+    if (version === this.driveVersion) return;
+    this.driveVersion = version;
+    const { n, batch } = this.buffers;
+    const p = this.pointer;
+    for (let b = Math.floor(this.lo / n); b < batch && b * n < this.hi; b++) {
+      this.wasm.prepareDrive(
+        Math.max(this.lo, b * n),
+        Math.min(this.hi, (b + 1) * n),
+        b * n,
+        p.population,
+        p.backgroundPa,
+        p.stimPopulation + 4 * b * this.populations,
+        p.stimNeuron,
+        p.p20,
+        p.drive,
       );
-      drive[g] = f32(p20[g]! * external);
     }
   }
 
@@ -204,7 +213,7 @@ export class PartitionKernel {
     for (let partition = 0; partition < threads; partition++) {
       const count = this.spikeCounts[previous * threads + partition]!;
       if (count === 0) continue;
-      const start = previous * this.total + partitionRange(this.total, threads, partition).lo;
+      const start = previous * this.total + this.partitionStarts[partition]!;
       if (this.rows) {
         this.wasm.deliverStored(
           p.spikeLists + 4 * start,
