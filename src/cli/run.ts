@@ -1,5 +1,5 @@
 /**
- * `spikeloop run`: the real-time closed loop (DESIGN.md §9). Prints the summary (a table, or one
+ * `spikeloop run`: the real-time closed loop (docs/architecture.md). Prints the summary (a table, or one
  * JSON object with --json), writes the latency report with --report DIR, and with --strict exits
  * non-zero naming every violated budget.
  */
@@ -7,9 +7,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { loadModelParamsFile } from '../calibrate/params-file.js';
 import { applyHardwareProfile } from '../calibrate/profile.js';
 import type { BackendChoice } from '../engine/engine.js';
-import { environmentNames } from '../env/registry.js';
+import { describeEnvironments, environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
-import { MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.js';
+import { DEFAULT_PARAMS, MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.js';
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
@@ -51,7 +51,7 @@ export interface RunCommandOptions {
  * Turns parsed command-line options into a closed-loop run; live consumers (the dashboard) attach
  * to `loop.feed` in `onStart`, before the first tick.
  */
-/** Every run writes its latency report (DESIGN.md §2): into `dir`, or a fresh one under reports/. */
+/** Every run writes its latency report (docs/architecture.md): into `dir`, or a fresh one under reports/. */
 export function reportDirectory(report: string | boolean | undefined, env: string): string | undefined {
   if (typeof report === 'string') return report;
   if (report === false) return undefined;
@@ -118,7 +118,12 @@ export function registerRun(program: Command): Command {
       finiteNumber('--warmup'),
       0.1,
     )
-    .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', finiteNumber('--tick-ms'), 1)
+    .option(
+      '--tick-ms <ms>',
+      `tick length (a multiple of dt = ${DEFAULT_PARAMS.dtMs} ms)`,
+      finiteNumber('--tick-ms'),
+      1,
+    )
     .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
@@ -148,6 +153,12 @@ export function registerRun(program: Command): Command {
     .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
     .option('--token <token>', 'access token for the dashboard (default: $SPIKELOOP_TOKEN)')
     .option('--json', 'print one JSON object')
+    .addHelpText('after', () => {
+      const rows = describeEnvironments().map(
+        ({ name, description }) => `  ${name.padEnd(10)} ${description}`,
+      );
+      return `\nEnvironments (--env):\n${rows.join('\n')}`;
+    })
     .action(async (options: RunCommandOptions, command: Command) => {
       const paramsFile = options.params ? loadModelParamsFile(options.params) : undefined;
       if (paramsFile) {
