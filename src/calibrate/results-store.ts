@@ -12,7 +12,6 @@ import {
   openSync,
   readFileSync,
   renameSync,
-  statSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -132,9 +131,4 @@ export function resultsCsv(rows: readonly ResultRow[]): string {
 
 export function writeCsv(dir: string, rows: readonly ResultRow[]): void {
   writeFileAtomic(join(dir, CSV_FILE), resultsCsv(rows));
-}
-
-export function hasResults(dir: string): boolean {
-  const path = join(dir, RESULTS_FILE);
-  return existsSync(path) && statSync(path).size > 0;
 }
