@@ -1,5 +1,5 @@
 /**
- * Cost measurement of one backend at one size (DESIGN.md §8): fixed cost (build, including
+ * Cost measurement of one backend at one size (docs/architecture.md): fixed cost (build, including
  * pipeline creation), variable cost (wall time per biological time, with checkpoints to check it
  * is linear in biological time), synaptic events per second, memory, and the per-call overhead
  * of a tick on a tiny network.

@@ -12,7 +12,6 @@ import {
   openSync,
   readFileSync,
   renameSync,
-  statSync,
   truncateSync,
   unlinkSync,
   writeFileSync,
@@ -194,9 +193,4 @@ function processExists(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-export function hasResults(dir: string): boolean {
-  const path = join(dir, RESULTS_FILE);
-  return existsSync(path) && statSync(path).size > 0;
 }

@@ -1,5 +1,5 @@
 /**
- * `spikeloop bench engine`: cost of each backend over N (DESIGN.md §8): fixed cost, wall time,
+ * `spikeloop bench engine`: cost of each backend over N (docs/architecture.md): fixed cost, wall time,
  * real-time factor, synaptic events per second, memory, per-tick overhead, and the paper's fit
  * RT(N) = a0 + a1·N + a2·M with the largest N that holds real time.
  * `spikeloop bench batch`: sweep throughput of B instances in one simulation against one by one.
@@ -10,7 +10,7 @@ import type { CostMeasurement } from '../calibrate/cost.js';
 import { measureBackends } from '../calibrate/cost-sweep.js';
 import { buildHardwareProfile } from '../calibrate/profile.js';
 import type { BackendName } from '../engine/engine.js';
-import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import { DEFAULT_PARAMS, MODEL_NAMES, type ModelName } from '../model/params.js';
 import { printRows, type Row } from './output.js';
 import { choice, finiteNumber, integer, integerList } from './parse.js';
 
@@ -118,7 +118,7 @@ export function registerBenchEngine(bench: Command): void {
         onSkip: (backend, reason) => process.stderr.write(`bench engine: ${backend}: ${reason}\n`),
       });
       // The profile logic computes each largest real-time N; nothing is written here.
-      const tickMs = stepsPerCall * 0.1;
+      const tickMs = stepsPerCall * DEFAULT_PARAMS.dtMs;
       const profile = buildHardwareProfile(
         'bench',
         {

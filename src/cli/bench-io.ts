@@ -1,5 +1,5 @@
 /**
- * `spikeloop bench io`: the sensor→motor round trip over a loopback WebSocket (DESIGN.md §8). The
+ * `spikeloop bench io`: the sensor→motor round trip over a loopback WebSocket (docs/architecture.md). The
  * bridge runs the real-time loop with the 'ws' environment; the built-in arena runs as a separate
  * process (`spikeloop arena --connect`), stepping at 1 kHz on its own clock and stamping every
  * sensor frame. The round trip is measured by the arena per frame (send → first motor frame whose

@@ -1,6 +1,6 @@
 /**
  * `spikeloop bench loop`: the real-time loop at 1 ms ticks against the synthetic environment, for a
- * tiny network and for N = 5000 (DESIGN.md §8): tick lateness percentiles, compute time, end-to-end
+ * tiny network and for N = 5000 (docs/architecture.md): tick lateness percentiles, compute time, end-to-end
  * latency and missed ticks. A benchmark reports numbers; it never fails on them.
  */
 import { type Command, InvalidArgumentError } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * `spikeloop bench <name>`: the benchmarks of DESIGN.md §8. Each benchmark registers itself as a
+ * `spikeloop bench <name>`: the benchmarks of docs/architecture.md. Each benchmark registers itself as a
  * subcommand from its own module (bench-*.ts); `bench all` runs every one of them in turn, each in
  * its own process so that one benchmark's threads and GPU device cannot disturb the next.
  */

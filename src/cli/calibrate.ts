@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { measureBackends } from '../calibrate/cost-sweep.js';
 import { buildHardwareProfile, defaultProfileName, writeHardwareProfile } from '../calibrate/profile.js';
-import { isMultiple, MODEL_NAMES, type ModelName } from '../model/params.js';
+import { DEFAULT_PARAMS, isMultiple, MODEL_NAMES, type ModelName } from '../model/params.js';
 import { BACKEND_SETS, backendsOf, sampleRow } from './bench-engine.js';
 import { printRows } from './output.js';
 import { choice, finiteNumber, integer, integerList } from './parse.js';
@@ -59,11 +59,12 @@ export function registerCalibrate(program: Command): void {
     .action(async (options) => {
       const json = Boolean(options.json);
       const tickMs: number = options.tickMs;
-      if (!(tickMs > 0) || !isMultiple(tickMs, 0.1)) {
-        throw new Error(`--tick-ms must be a positive multiple of dt = 0.1 ms, got ${tickMs}`);
+      const { dtMs } = DEFAULT_PARAMS;
+      if (!(tickMs > 0) || !isMultiple(tickMs, dtMs)) {
+        throw new Error(`--tick-ms must be a positive multiple of dt = ${dtMs} ms, got ${tickMs}`);
       }
       if (!(options.margin >= 0)) throw new Error(`--margin must be ≥ 0, got ${options.margin}`);
-      const stepsPerCall = Math.round(tickMs / 0.1);
+      const stepsPerCall = Math.round(tickMs / dtMs);
       const results = await measureBackends({
         backends: backendsOf(options.backend),
         sizes: options.sizes,

@@ -60,7 +60,7 @@ export interface ClosedLoopOptions {
 }
 
 export interface ClosedLoopResult {
-  /** The `--json` summary (DESIGN.md §9 field names). */
+  /** The `--json` summary (field names: docs/architecture.md). */
   summary: Row;
   loaded: LoadedReport;
   /** Files written under reportDir. */

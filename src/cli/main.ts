@@ -1,5 +1,5 @@
 /**
- * `spikeloop`: the command line (DESIGN.md §9). Each command lives in its own module and registers
+ * `spikeloop`: the command line (docs/architecture.md). Each command lives in its own module and registers
  * itself on the program; this file only assembles them.
  */
 import { Command, CommanderError } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * `spikeloop run`: the real-time closed loop (DESIGN.md §9). Prints the summary (a table, or one
+ * `spikeloop run`: the real-time closed loop (docs/architecture.md). Prints the summary (a table, or one
  * JSON object with --json), writes the latency report with --report DIR, and with --strict exits
  * non-zero naming every violated budget.
  */
@@ -7,9 +7,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { loadModelParamsFile } from '../calibrate/params-file.js';
 import { applyHardwareProfile } from '../calibrate/profile.js';
 import type { BackendChoice } from '../engine/engine.js';
-import { environmentNames } from '../env/registry.js';
+import { describeEnvironments, environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
-import { MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.js';
+import { DEFAULT_PARAMS, MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.js';
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows } from './output.js';
@@ -65,7 +65,7 @@ export interface RunCommandOptions {
  * Turns parsed command-line options into a closed-loop run; live consumers (the dashboard) attach
  * to `loop.feed` in `onStart`, before the first tick.
  */
-/** Every run writes its latency report (DESIGN.md §2): into `dir`, or a fresh one under reports/. */
+/** Every run writes its latency report (docs/architecture.md): into `dir`, or a fresh one under reports/. */
 export function reportDirectory(report: string | boolean | undefined, env: string): string | undefined {
   if (typeof report === 'string') return report;
   if (report === false) return undefined;
@@ -141,7 +141,7 @@ export function registerRun(program: Command): Command {
     )
     .option(
       '--tick-ms <ms>',
-      'tick length (a multiple of dt = 0.1 ms)',
+      `tick length (a multiple of dt = ${DEFAULT_PARAMS.dtMs} ms)`,
       numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true),
       1,
     )
@@ -180,6 +180,12 @@ export function registerRun(program: Command): Command {
     .option('--foxglove [port]', 'serve the Foxglove WebSocket protocol (default port 8766 on 127.0.0.1)')
     .option('--foxglove-host <host>', 'Foxglove server bind address; anything but loopback requires --token')
     .option('--json', 'print one JSON object')
+    .addHelpText('after', () => {
+      const rows = describeEnvironments().map(
+        ({ name, description }) => `  ${name.padEnd(10)} ${description}`,
+      );
+      return `\nEnvironments (--env):\n${rows.join('\n')}`;
+    })
     .action(async (options: RunCommandOptions, command: Command) => {
       const paramsFile = options.params ? loadModelParamsFile(options.params) : undefined;
       if (paramsFile) {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadModelParamsFile } from '../calibrate/params-file.js';
 import type { BackendChoice, ConnectivityMode } from '../engine/engine.js';
 import { simulateOffline } from '../engine/offline.js';
-import { MODEL_NAMES, type ModelName } from '../model/params.js';
+import { MODEL_NAMES, type ModelName, modelParams } from '../model/params.js';
 import { SpikeFileWriter } from '../telemetry/spike-file.js';
 import { printRows } from './output.js';
 import { choice, integer, MAX_BIOLOGICAL_S, N_HELP, numberInRange } from './parse.js';
@@ -48,8 +48,9 @@ export function registerSimulate(program: Command): void {
         if (command.getOptionValueSource('model') !== 'cli') options.model = paramsFile.model;
         if (command.getOptionValueSource('n') !== 'cli') options.n = paramsFile.n;
       }
+      const { dtMs } = modelParams(options.model as ModelName, options.n, paramsFile?.params);
       const writer: SpikeFileWriter | null = options.record
-        ? new SpikeFileWriter(options.record, { n: options.n, batch: options.batch, dtMs: 0.1 })
+        ? new SpikeFileWriter(options.record, { n: options.n, batch: options.batch, dtMs })
         : null;
       const result = await simulateOffline({
         model: options.model as ModelName,

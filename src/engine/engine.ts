@@ -65,6 +65,13 @@ export class EngineError extends Error {
   override name = 'EngineError';
 }
 
+/** Validates the argument of Engine.run before a backend acts on it. */
+export function checkSubsteps(substeps: number): void {
+  if (!Number.isInteger(substeps) || substeps < 0) {
+    throw new EngineError(`substeps must be an integer ≥ 0, got ${substeps}`);
+  }
+}
+
 /** Validates a population current vector before it reaches a backend. */
 export function checkCurrents(kind: string, currents: Float32Array, expectedLength: number): void {
   if (currents.length !== expectedLength) {

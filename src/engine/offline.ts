@@ -1,6 +1,6 @@
 /**
  * Offline simulation as fast as possible: build, warm up, run, and measure the numbers of
- * DESIGN.md §8 (rates, wall time, real-time factor, synaptic events per second).
+ * docs/architecture.md (rates, wall time, real-time factor, synaptic events per second).
  */
 import { type DerivedNetwork, deriveNetwork, synapseCount } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';

@@ -1,5 +1,5 @@
 /**
- * The real-time tick, read → update → write, against absolute deadlines (DESIGN.md §3):
+ * The real-time tick, read → update → write, against absolute deadlines (docs/tick.md):
  * read the newest sample of every input and encode it into population currents, run the engine
  * for one tick of substeps, decode the population counts into motor commands, then sleep until
  * t0 + (k+1)·tick. Everything slow (snapshots, reports, warnings) happens off this path.

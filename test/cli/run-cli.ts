@@ -10,7 +10,17 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], timeoutMs = 120_000, cwd?: string): CliResult {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs, cwd });
+export function runCli(
+  args: readonly string[],
+  timeoutMs = 120_000,
+  cwd?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): CliResult {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    cwd,
+    env,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

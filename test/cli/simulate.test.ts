@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ADAPTER_VARIABLE, adapterChoice } from '../../src/engine/webgpu/adapter.js';
 import { parseSpikeFile } from '../../src/telemetry/spike-file.js';
 import { runCli } from './run-cli.js';
 
@@ -72,10 +73,20 @@ describe('spikeloop simulate', () => {
         file,
         '--json',
       ];
-      const result = runCli([...args, '--backend', backend]);
+      // Without XDG_RUNTIME_DIR, as under a service manager or in a container.
+      const { XDG_RUNTIME_DIR: _unset, ...env } = process.env;
+      const result = runCli([...args, '--backend', backend], 120_000, undefined, env);
       // Dawn prints adapter warnings on stderr; the summary on stdout says what ran.
       expect(result.status).toBe(0);
-      expect(JSON.parse(result.stdout).backend).toBe(backend);
+      const summary = JSON.parse(result.stdout);
+      expect(summary.backend).toBe(backend);
+      if (backend === 'webgpu') {
+        console.log(`[simulate] ${ADAPTER_VARIABLE}=${adapterChoice()}: ${summary.adapter}`);
+        if (adapterChoice() === 'vulkan') expect(summary.adapter).toMatch(/\(WebGPU core, Vulkan\)$/);
+        if (adapterChoice() === 'gl') expect(summary.adapter).toMatch(/\(WebGPU compatibility, OpenGL ES\)$/);
+        // Mesa's Wayland probe complains when XDG_RUNTIME_DIR is unusable; the CLI provides one.
+        expect(result.stderr).not.toMatch(/XDG_RUNTIME_DIR/);
+      }
       return readFileSync(file);
     };
     const cpu = record('cpu');

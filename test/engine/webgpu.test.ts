@@ -1,7 +1,9 @@
 /**
- * The WebGPU backend against the CPU reference, on whatever adapter exists (Mesa's llvmpipe in CI:
- * the packages libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri are required; without them these tests fail, naming
- * them, rather than skip).
+ * The WebGPU backend against the CPU reference, on the adapter SPIKELOOP_WEBGPU_ADAPTER selects
+ * (default auto). CI runs this file on both of Dawn's paths without a GPU: `vulkan` (Mesa's
+ * lavapipe, mesa-vulkan-drivers libvulkan1 from Mesa 25) and `gl` (Mesa's llvmpipe through OpenGL ES,
+ * libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri). Without an adapter these tests fail, naming the
+ * packages, rather than skip.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/create.js';
 import { type Engine, EngineError } from '../../src/engine/engine.js';
 import { simulateOffline } from '../../src/engine/offline.js';
-import { acquireAdapter, isSoftwareAdapter } from '../../src/engine/webgpu/adapter.js';
+import {
+  ADAPTER_VARIABLE,
+  acquireAdapter,
+  adapterChoice,
+  isSoftwareAdapter,
+} from '../../src/engine/webgpu/adapter.js';
 import { type DerivedNetwork, deriveNetwork } from '../../src/model/network.js';
 import { modelParams } from '../../src/model/params.js';
 import { SpikeFileWriter } from '../../src/telemetry/spike-file.js';
@@ -42,6 +49,27 @@ describe('WebGPU adapter', () => {
     const acquired = await acquireAdapter();
     console.log(`[webgpu] adapter: ${acquired.description}`);
     expect(acquired.description.length).toBeGreaterThan(0);
+  });
+
+  it(`is on the path ${ADAPTER_VARIABLE} selects`, async () => {
+    const choice = adapterChoice();
+    const engine = await build('webgpu', [network(1)]);
+    const expected = {
+      auto: /\(WebGPU (core|compatibility, OpenGL ES)\)$/,
+      core: /\(WebGPU core\)$/,
+      vulkan: /\(WebGPU core, Vulkan\)$/,
+      gl: /\(WebGPU compatibility, OpenGL ES\)$/,
+    }[choice];
+    console.log(`[webgpu] ${ADAPTER_VARIABLE}=${choice}: ${engine.adapter}`);
+    expect(engine.adapter).toMatch(expected);
+  });
+
+  it(`refuses an unknown ${ADAPTER_VARIABLE}, naming the variable and the choices`, () => {
+    expect(() => adapterChoice('metal')).toThrow(
+      new EngineError(`${ADAPTER_VARIABLE}="metal": expected one of auto, core, vulkan, gl`),
+    );
+    expect(adapterChoice('')).toBe('auto');
+    expect(adapterChoice('gl')).toBe('gl');
   });
 
   it('is what --backend auto picks on a hardware adapter; on a software one auto takes the CPU', async () => {

@@ -53,18 +53,6 @@ export function blockThreshold(table: Float64Array, instance: number, postIsInh:
   return table[instance * INSTANCE_TABLE_STRIDE + 8 + (postIsInh ? 2 : 0) + (preIsInh ? 1 : 0)]!;
 }
 
-export function blockWeight(
-  table: Float64Array,
-  instance: number,
-  postIsInh: boolean,
-  preIsInh: boolean,
-  sameCluster: boolean,
-): number {
-  return table[
-    instance * INSTANCE_TABLE_STRIDE + (postIsInh ? 4 : 0) + (preIsInh ? 2 : 0) + (sameCluster ? 1 : 0)
-  ]!;
-}
-
 export interface StoredRows {
   /** Post index relative to the partition start. */
   targets: Uint16Array | Uint32Array;

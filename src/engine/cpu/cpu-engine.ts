@@ -6,6 +6,7 @@ import {
   type BufferReport,
   type ConnectivityMode,
   checkCurrents,
+  checkSubsteps,
   type Engine,
   EngineError,
   type EngineOptions,
@@ -160,8 +161,7 @@ export class CpuEngine implements Engine {
 
   async run(substeps: number): Promise<Uint32Array> {
     this.checkAlive();
-    if (!Number.isInteger(substeps) || substeps < 0)
-      throw new EngineError(`substeps must be ≥ 0, got ${substeps}`);
+    checkSubsteps(substeps);
     const threads = this.buffers.threads;
     if (threads > 1 && substeps > 0) {
       Atomics.store(this.control, CONTROL.substeps, substeps);

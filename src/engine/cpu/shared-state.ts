@@ -3,12 +3,7 @@
  * WebAssembly kernel (assembly/kernel.ts) and the JavaScript around it step their own slice of
  * neurons in place. Arrays cover all B·N neurons of the batch (instance b at offset b·N).
  */
-import {
-  type DerivedNetwork,
-  neuronArrays,
-  populationOf,
-  WEIGHT_FRACTION_BITS,
-} from '../../model/network.js';
+import { type DerivedNetwork, neuronArrays, populationOf } from '../../model/network.js';
 import { counterU32, Stream, streamKey } from '../../model/rng.js';
 
 export const PAGE_BYTES = 65536;
@@ -94,8 +89,6 @@ export const CONTROL = {
   stimulusVersion: 7,
   length: 8,
 } as const;
-
-export const FIXED_POINT_FRACTION = 2 ** -WEIGHT_FRACTION_BITS;
 
 /** A typed view of one region (valid across memory growth: regions never move). */
 export function view<K extends RegionName>(buffers: SharedBuffers, name: K): RegionArray<K> {

@@ -1,118 +1,32 @@
 /**
- * The WebGPU backend: the whole batch in GPU buffers of size O(B·N), stepped by one fused
- * compute dispatch per substep (kernels/step.wgsl), all substeps of a run() in one submit and
- * one small readback (population counts) per run. Spikes are identical to the CPU backend's.
+ * The WebGPU backend, running: the whole batch in GPU buffers of size O(B·N) (sized in plan.ts,
+ * built in device.ts), stepped by one fused compute dispatch per substep (kernels/step.wgsl), all
+ * substeps of a run() in one submit and one small readback (population counts) per run. Spikes
+ * are identical to the CPU backend's.
  */
-import { readFileSync } from 'node:fs';
 import { checkBatchCompatible, type Layout } from '../../model/network.js';
 import {
   type BufferReport,
   checkCurrents,
+  checkSubsteps,
   type Engine,
   EngineError,
   type EngineOptions,
   type NeuronState,
   type SpikeObserver,
 } from '../engine.js';
-import { type AcquiredAdapter, acquireAdapter } from './adapter.js';
-import { NEURON_BYTES, packBatch, SPIKE_ENTRY_BYTES, STATE_BYTES } from './packing.js';
+import { acquireAdapter } from './adapter.js';
+import { type GpuBuffers, type GpuSetup, setUpDevice } from './device.js';
+import { STATE_BYTES } from './packing.js';
+import type { Plan } from './plan.js';
+import { MAX_SUBSTEPS_PER_SUBMIT, runParamsWords } from './step-kernel.js';
 
-const WORKGROUP_SIZE = 64;
-/** Neurons per invocation (LANES in step.wgsl). */
-const NEURONS_PER_INVOCATION = 4;
-/** Substeps encoded in one submit; longer runs are split (still one readback per run). */
-const MAX_SUBSTEPS_PER_SUBMIT = 1024;
-/** Spike ids the record buffer holds per submit, at least; see recordCapacity. */
-const MIN_RECORD_ENTRIES = 1 << 18;
-const RECORD_ENTRIES_PER_NEURON = 4;
-/** Storage buffers bound by the step kernel. */
-const STORAGE_BUFFERS = 8;
-const MIB = 2 ** 20;
 /**
  * llvmpipe stops any shader after 65535 loop iterations in total per invocation (gallivm's
  * LP_MAX_TGSI_LOOP_ITERATIONS) without an error; the kernel flags steps that would come close.
  */
 const LLVMPIPE_LOOP_ITERATIONS = 65535;
 const NO_LOOP_LIMIT = 0xffffffff;
-
-function kernelSource(): string {
-  const read = (name: string) => readFileSync(new URL(`./kernels/${name}`, import.meta.url), 'utf8');
-  return `${read('rng.wgsl')}\n${read('step.wgsl')}`;
-}
-
-interface GpuBuffers {
-  runParams: GPUBuffer;
-  substeps: GPUBuffer;
-  neurons: GPUBuffer;
-  instances: GPUBuffer;
-  stimPopulation: GPUBuffer;
-  stimNeuron: GPUBuffer;
-  states: GPUBuffer;
-  spikeLists: GPUBuffer;
-  counters: GPUBuffer;
-  recordIds: GPUBuffer;
-  countersReadback: GPUBuffer;
-  recordReadback: GPUBuffer;
-}
-
-/** Sizes derived from the batch and the adapter's limits. */
-interface Plan {
-  total: number;
-  populations: number;
-  substepStride: number;
-  recordCapacity: number;
-  counterWords: number;
-  groupsX: number;
-  groupsY: number;
-  bytes: Record<keyof GpuBuffers, number>;
-}
-
-function planBuffers(layout: Layout, batch: number, limits: GPUSupportedLimits): Plan {
-  const total = batch * layout.n;
-  const populations = batch * layout.populationCount;
-  const substepStride = Math.max(16, limits.minUniformBufferOffsetAlignment);
-  const bindingLimit = limits.maxStorageBufferBindingSize;
-  const recordCapacity = Math.min(
-    Math.floor(bindingLimit / 4),
-    Math.max(MIN_RECORD_ENTRIES, RECORD_ENTRIES_PER_NEURON * total),
-  );
-  // Population counts, loop-overflow flag, recorded total, recorded per substep, list lengths [3][B][E, I].
-  const counterWords = populations + 2 + MAX_SUBSTEPS_PER_SUBMIT + 6 * batch;
-  // One row of workgroups per instance (workgroup_id.y), each invocation owning 4 neurons.
-  const groupsX = Math.ceil(layout.n / (WORKGROUP_SIZE * NEURONS_PER_INVOCATION));
-  const groupsY = batch;
-  const perDimension = limits.maxComputeWorkgroupsPerDimension;
-  if (groupsX > perDimension || groupsY > perDimension) {
-    throw new EngineError(
-      `${batch} × ${layout.n} neurons need ${groupsX} × ${groupsY} workgroups, above this adapter's maxComputeWorkgroupsPerDimension (${perDimension})`,
-    );
-  }
-  const bytes: Record<keyof GpuBuffers, number> = {
-    runParams: 16,
-    substeps: substepStride * MAX_SUBSTEPS_PER_SUBMIT,
-    neurons: NEURON_BYTES * total,
-    instances: 64 * batch,
-    stimPopulation: 4 * populations,
-    stimNeuron: 4 * total,
-    states: STATE_BYTES * total,
-    spikeLists: SPIKE_ENTRY_BYTES * 3 * total,
-    counters: 4 * counterWords,
-    recordIds: 4 * recordCapacity,
-    countersReadback: 4 * counterWords,
-    recordReadback: 4 * recordCapacity,
-  };
-  for (const [name, size] of Object.entries(bytes)) {
-    const limit = Math.min(bindingLimit, limits.maxBufferSize);
-    if (size > limit) {
-      const which = size > limits.maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
-      throw new EngineError(
-        `buffer "${name}" would need ${(size / MIB).toFixed(1)} MiB for ${batch} × ${layout.n} neurons, above this ` +
-          `adapter's ${which} (${(limit / MIB).toFixed(1)} MiB); reduce N or the batch size`,
-      );
-    }
-  }
-  return { total, populations, substepStride, recordCapacity, counterWords, groupsX, groupsY, bytes };
-}
 
 export class WebGpuEngine implements Engine {
   readonly backend = 'webgpu' as const;
@@ -134,26 +48,26 @@ export class WebGpuEngine implements Engine {
   /** Spikes of one instance in one step that the gather loops can take on this driver. */
   private readonly maxSpikesPerStep: number;
 
-  private constructor(
-    private readonly device: GPUDevice,
-    private readonly pipeline: GPUComputePipeline,
-    private readonly bindGroup: GPUBindGroup,
-    private readonly buffers: GpuBuffers,
-    private readonly plan: Plan,
-    acquired: AcquiredAdapter,
-    layout: Layout,
-    batch: number,
-    packed: { initialStates: ArrayBuffer; minRefractorySteps: number },
-  ) {
-    this.adapter = acquired.description;
+  private readonly device: GPUDevice;
+  private readonly pipeline: GPUComputePipeline;
+  private readonly bindGroup: GPUBindGroup;
+  private readonly buffers: GpuBuffers;
+  private readonly plan: Plan;
+
+  private constructor(setup: GpuSetup, adapter: string, layout: Layout, batch: number) {
+    this.device = setup.device;
+    this.pipeline = setup.pipeline;
+    this.bindGroup = setup.bindGroup;
+    this.buffers = setup.buffers;
+    this.plan = setup.plan;
+    this.adapter = adapter;
     this.layout = layout;
     this.batch = batch;
-    this.initialStates = packed.initialStates;
-    this.minRefractorySteps = packed.minRefractorySteps;
+    this.initialStates = setup.packed.initialStates;
+    this.minRefractorySteps = setup.packed.minRefractorySteps;
     // Both gather loops count against the limit; keep a margin for any loop the compiler adds.
-    this.maxSpikesPerStep = /llvmpipe/i.test(acquired.description)
-      ? LLVMPIPE_LOOP_ITERATIONS - 64
-      : NO_LOOP_LIMIT;
+    this.maxSpikesPerStep = /llvmpipe/i.test(adapter) ? LLVMPIPE_LOOP_ITERATIONS - 64 : NO_LOOP_LIMIT;
+    const device = this.device;
     device.lost.then((info) => {
       if (!this.disposed) {
         this.failure ??= new EngineError(`the WebGPU device was lost (${info.reason}): ${info.message}`);
@@ -173,149 +87,9 @@ export class WebGpuEngine implements Engine {
         'the WebGPU backend regenerates connectivity (procedural); stored rows are CPU-only',
       );
     }
-    const layout = networks[0]!.layout;
-    const batch = networks.length;
     const acquired = await acquireAdapter();
-    const adapterLimits = acquired.adapter.limits;
-    if (adapterLimits.maxStorageBuffersPerShaderStage < STORAGE_BUFFERS) {
-      throw new EngineError(
-        `this adapter allows ${adapterLimits.maxStorageBuffersPerShaderStage} storage buffers per shader stage (maxStorageBuffersPerShaderStage); the step kernel needs ${STORAGE_BUFFERS}`,
-      );
-    }
-    if (adapterLimits.maxComputeWorkgroupSizeX < WORKGROUP_SIZE) {
-      throw new EngineError(
-        `this adapter's maxComputeWorkgroupSizeX is ${adapterLimits.maxComputeWorkgroupSizeX}; the step kernel needs ${WORKGROUP_SIZE}`,
-      );
-    }
-    const plan = planBuffers(layout, batch, adapterLimits);
-    const device = await acquired.adapter.requestDevice({
-      requiredLimits: {
-        maxStorageBuffersPerShaderStage: STORAGE_BUFFERS,
-        maxStorageBufferBindingSize: adapterLimits.maxStorageBufferBindingSize,
-        maxBufferSize: adapterLimits.maxBufferSize,
-        maxComputeWorkgroupsPerDimension: adapterLimits.maxComputeWorkgroupsPerDimension,
-        maxComputeWorkgroupSizeX: adapterLimits.maxComputeWorkgroupSizeX,
-        maxComputeInvocationsPerWorkgroup: adapterLimits.maxComputeInvocationsPerWorkgroup,
-        // The plan's substep stride assumes the adapter's (often smaller) alignment.
-        minUniformBufferOffsetAlignment: adapterLimits.minUniformBufferOffsetAlignment,
-      },
-    });
-    try {
-      return await WebGpuEngine.build(device, acquired, networks, layout, batch, plan);
-    } catch (error) {
-      device.destroy();
-      throw error;
-    }
-  }
-
-  private static async build(
-    device: GPUDevice,
-    acquired: AcquiredAdapter,
-    networks: EngineOptions['networks'],
-    layout: Layout,
-    batch: number,
-    plan: Plan,
-  ): Promise<WebGpuEngine> {
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    const packed = packBatch(networks);
-    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-    const make = (name: keyof GpuBuffers, usage: number) =>
-      device.createBuffer({ label: name, size: Math.max(16, plan.bytes[name]), usage });
-    const buffers: GpuBuffers = {
-      runParams: make('runParams', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
-      substeps: make('substeps', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
-      neurons: make('neurons', storage),
-      instances: make('instances', storage),
-      stimPopulation: make('stimPopulation', storage),
-      stimNeuron: make('stimNeuron', storage),
-      states: make('states', storage | GPUBufferUsage.COPY_SRC),
-      spikeLists: make('spikeLists', storage),
-      counters: make('counters', storage | GPUBufferUsage.COPY_SRC),
-      recordIds: make('recordIds', storage | GPUBufferUsage.COPY_SRC),
-      countersReadback: make('countersReadback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
-      recordReadback: make('recordReadback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
-    };
-    const substepIndices = new Uint32Array((plan.substepStride / 4) * MAX_SUBSTEPS_PER_SUBMIT);
-    for (let s = 0; s < MAX_SUBSTEPS_PER_SUBMIT; s++) substepIndices[(s * plan.substepStride) / 4] = s;
-    device.queue.writeBuffer(buffers.substeps, 0, substepIndices);
-    device.queue.writeBuffer(buffers.neurons, 0, packed.neurons);
-    device.queue.writeBuffer(buffers.instances, 0, packed.instances);
-    device.queue.writeBuffer(buffers.states, 0, packed.initialStates);
-
-    const module = device.createShaderModule({ label: 'step.wgsl', code: kernelSource() });
-    const info = await module.getCompilationInfo();
-    const compileErrors = info.messages.filter((message) => message.type === 'error');
-    if (compileErrors.length > 0) {
-      // Line numbers count from the start of rng.wgsl, which is prepended.
-      throw new EngineError(
-        `the WGSL step kernel does not compile: ${compileErrors.map((m) => `line ${m.lineNum}: ${m.message}`).join('; ')}`,
-      );
-    }
-    const bindGroupLayout = device.createBindGroupLayout({
-      entries: [
-        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
-        {
-          binding: 1,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: 16 },
-        },
-        ...[2, 3, 4, 5].map((binding) => ({
-          binding,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: 'read-only-storage' as const },
-        })),
-        ...[6, 7, 8, 9].map((binding) => ({
-          binding,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: 'storage' as const },
-        })),
-      ],
-    });
-    const pipeline = await device
-      .createComputePipelineAsync({
-        label: 'step',
-        layout: device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] }),
-        compute: {
-          module,
-          entryPoint: 'step',
-          constants: {
-            WORKGROUP_SIZE,
-            N: layout.n,
-            N_E: layout.nE,
-            BATCH: batch,
-            CLUSTERS: layout.clusters,
-            N_E_PER_CLUSTER: layout.nEPerCluster,
-            N_I_PER_CLUSTER: Math.max(1, layout.nIPerCluster),
-            MAX_SUBSTEPS: MAX_SUBSTEPS_PER_SUBMIT,
-          },
-        },
-      })
-      .catch((error: unknown) => {
-        throw new EngineError(
-          `creating the WebGPU step pipeline failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
-    const bindGroup = device.createBindGroup({
-      layout: bindGroupLayout,
-      entries: [
-        { binding: 0, resource: { buffer: buffers.runParams } },
-        { binding: 1, resource: { buffer: buffers.substeps, size: 16 } },
-        { binding: 2, resource: { buffer: buffers.neurons } },
-        { binding: 3, resource: { buffer: buffers.instances } },
-        { binding: 4, resource: { buffer: buffers.stimPopulation } },
-        { binding: 5, resource: { buffer: buffers.stimNeuron } },
-        { binding: 6, resource: { buffer: buffers.states } },
-        { binding: 7, resource: { buffer: buffers.spikeLists } },
-        { binding: 8, resource: { buffer: buffers.counters } },
-        { binding: 9, resource: { buffer: buffers.recordIds } },
-      ],
-    });
-    const validation = await device.popErrorScope();
-    const outOfMemory = await device.popErrorScope();
-    const error = validation ?? outOfMemory;
-    if (error) throw new EngineError(`building the WebGPU pipeline failed: ${error.message}`);
-    return new WebGpuEngine(device, pipeline, bindGroup, buffers, plan, acquired, layout, batch, packed);
+    const setup = await setUpDevice(acquired, networks);
+    return new WebGpuEngine(setup, acquired.description, networks[0]!.layout, networks.length);
   }
 
   get stepCount(): number {
@@ -324,8 +98,7 @@ export class WebGpuEngine implements Engine {
 
   async run(substeps: number): Promise<Uint32Array> {
     this.checkUsable();
-    if (!Number.isInteger(substeps) || substeps < 0)
-      throw new EngineError(`substeps must be ≥ 0, got ${substeps}`);
+    checkSubsteps(substeps);
     const totals = new Uint32Array(this.plan.populations);
     if (substeps === 0) return totals;
     this.busy = true;
@@ -344,7 +117,8 @@ export class WebGpuEngine implements Engine {
     for (let done = 0; done < substeps; ) {
       const chunk = Math.min(MAX_SUBSTEPS_PER_SUBMIT, substeps - done);
       const last = done + chunk === substeps;
-      const readback = this.submitChunk(chunk, false, last ? this.plan.populations + 1 : 0);
+      // Population counts and the loop-overflow flag.
+      const readback = this.submitChunk(chunk, false, last ? this.plan.counters.recordTotal : 0);
       done += chunk;
       if (readback) await this.readCounters(readback, totals);
     }
@@ -365,10 +139,11 @@ export class WebGpuEngine implements Engine {
     for (let done = 0; done < substeps; ) {
       const chunk = Math.min(chunkMax, substeps - done);
       const firstStep = this.steps;
-      const words = this.submitChunk(chunk, true, this.plan.populations + 2 + chunk);
+      const layout = this.plan.counters;
+      const words = this.submitChunk(chunk, true, layout.recordSteps + chunk);
       done += chunk;
       const counters = await this.readCounters(words, totals);
-      const recorded = counters[this.plan.populations + 1]!;
+      const recorded = counters[layout.recordTotal]!;
       if (recorded > this.plan.recordCapacity) {
         throw new EngineError(
           `spike record overflow: ${recorded} spikes > capacity ${this.plan.recordCapacity}`,
@@ -377,7 +152,7 @@ export class WebGpuEngine implements Engine {
       const ids = await this.readRecord(recorded);
       let offset = 0;
       for (let s = 0; s < chunk; s++) {
-        const count = counters[this.plan.populations + 2 + s]!;
+        const count = counters[layout.recordSteps + s]!;
         // Atomic appends arrive in any order; ascending ids make the output deterministic.
         const stepIds = ids.slice(offset, offset + count).sort();
         offset += count;
@@ -395,7 +170,12 @@ export class WebGpuEngine implements Engine {
     device.queue.writeBuffer(
       buffers.runParams,
       0,
-      new Uint32Array([this.steps % 3, recording ? 1 : 0, plan.recordCapacity, this.maxSpikesPerStep]),
+      runParamsWords({
+        listPhase: this.steps % 3,
+        recording,
+        recordCapacity: plan.recordCapacity,
+        maxSpikesPerStep: this.maxSpikesPerStep,
+      }),
     );
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -422,7 +202,7 @@ export class WebGpuEngine implements Engine {
     await this.mapChecked(buffer, 4 * words);
     const counters = new Uint32Array(buffer.getMappedRange(0, 4 * words)).slice();
     buffer.unmap();
-    if (counters[this.plan.populations] !== 0) {
+    if (counters[this.plan.counters.loopOverflow] !== 0) {
       this.failure ??= new EngineError(
         `more than ${this.maxSpikesPerStep} neurons of one instance spiked in one step: beyond the loop ` +
           `iteration limit of this adapter (${this.adapter}); the results would be wrong. Use --backend cpu, ` +
@@ -430,7 +210,8 @@ export class WebGpuEngine implements Engine {
       );
       throw this.failure;
     }
-    for (let k = 0; k < totals.length; k++) totals[k]! += counters[k]!;
+    const first = this.plan.counters.populationCounts;
+    for (let k = 0; k < totals.length; k++) totals[k]! += counters[first + k]!;
     return counters;
   }
 

@@ -1,15 +1,25 @@
 // One 0.1 ms substep of every neuron of the batch, in ONE dispatch (prepended: rng.wgsl).
+// The model (docs/model.md): NEST's iaf_psc_exp, integrated with exact propagators over h = dt,
+// V relative to E_L (mV), synaptic currents I_ex, I_in (pA), external current I_e (pA):
+//   V(t+h)    = P22·V + P21ex·I_ex + P21in·I_in + P20·I_e     (not while refractory)
+//   I_x(t+h)  = P11x·I_x + Σ_spikes w                       (w in pA, one step of delay)
+//   P22 = exp(−h/τ_m), P11x = exp(−h/τ_x), P20 = τ_m/C_m·(1 − P22) (mV/pA),
+//   P21x = τ_m·τ_x/(C_m·(τ_m − τ_x))·(P22 − P11x) (mV/pA), all computed per neuron in float64 on
+//   the host (src/model/propagators.ts) and rounded once to float32;
+//   V ≥ V_th → V = V_reset, refractory for t_ref/h steps, spike.
 // Each invocation owns LANES = 4 consecutive postsynaptic neurons j of one instance
 // (workgroup_id.y), so each spike entry loaded serves four hashes and the per-invocation and
 // per-iteration overheads (large on CPU drivers such as llvmpipe) are shared by four neurons:
 //   1. pull: for every spike of the previous step in its own instance, regenerate the synapse
 //      pre → j from the hash (procedural connectivity) and add its fixed-point weight
 //      (i32, units 2^-16 pA; integer addition, so the order of spikes cannot change a bit);
-//   2. update: iaf_psc_exp with exact propagators in float32, in exactly the order of
-//      src/engine/cpu/kernel.ts (each product is its own `let`, so nothing is fused);
+//   2. update: the equations above in float32, in exactly the order of
+//      src/engine/cpu/assembly/kernel.ts (each product is its own `let`, so nothing is fused);
 //   3. emit: append a spike to this step's list (atomic slot), count it per population and,
 //      while recording, append its id to the record.
 // Spike lists are triple-buffered: read list t−1, append to list t, clear the counters of t+1.
+// The host reads the bindings below from this file (step-kernel.ts kernelBindings) and supplies
+// the counter offsets as pipeline constants (step-kernel.ts counterLayout): neither is repeated.
 
 override WORKGROUP_SIZE: u32 = 64u;
 const LANES: u32 = 4u;
@@ -22,13 +32,14 @@ override N_E_PER_CLUSTER: u32;
 override N_I_PER_CLUSTER: u32;
 // Maximum substeps per submit: the size of the per-substep record counters.
 override MAX_SUBSTEPS: u32;
-override POPULATIONS: u32 = 2u * CLUSTERS;
-// counters[]: population counts (BATCH·POPULATIONS), loop-limit overflow flag, recorded total,
-// recorded per substep (MAX_SUBSTEPS), then the spike list lengths [list 0..2][instance][E, I].
-override LOOP_OVERFLOW: u32 = BATCH * POPULATIONS;
-override RECORD_TOTAL: u32 = LOOP_OVERFLOW + 1u;
-override RECORD_STEPS: u32 = RECORD_TOTAL + 1u;
-override LIST_COUNTS: u32 = RECORD_STEPS + MAX_SUBSTEPS;
+override POPULATIONS: u32;
+// counters[] (host: step-kernel.ts CounterLayout): population counts (BATCH·POPULATIONS) from 0,
+// loop-limit overflow flag, recorded total, recorded per substep (MAX_SUBSTEPS), then the spike
+// list lengths [list 0..2][instance][E, I].
+override LOOP_OVERFLOW: u32;
+override RECORD_TOTAL: u32;
+override RECORD_STEPS: u32;
+override LIST_COUNTS: u32;
 
 // Per-neuron constants (host-computed float32, identical to the CPU backend's).
 struct Neuron {
