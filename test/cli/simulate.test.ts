@@ -106,3 +106,31 @@ describe('spikeloop simulate', () => {
     expect(badModel.stderr).toMatch(/expected one of ei-clustered, balanced/);
   });
 });
+
+describe(`spikeloop simulate and ${ADAPTER_VARIABLE}`, () => {
+  const tiny = ['simulate', '--backend', 'webgpu', '--n', '200', '--duration', '0.01'];
+
+  it('refuses an unknown adapter path in one line naming the variable', () => {
+    const result = runCli(tiny, 60_000, undefined, { ...process.env, [ADAPTER_VARIABLE]: 'metal' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `spikeloop: ${ADAPTER_VARIABLE}="metal": expected one of auto, core, vulkan, gl\n`,
+    );
+  });
+
+  it("keeps Mesa's Wayland probe quiet without XDG_RUNTIME_DIR, and names what is missing", () => {
+    // EGL on the Wayland platform (no display here) is where libwayland-client complains about
+    // XDG_RUNTIME_DIR; the engine gives it a private directory first.
+    const { XDG_RUNTIME_DIR: _unset, ...env } = process.env;
+    const result = runCli(tiny, 60_000, undefined, {
+      ...env,
+      EGL_PLATFORM: 'wayland',
+      [ADAPTER_VARIABLE]: 'gl',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).not.toMatch(/XDG_RUNTIME_DIR/);
+    expect(result.stderr).toMatch(
+      new RegExp(`^spikeloop: no WebGPU adapter for ${ADAPTER_VARIABLE}=gl found .*libegl1 libgles2`, 'm'),
+    );
+  });
+});

@@ -5,7 +5,7 @@
  * backend (Mesa's llvmpipe through surfaceless EGL). SPIKELOOP_WEBGPU_ADAPTER picks one; `auto`
  * asks for a core adapter first and falls back to OpenGL ES.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { create, globals } from 'webgpu';
@@ -14,7 +14,7 @@ import { EngineError } from '../engine.js';
 /** Debian/Ubuntu packages that provide the software OpenGL ES driver Dawn falls back to. */
 export const SOFTWARE_ADAPTER_PACKAGES = 'libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri';
 /** Debian/Ubuntu packages of the software Vulkan driver (lavapipe; Dawn needs Mesa ≥ 25). */
-export const SOFTWARE_VULKAN_PACKAGES = 'mesa-vulkan-drivers libvulkan1';
+const SOFTWARE_VULKAN_PACKAGES = 'mesa-vulkan-drivers libvulkan1';
 
 /** The environment variable that selects the adapter path. */
 export const ADAPTER_VARIABLE = 'SPIKELOOP_WEBGPU_ADAPTER';
@@ -57,8 +57,9 @@ const instances = new Map<AdapterPath, GPU>();
 
 /**
  * libwayland-client prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." when
- * a Mesa driver probes for a Wayland display without one; a private, empty runtime directory makes
- * that probe fail quietly (there is no display to find either way). Removed when the process exits.
+ * a Mesa driver probes for a Wayland display without one; an empty private runtime directory makes
+ * that probe fail quietly (there is no display to find either way). One directory per user is
+ * reused, so processes that are killed (test workers) leave nothing behind.
  */
 function ensureRuntimeDir(): void {
   const current = process.env.XDG_RUNTIME_DIR;
@@ -67,6 +68,19 @@ function ensureRuntimeDir(): void {
     isAbsolute(current) &&
     statSync(current, { throwIfNoEntry: false })?.isDirectory()
   ) {
+    return;
+  }
+  const uid = process.getuid?.() ?? 0;
+  const shared = join(tmpdir(), `spikeloop-runtime-${uid}`);
+  try {
+    mkdirSync(shared, { mode: 0o700 });
+  } catch {
+    // Exists already: used below only if it is ours.
+  }
+  const info = lstatSync(shared, { throwIfNoEntry: false });
+  // A directory someone else made (or a link) could hold a socket that is not ours: not used.
+  if (info?.isDirectory() && info.uid === uid && (info.mode & 0o077) === 0) {
+    process.env.XDG_RUNTIME_DIR = shared;
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'spikeloop-runtime-'));

@@ -26,7 +26,7 @@ import {
 export type GpuBuffers = Record<BufferName, GPUBuffer>;
 
 /** The buffer behind each variable step.wgsl binds; a binding the host does not know fails the build. */
-const BUFFER_OF_VARIABLE: Readonly<Record<string, BufferName>> = {
+export const BUFFER_OF_VARIABLE: Readonly<Record<string, BufferName>> = {
   run: 'runParams',
   substep: 'substeps',
   neurons: 'neurons',

@@ -22,8 +22,9 @@ import type { Plan } from './plan.js';
 import { MAX_SUBSTEPS_PER_SUBMIT, runParamsWords } from './step-kernel.js';
 
 /**
- * llvmpipe stops any shader after 65535 loop iterations in total per invocation (gallivm's
- * LP_MAX_TGSI_LOOP_ITERATIONS) without an error; the kernel flags steps that would come close.
+ * llvmpipe (and lavapipe, which shares its gallivm compiler and names itself llvmpipe) stops any
+ * shader after 65535 loop iterations in total per invocation (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS)
+ * without an error; the kernel flags steps that would come close.
  */
 const LLVMPIPE_LOOP_ITERATIONS = 65535;
 const NO_LOOP_LIMIT = 0xffffffff;
