@@ -30,20 +30,25 @@ const STORED_MEMORY_SHARE = 0.5;
 const STORED_MEMORY_CAP_BYTES = 3.5 * 2 ** 30;
 
 /**
- * Per-step costs of the stored-connectivity kernel, measured with `bench engine` (ns per neuron
- * update, ns per synaptic event, ns per barrier crossing with two threads on separate cores). The
- * default thread count minimises their sum; only the ratios matter, so a faster machine gives the
- * same choice unless its barrier is relatively cheaper or dearer. Procedural connectivity pays
- * perCandidate for every (spike, post) pair it hashes instead of perEvent.
+ * Per-step costs of the CPU kernel on the 2-core development VM (ns): a neuron update (SIMD) and a
+ * synaptic event through stored rows, from a CPU profile of `simulate` at N = 5000 (update and
+ * delivery shares of the step time); a barrier crossing of two threads on separate cores, from
+ * RT(5000) on one and on two threads (overhead over half the one-thread time); a (spike, post)
+ * pair hashed by procedural delivery. Only their ratios matter to the choice below.
  */
-export const STEP_COST_NS = { perNeuron: 0.5, perEvent: 0.6, perBarrier: 1000, perCandidate: 2 } as const;
+export const STEP_COST_NS = { perNeuron: 1, perEvent: 0.5, perBarrier: 1000, perCandidate: 2 } as const;
 /** Mean firing rate assumed when choosing threads (the default model fires at 9–13 Hz). */
 const ASSUMED_RATE_HZ = 10;
+/**
+ * A thread is added only when it cuts the estimated step time by this share: a thread that spins
+ * at every barrier takes a core from everything else on the machine for a small gain.
+ */
+const MIN_GAIN_PER_THREAD = 0.2;
 
 /**
  * Threads that minimise the estimated wall time of one step: the neuron updates and the synaptic
- * events divided over t threads, plus one barrier per step when t > 1 (its cost grows with t as
- * more threads must arrive). Up to the core count and 8.
+ * events divided over t threads, plus one barrier per step when t > 1 (growing with log2 t, the
+ * depth at which t arrivals meet). Up to the core count and 8.
  */
 export function defaultThreads(
   totalNeurons: number,
@@ -60,10 +65,9 @@ export function defaultThreads(
   let bestNs = work;
   for (let t = 2; t <= cores; t++) {
     const ns = work / t + STEP_COST_NS.perBarrier * Math.log2(t);
-    if (ns < bestNs) {
-      best = t;
-      bestNs = ns;
-    }
+    if (ns > bestNs * (1 - MIN_GAIN_PER_THREAD)) break;
+    best = t;
+    bestNs = ns;
   }
   return best;
 }
