@@ -4,6 +4,7 @@
  * is linear in biological time), synaptic events per second, memory, and the per-call overhead
  * of a tick on a tiny network.
  */
+import type { CpuEngine } from '../engine/cpu/cpu-engine.js';
 import { createEngine } from '../engine/create.js';
 import type { BackendName } from '../engine/engine.js';
 import { tallySpikes } from '../engine/offline.js';
@@ -37,6 +38,13 @@ export interface CostMeasurement {
   rateE: number;
   rateI: number;
   eventsPerS: number;
+  /** CPU backend: threads that stepped the network (null on WebGPU). */
+  threads: number | null;
+  /**
+   * CPU backend: wall time per synaptic event times threads (ns), i.e. what one event costs one
+   * thread with the neuron updates and barriers included; null on WebGPU or without events.
+   */
+  nsPerEventPerThread: number | null;
   /** Resident set size of the process after the run. */
   rssBytes: number;
   /** What the engine reports holding (host or device buffers). */
@@ -82,6 +90,7 @@ export async function measureCost(
     const wallS = (performance.now() - start) / 1000;
     const { spikesE, spikesI, events } = tallySpikes(networks, totals);
     const durationS = (steps * dtMs) / 1000;
+    const threads = engine.backend === 'cpu' ? (engine as CpuEngine).threads : null;
     return {
       backend: engine.backend,
       adapter: engine.adapter,
@@ -95,6 +104,8 @@ export async function measureCost(
       rateE: spikesE / (layout.nE * durationS * batch),
       rateI: spikesI / (layout.nI * durationS * batch),
       eventsPerS: events / wallS,
+      threads,
+      nsPerEventPerThread: threads !== null && events > 0 ? (wallS * 1e9 * threads) / events : null,
       rssBytes: process.memoryUsage().rss,
       engineBytes: engine.memory().reduce((sum, buffer) => sum + buffer.bytes, 0),
       wallVsBio: bioS.length >= 2 ? fitLine(bioS, wallAt) : { intercept: 0, slope: wallS / durationS, r2: 1 },

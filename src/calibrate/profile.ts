@@ -128,7 +128,14 @@ export function defaultProfileName(): string {
 
 /** A measurement as the profile stores it: everything but what the backend entry already says. */
 export function profileSample(measurement: CostMeasurement): ProfileSample {
-  const { backend: _backend, adapter: _adapter, batch: _batch, ...sample } = measurement;
+  const {
+    backend: _backend,
+    adapter: _adapter,
+    batch: _batch,
+    threads: _threads,
+    nsPerEventPerThread: _nsPerEvent,
+    ...sample
+  } = measurement;
   return sample;
 }
 

@@ -25,18 +25,52 @@ import {
   view,
 } from './shared-state.js';
 
-/** Below this many neurons in the batch a second thread costs more in barriers than it saves. */
-const MIN_NEURONS_PER_EXTRA_THREAD = 2500;
 /** Stored rows must fit in this share of free memory (and under an absolute cap). */
 const STORED_MEMORY_SHARE = 0.5;
 // All rows share one WebAssembly memory, which addresses 4 GiB; the neuron state needs the rest.
 const STORED_MEMORY_CAP_BYTES = 3.5 * 2 ** 30;
 
-export function defaultThreads(totalNeurons: number): number {
-  return Math.max(
-    1,
-    Math.min(availableParallelism(), Math.floor(totalNeurons / MIN_NEURONS_PER_EXTRA_THREAD), 8),
-  );
+/**
+ * Per-step costs of the CPU kernel on the 2-core development VM (ns): a neuron update (SIMD) and a
+ * synaptic event through stored rows, from a CPU profile of `simulate` at N = 5000 (update and
+ * delivery shares of the step time); a barrier crossing of two threads on separate cores, from
+ * RT(5000) on one and on two threads (overhead over half the one-thread time); a (spike, post)
+ * pair hashed by procedural delivery. Only their ratios matter to the choice below.
+ */
+export const STEP_COST_NS = { perNeuron: 1, perEvent: 0.5, perBarrier: 1000, perCandidate: 2 } as const;
+/** Mean firing rate assumed when choosing threads (the default model fires at 9–13 Hz). */
+const ASSUMED_RATE_HZ = 10;
+/**
+ * A thread is added only when it cuts the estimated step time by this share: a thread that spins
+ * at every barrier takes a core from everything else on the machine for a small gain.
+ */
+const MIN_GAIN_PER_THREAD = 0.2;
+
+/**
+ * Threads that minimise the estimated wall time of one step: the neuron updates and the synaptic
+ * events divided over t threads, plus one barrier per step when t > 1 (growing with log2 t, the
+ * depth at which t arrivals meet). Up to the core count and 8.
+ */
+export function defaultThreads(
+  totalNeurons: number,
+  totalSynapses: number,
+  options: { dtMs: number; procedural: boolean; neuronsPerInstance: number },
+): number {
+  const spikesPerStep = totalNeurons * ASSUMED_RATE_HZ * options.dtMs * 1e-3;
+  const delivery = options.procedural
+    ? spikesPerStep * options.neuronsPerInstance * STEP_COST_NS.perCandidate
+    : (totalSynapses / totalNeurons) * spikesPerStep * STEP_COST_NS.perEvent;
+  const work = totalNeurons * STEP_COST_NS.perNeuron + delivery;
+  const cores = Math.min(availableParallelism(), 8);
+  let best = 1;
+  let bestNs = work;
+  for (let t = 2; t <= cores; t++) {
+    const ns = work / t + STEP_COST_NS.perBarrier * Math.log2(t);
+    if (ns > bestNs * (1 - MIN_GAIN_PER_THREAD)) break;
+    best = t;
+    bestNs = ns;
+  }
+  return best;
 }
 
 export function chooseConnectivity(
@@ -100,17 +134,20 @@ export class CpuEngine implements Engine {
     checkBatchCompatible(networks);
     const layout = networks[0]!.layout;
     const total = networks.length * layout.n;
-    const threads = options.threads ?? defaultThreads(total);
+    const expected = networks.reduce((sum, network) => sum + synapseCount(network.params), 0);
+    const mode = options.connectivity ?? 'auto';
+    const costOf = (procedural: boolean) =>
+      defaultThreads(total, expected, {
+        dtMs: networks[0]!.params.dtMs,
+        procedural,
+        neuronsPerInstance: layout.n,
+      });
+    let threads = options.threads ?? costOf(mode === 'procedural');
     if (!Number.isInteger(threads) || threads < 1)
       throw new EngineError(`threads must be ≥ 1, got ${threads}`);
-    const expected = networks.reduce((sum, network) => sum + synapseCount(network.params), 0);
-    const connectivity = chooseConnectivity(
-      options.connectivity ?? 'auto',
-      expected,
-      layout.n,
-      networks.length,
-      threads,
-    );
+    const connectivity = chooseConnectivity(mode, expected, layout.n, networks.length, threads);
+    // Too large to store: regenerating synapses costs far more per spike, which favours more threads.
+    if (options.threads === undefined && connectivity === 'procedural') threads = costOf(true);
     const buffers = allocateSharedState(networks, threads);
     const stored = connectivity === 'stored';
     const workers: Worker[] = [];
@@ -148,6 +185,11 @@ export class CpuEngine implements Engine {
     const synapses = kernel.synapses + results.reduce((sum, r) => sum + r.synapses, 0);
     const rowBytes = kernel.rowBytes + results.reduce((sum, r) => sum + r.rowBytes, 0);
     return new CpuEngine(buffers, kernel, workers, connectivity, synapses, rowBytes, layout);
+  }
+
+  /** Threads stepping the network (the main thread and threads − 1 workers). */
+  get threads(): number {
+    return this.buffers.threads;
   }
 
   get stepCount(): number {
