@@ -33,9 +33,18 @@ export function registerArena(program: Command): Command {
       '--lockstep',
       'one physics step per motor frame (deterministic) instead of stepping on its own clock',
     )
-    .option('--rate-hz <hz>', 'physics steps per second on its own clock', numberInRange('--rate-hz', 0, 1e6, 'Hz', true), 1000)
+    .option(
+      '--rate-hz <hz>',
+      'physics steps per second on its own clock',
+      numberInRange('--rate-hz', 0, 1e6, 'Hz', true),
+      1000,
+    )
     .option('--steps <n>', 'stop after this many physics steps', integer('--steps', 1))
-    .option('--duration <s>', 'stop after this many wall-clock seconds', numberInRange('--duration', 0, MAX_WALL_S, 's', true))
+    .option(
+      '--duration <s>',
+      'stop after this many wall-clock seconds',
+      numberInRange('--duration', 0, MAX_WALL_S, 's', true),
+    )
     .option('--seed <n>', 'arena seed (target positions)', integer('--seed', 0), DEFAULT_ARENA.seed)
     .option(
       '--trajectory <file>',

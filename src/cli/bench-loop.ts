@@ -36,7 +36,12 @@ export function registerBenchLoop(bench: Command): Command {
   return bench
     .command('loop')
     .description('tick lateness, compute time and missed ticks of the real-time loop (synthetic environment)')
-    .option('--duration <s>', 'wall-clock seconds per network size', numberInRange('--duration', 0, MAX_WALL_S, 's', true), 60)
+    .option(
+      '--duration <s>',
+      'wall-clock seconds per network size',
+      numberInRange('--duration', 0, MAX_WALL_S, 's', true),
+      60,
+    )
     .option('--tick-ms <ms>', 'tick length', numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true), 1)
     .option('--n <list>', 'network sizes, comma-separated', sizeList, [100, 5000])
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'cpu')

@@ -125,7 +125,12 @@ export function registerRun(program: Command): Command {
       numberInRange('--warmup', 0, MAX_BIOLOGICAL_S, 's'),
       0.1,
     )
-    .option('--tick-ms <ms>', 'tick length (a multiple of dt = 0.1 ms)', numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true), 1)
+    .option(
+      '--tick-ms <ms>',
+      'tick length (a multiple of dt = 0.1 ms)',
+      numberInRange('--tick-ms', 0, MAX_TICK_MS, 'ms', true),
+      1,
+    )
     .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 1000)
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')

@@ -14,8 +14,18 @@ export function registerSimulate(program: Command): void {
     .description('run the network offline as fast as possible and report rates and speed')
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--n <neurons>', 'number of neurons (N_E : N_I = 4 : 1)', integer('--n', 5), 5000)
-    .option('--duration <s>', 'biological time to measure (s)', numberInRange('--duration', 0, MAX_BIOLOGICAL_S, 's', true), 2)
-    .option('--warmup <s>', 'biological time simulated before measuring (s)', numberInRange('--warmup', 0, MAX_BIOLOGICAL_S, 's'), 0)
+    .option(
+      '--duration <s>',
+      'biological time to measure (s)',
+      numberInRange('--duration', 0, MAX_BIOLOGICAL_S, 's', true),
+      2,
+    )
+    .option(
+      '--warmup <s>',
+      'biological time simulated before measuring (s)',
+      numberInRange('--warmup', 0, MAX_BIOLOGICAL_S, 's'),
+      0,
+    )
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
     .option('--seed <n>', 'random seed (instance b uses seed + b)', integer('--seed', 0), 1)
     .option('--batch <B>', 'independent instances simulated together', integer('--batch', 1), 1)

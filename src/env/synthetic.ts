@@ -134,7 +134,9 @@ export async function createSyntheticEnvironment(options: EnvironmentOptions): P
   // A misspelt setting would otherwise be ignored and the run measure something else than asked.
   for (const key of Object.keys(options.settings ?? {})) {
     if (!SETTINGS.includes(key)) {
-      throw new RangeError(`synthetic environment: unknown setting "${key}"; expected ${SETTINGS.join(', ')}`);
+      throw new RangeError(
+        `synthetic environment: unknown setting "${key}"; expected ${SETTINGS.join(', ')}`,
+      );
     }
   }
   const layout: Layout = options.layout;
