@@ -90,7 +90,7 @@ describe('spikeloop simulate', () => {
     expect(badN.stderr).toMatch(/nExcitatory.*not divisible/);
     const badDuration = runCli(['simulate', '--duration', 'soon']);
     expect(badDuration.status).not.toBe(0);
-    expect(badDuration.stderr).toMatch(/--duration must be a finite number/);
+    expect(badDuration.stderr).toMatch(/--duration must be a number > 0 and ≤ 100000 s, got "soon"/);
     const badModel = runCli(['simulate', '--model', 'hopfield']);
     expect(badModel.stderr).toMatch(/expected one of ei-clustered, balanced/);
   });
