@@ -158,8 +158,11 @@ export function emitJobArray(options: EmitOptions): EmittedJobs {
         `cd ${shellQuote(outDir)}`,
         'mkdir -p logs',
         `array=$(sbatch --parsable --chdir=${shellQuote(outDir)} --output=${shellQuote(join(logDir, 'slice-%a.log'))} sweep.sbatch)`,
+        // sh parameter expansions, not template placeholders: --parsable prints "jobid;cluster".
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax.
         'array=${array%%;*}',
         `merge=$(sbatch --parsable --chdir=${shellQuote(outDir)} --output=${shellQuote(join(logDir, 'merge.log'))} --dependency=afterok:"$array" merge.sbatch)`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax.
         'echo "submitted job array $array (slices) and job ${merge%%;*} (merge, after all slices succeed)"',
         '',
       ].join('\n'),
