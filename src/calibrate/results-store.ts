@@ -55,6 +55,9 @@ export function writeSpecFile(dir: string, spec: SweepSpec): void {
 
 export function readSpecFile(dir: string): { specHash: string; spec: SweepSpec } {
   const path = join(dir, SPEC_FILE);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new Error(`${dir} is a file, not a sweep results directory (give the slice folders to --merge)`);
+  }
   if (!existsSync(path)) throw new Error(`${dir} is not a sweep results directory (no ${SPEC_FILE})`);
   const stored = JSON.parse(readFileSync(path, 'utf8')) as { specHash: string; spec: unknown };
   return { specHash: stored.specHash, spec: sweepSpecFrom(stored.spec, path) };

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_ARENA } from '../env/arena/world.js';
 import { ArenaClient } from '../io/ws/arena-client.js';
+import { safeLogLine } from '../io/ws/log-line.js';
 import { printRows } from './output.js';
 import { integer, MAX_WALL_S, numberInRange } from './parse.js';
 import { onStopSignal } from './signals.js';
@@ -62,7 +63,8 @@ export function registerArena(program: Command): Command {
         clock: options.lockstep ? { mode: 'lockstep' } : { mode: 'realtime', rateHz: options.rateHz },
         maxSteps: options.steps,
         recordTrajectory: options.trajectory !== undefined,
-        log: (line) => process.stderr.write(`${line}\n`),
+        // The bridge's error messages are text from another process: escaped and cut like the server's.
+        log: (line) => process.stderr.write(`${safeLogLine(line)}\n`),
       });
       const stop = () => void client.close();
       // Until the summary is printed: a signal closes the client, a second one cannot cut the output.

@@ -9,7 +9,13 @@ import { mergeSweeps } from '../calibrate/merge.js';
 import { METRIC_NAMES, type MetricName } from '../calibrate/metrics.js';
 import { writeModelParamsFile } from '../calibrate/params-file.js';
 import { ProgressBar } from '../calibrate/progress.js';
-import { emitJobArray, SCHEDULERS, type SchedulerName } from '../calibrate/scheduler.js';
+import {
+  DEFAULT_JOB_MEM,
+  DEFAULT_JOB_TIME,
+  emitJobArray,
+  SCHEDULERS,
+  type SchedulerName,
+} from '../calibrate/scheduler.js';
 import { runSweep } from '../calibrate/sweep-run.js';
 import { loadSweepSpec, parseSlice } from '../calibrate/sweep-spec.js';
 import {
@@ -52,6 +58,8 @@ export function registerSweep(program: Command): void {
       choice(SCHEDULERS),
     )
     .option('--slices <k>', 'number of slices for --emit', integer('--slices', 1), 4)
+    .option('--time <limit>', `time limit per job for --emit slurm (default ${DEFAULT_JOB_TIME})`)
+    .option('--mem <size>', `memory per job for --emit, e.g. 8G (default ${DEFAULT_JOB_MEM})`)
     .option('--merge <dirs...>', 'join the results directories of slices into --out')
     .option(
       '--heatmap <metric>',
@@ -68,8 +76,10 @@ export function registerSweep(program: Command): void {
         printRows([{ ...summary }], json);
         if (summary.missing > 0) {
           process.stderr.write(
-            `spikeloop: ${summary.missing} of ${summary.points} points have no result yet\n`,
+            `spikeloop: ${summary.missing} of ${summary.points} points have no result yet: run the missing slices (they resume) and merge again\n`,
           );
+          // An incomplete merge is not a success: a chained job or script must see it.
+          process.exitCode = 1;
         }
         return;
       }
@@ -87,13 +97,17 @@ export function registerSweep(program: Command): void {
           slices: options.slices,
           batch,
           backend,
+          threads: options.threads,
+          time: options.time,
+          mem: options.mem,
         });
         printRows(
           [
             {
               scheduler: options.emit,
               slices: options.slices,
-              submit: jobs.submitFile,
+              submit: jobs.submitCommand,
+              logs: jobs.logDir,
               merge: jobs.mergeCommand,
             },
           ],

@@ -256,7 +256,9 @@ describe('sweep', () => {
       batch: 2,
       backend: 'cpu',
     });
-    const sbatch = readFileSync(slurm.submitFile, 'utf8');
+    // submit.sh submits sweep.sbatch (the array) and merge.sbatch (test/calibrate/sweep-hardening.test.ts).
+    expect(slurm.submitFile).toBe(join(dir, 'jobs', 'submit.sh'));
+    const sbatch = readFileSync(join(dir, 'jobs', 'sweep.sbatch'), 'utf8');
     expect(sbatch).toContain('#SBATCH --array=0-2');
     expect(sbatch).toContain('"$SLURM_ARRAY_TASK_ID"');
     const wrapper = readFileSync(slurm.wrapper, 'utf8');

@@ -101,7 +101,7 @@ describe('spikeloop simulate', () => {
     expect(badN.stderr).toMatch(/invalid parameter n: N = 2001 .*multiple of 5·Q = 100/);
     const badDuration = runCli(['simulate', '--duration', 'soon']);
     expect(badDuration.status).not.toBe(0);
-    expect(badDuration.stderr).toMatch(/--duration must be a finite number/);
+    expect(badDuration.stderr).toMatch(/--duration must be a number > 0 and ≤ 100000 s, got "soon"/);
     const badModel = runCli(['simulate', '--model', 'hopfield']);
     expect(badModel.stderr).toMatch(/expected one of ei-clustered, balanced/);
   });

@@ -432,7 +432,8 @@ export class BridgeServer {
   }
 }
 
-function closeCode(code: ProtocolError['code']): number {
+/** The WebSocket close code that follows a fatal error of this code (docs/protocol.md §4.7). */
+export function closeCode(code: ProtocolError['code']): number {
   switch (code) {
     case 'version':
       return CLOSE_CODES.version;

@@ -1,7 +1,10 @@
 /** docs/protocol.md is the contract for clients in other languages: it must name everything the code uses. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { arenaChannelInfo } from '../../../src/env/arena/channels.js';
+import { DEFAULT_ARENA } from '../../../src/env/arena/world.js';
 import { DEFAULT_LIMITS, DEFAULT_SERVER_LIMITS } from '../../../src/io/ws/limits.js';
+import { MAX_LOG_LINE_CHARS } from '../../../src/io/ws/log-line.js';
 import {
   CLOSE_CODES,
   ERROR_CODES,
@@ -9,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   SHARED_RECORDS,
 } from '../../../src/io/ws/protocol.js';
+import { closeCode } from '../../../src/io/ws/server.js';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 
@@ -35,5 +39,44 @@ describe('docs/protocol.md', () => {
       const row = `| \`0x${(0x40 + k).toString(16)}\` | ${keys.map((key) => `\`${key}\``).join(', ')} |`;
       expect(doc).toContain(row);
     });
+  });
+
+  it('gives every error code the fatality and close code the server uses', () => {
+    for (const code of ERROR_CODES) {
+      const table = doc.slice(doc.indexOf('| Code | Fatal | When | Close code |'));
+      const row = table.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
+      expect(row, code).toBeDefined();
+      const [, , fatal, , close] = row!.split('|').map((cell) => cell.trim());
+      if (fatal === 'no') expect(close, code).toBe('');
+      else expect(close, code).toBe(String(closeCode(code)));
+    }
+    // Every pre-hello failure is fatal not-ready; ill-typed fields are bad-message, not other codes.
+    expect(doc).toMatch(/Before the hello, the only acceptable message is a valid hello/);
+    expect(doc).toMatch(/`ts` missing or not a number, `v` not an array/);
+    expect(doc).toContain('a sensor or motor size other than the bridge');
+    expect(doc).toContain(`cut to\n${MAX_LOG_LINE_CHARS} chars`);
+  });
+
+  it('describes the arena channels exactly as config sends them', () => {
+    for (const row of [
+      '| `description` |',
+      '| `components` |',
+      '| `units` |',
+      '| `min`, `max` |',
+      '| `anglesRad` |',
+    ])
+      expect(doc).toContain(row);
+    const info = arenaChannelInfo(DEFAULT_ARENA);
+    const degrees = info.ranges!.anglesRad!.map((a) => `${Math.round((a * 180) / Math.PI)}°`).join(', ');
+    expect(doc).toContain(`one distance per ray at ${degrees.replaceAll('-', '−')}`);
+    for (const [name, channel] of Object.entries(info)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\` (`));
+      expect(row, name).toBeDefined();
+      expect(row, name).toContain(
+        `(${name === 'cmd_vel' ? 'motor' : 'sensor'}, ${channel.components.length})`,
+      );
+      expect(row, name).toContain([...new Set(channel.units)].join(', '));
+    }
+    expect(doc).toContain(`±${info.cmd_vel!.max[0]}, ±${info.cmd_vel!.max[1]}`);
   });
 });
