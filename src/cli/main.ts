@@ -9,6 +9,7 @@ import { registerBench } from './bench.js';
 import { registerBenchBatch, registerBenchEngine } from './bench-engine.js';
 import { registerBenchIo } from './bench-io.js';
 import { registerBenchLoop } from './bench-loop.js';
+import { registerBenchRos2 } from './bench-ros2.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
@@ -35,6 +36,7 @@ registerBenchBatch(bench);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
 registerBenchLoop(bench);
 registerBenchIo(bench);
+registerBenchRos2(bench);
 
 try {
   // ROS 2 arguments (`--ros-args -r from:=to …`) are rcl's, read by the ROS 2 bridge, not options.
