@@ -216,7 +216,10 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     const late = twists.filter((t) => t.atMs > silentFrom + 700).map((t) => t.twist);
     expect(late.length).toBeGreaterThan(5);
     expect(late.every(isZeroTwist)).toBe(true);
-    expect(bridge.linesMatching(/safety: cmd_vel → stop: scan stale/)).toHaveLength(1);
+    // Logged on entry, not per stopped tick (a loaded machine may have had a stall before, too).
+    const staleLines = bridge.linesMatching(/safety: cmd_vel → stop: scan stale/);
+    expect(staleLines.length).toBeGreaterThanOrEqual(1);
+    expect(staleLines.length).toBeLessThanOrEqual(3);
 
     // An empty scan: one log line, however many arrive.
     for (let k = 0; k < 10; k++) {
@@ -270,7 +273,11 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     bridge.process.kill('SIGCONT');
     await driving;
     const afterResume = twists.filter((t) => t.atMs >= resumedAt).map((t) => t.twist);
-    expect(afterResume.slice(0, 3).some(isZeroTwist), bridge.stderr).toBe(true);
+    const firstAfterResume = twists.filter((t) => t.atMs >= resumedAt && t.atMs < resumedAt + 500);
+    expect(
+      firstAfterResume.some((t) => isZeroTwist(t.twist)),
+      bridge.stderr,
+    ).toBe(true);
     expect(afterResume.some((t) => !isZeroTwist(t))).toBe(true); // and it drives on once on time
     await bridge.stop('SIGTERM');
     await sleep(300);
@@ -380,8 +387,11 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
         await sleep(10);
       }
     };
-    await publishJoints([0, 0, 0, 0, 0, 0], 1500);
-    expect(commands.length).toBeGreaterThan(20);
+    const publishing = (async () => {
+      while (commands.length <= 20 && bridge!.exitCode === null) await publishJoints([0, 0, 0, 0, 0, 0], 100);
+    })();
+    await waitFor('20 arm commands', () => commands.length > 20, 20_000);
+    await publishing;
     for (const c of commands) {
       expect(c.data).toHaveLength(6);
       expect(Math.abs(c.data[1]!)).toBeLessThanOrEqual(1.57 + 1e-9);
@@ -406,7 +416,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     bridge = BridgeProcess.run('gazebo_diff_drive');
     await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
     const from = performance.now();
-    while (performance.now() - from < 2500) {
+    while (performance.now() - from < 4000) {
       publisher.publish(scan({ centreDeg: 30, rangeM: 0.4 }) as unknown as Rcl.sensor_msgs.msg.LaserScan);
       imu.publish({
         header: { stamp: stampNow(), frame_id: 'imu_link' },
