@@ -112,11 +112,11 @@ class BridgeProcess {
     return this.stderr.split('\n').filter((line) => pattern.test(line));
   }
 
-  /** Stops it (SIGKILL after 10 s at the latest) and waits for the exit. */
+  /** Stops it (SIGKILL after 20 s at the latest) and waits for the exit. */
   async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
     if (this.exitCode !== null) return;
     this.process.kill(signal);
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 20_000);
     await this.exited;
     clearTimeout(timer);
   }
@@ -184,7 +184,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
   it('turtlebot3: only zero Twists before the first scan; a scan round trip turns away within the clamps; zero when the scan goes stale; one log line for an empty scan and for a wrong type; zero on SIGINT', async () => {
     twists.length = 0;
     bridge = BridgeProcess.run('turtlebot3');
-    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 90_000);
     // Nothing but a safe command before the first sample.
     await waitFor('a first Twist', () => twists.length >= 5, 10_000);
     expect(twists.every((t) => isZeroTwist(t.twist))).toBe(true);
@@ -252,12 +252,12 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     expect(isZeroTwist(twists.at(-1)!.twist)).toBe(true);
     expect(bridge.stderr).not.toMatch(/publisher pointer is invalid|failed/);
     node.destroyPublisher(publisher);
-  }, 90_000);
+  }, 240_000);
 
   it('turtlebot3: an overrun (the process stopped for 300 ms) and SIGTERM each give a zero Twist', async () => {
     twists.length = 0;
     bridge = BridgeProcess.run('turtlebot3');
-    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 90_000);
     const publisher = scanPublisher();
     const before = await drive(publisher, { centreDeg: 45, rangeM: 0.3 }, 2500);
     expect(
@@ -283,7 +283,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     await sleep(300);
     expect(isZeroTwist(twists.at(-1)!.twist)).toBe(true);
     node.destroyPublisher(publisher);
-  }, 60_000);
+  }, 180_000);
 
   it('PopulationActivity, LatencyReport and diagnostics carry what the .msg files say', async () => {
     const activity: PopulationActivityMsg[] = [];
@@ -302,9 +302,10 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
         diagnostics.push(m as unknown as DiagnosticArrayMsg),
       ),
     ];
+    twists.length = 0;
     bridge = BridgeProcess.run('turtlebot3');
     const publisher = scanPublisher();
-    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 90_000);
     await drive(publisher, null, 2500);
     await waitFor(
       'telemetry',
@@ -359,7 +360,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     expect(staleMotor.message).toMatch(/stale-input policy: stop \(stale input: scan\)/);
     for (const sub of subs) node.destroySubscription(sub);
     node.destroyPublisher(publisher);
-  }, 60_000);
+  }, 180_000);
 
   it('ros2_control_arm: JointState in, Float64MultiArray commands out; nothing before the first joint state (hold)', async () => {
     const commands: { atMs: number; data: number[] }[] = [];
@@ -371,7 +372,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     );
     const joints = node.createPublisher('sensor_msgs/msg/JointState', '/joint_states');
     bridge = BridgeProcess.run('ros2_control_arm');
-    await waitFor('the bridge node', () => node.getNodeNames().includes('spikeloop_bridge'), 30_000);
+    await waitFor('the bridge node', () => node.getNodeNames().includes('spikeloop_bridge'), 90_000);
     await sleep(1500);
     expect(commands).toHaveLength(0); // hold with nothing to hold: silent, never zeros
     const publishJoints = async (positions: number[], ms: number) => {
@@ -407,14 +408,14 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     await bridge.stop('SIGINT');
     node.destroySubscription(sub);
     node.destroyPublisher(joints);
-  }, 60_000);
+  }, 180_000);
 
   it('gazebo_diff_drive: scan and IMU in, Twist out', async () => {
     twists.length = 0;
     const imu = node.createPublisher('sensor_msgs/msg/Imu', '/imu');
     const publisher = scanPublisher();
     bridge = BridgeProcess.run('gazebo_diff_drive');
-    await waitFor('a first Twist from this bridge', () => twists.length > 0, 30_000);
+    await waitFor('a first Twist from this bridge', () => twists.length > 0, 90_000);
     const from = performance.now();
     while (performance.now() - from < 4000) {
       publisher.publish(scan({ centreDeg: 30, rangeM: 0.4 }) as unknown as Rcl.sensor_msgs.msg.LaserScan);
@@ -436,7 +437,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     await bridge.stop('SIGINT');
     node.destroyPublisher(imu);
     node.destroyPublisher(publisher);
-  }, 60_000);
+  }, 180_000);
 
   for (const file of ['spikeloop_bridge.launch.py', 'spikeloop_bridge.launch.xml']) {
     it(`ros2 launch ${file} starts the node, which answers scans with Twists`, async () => {
@@ -455,7 +456,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
         ],
         rosEnv(),
       );
-      await waitFor('the launched node', () => twists.length > 0, 40_000).catch((error: Error) => {
+      await waitFor('the launched node', () => twists.length > 0, 90_000).catch((error: Error) => {
         throw new Error(`${error.message}; launch output:\n${bridge!.stderr}`);
       });
       const publisher = scanPublisher();
@@ -468,6 +469,6 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
       expect(isZeroTwist(twists.at(-1)!.twist)).toBe(true);
       expect(bridge.stderr).not.toMatch(/FileNotFoundError|publisher pointer is invalid/);
       node.destroyPublisher(publisher);
-    }, 90_000);
+    }, 240_000);
   }
 });
