@@ -397,6 +397,16 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
       expect(c.data).toHaveLength(6);
       expect(Math.abs(c.data[1]!)).toBeLessThanOrEqual(1.57 + 1e-9);
     }
+    // The commands follow the joints: joint k drives E<k>, which the decoder of joint k reads.
+    const meanOver = async (positions: number[], ms: number) => {
+      const from = performance.now();
+      await publishJoints(positions, ms);
+      const recent = commands.filter((c) => c.atMs > from + ms / 2);
+      return recent.reduce((sum, c) => sum + c.data.reduce((a, b) => a + b, 0) / 6, 0) / recent.length;
+    };
+    const atZero = await meanOver([0, 0, 0, 0, 0, 0], 2000);
+    const raised = await meanOver([1.5, 1.5, 1.5, 1.5, 1.5, 1.5], 3000);
+    expect(raised).toBeGreaterThan(atZero + 0.1);
     // Silence: after staleAfterMs (200 ms) hold repeats the last command; it never drops to zero.
     await sleep(500);
     const held = commands.at(-1)!;
