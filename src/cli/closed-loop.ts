@@ -223,6 +223,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickMs: options.tickMs,
     wallS: report.run.wallS,
     stopReason,
+    // How often an output went to its stale-input policy (loop/safety.ts).
+    staleIncidents: loop?.safety.state().incidents ?? 0,
     ...(nice !== undefined ? { nice } : {}),
     ...(report.run.environment ?? {}),
     ...(options.reportDir ? { report: options.reportDir } : {}),
