@@ -4,8 +4,9 @@
 // runs what those scripts would have: pick the prebuilt native addon for this ROS distro and Ubuntu
 // release or build it with node-gyp, then generate the JavaScript message bindings.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
 function fail(message) {
@@ -32,6 +33,17 @@ if (!hasMsgs) {
 }
 // rclnodejs's build cleans with `npx rimraf`; let npx fetch it without a prompt.
 const env = { ...process.env, npm_config_yes: 'true' };
+// node-gyp would download Node's headers; a Debian/Ubuntu nodejs ships them in /usr/include/node.
+if (!env.npm_config_nodedir && existsSync('/usr/include/node/node.h')) env.npm_config_nodedir = '/usr';
+// rclnodejs builds with `node-gyp -j 16`: on a small machine that many compilers swap. A MAKE
+// wrapper puts the job count back to the cores there are (the last -j wins).
+if (!env.MAKE) {
+  const dir = mkdtempSync(join(tmpdir(), 'spikeloop-make-'));
+  const wrapper = join(dir, 'make');
+  writeFileSync(wrapper, `#!/bin/sh\nexec make "$@" -j${availableParallelism()}\n`);
+  chmodSync(wrapper, 0o755);
+  env.MAKE = wrapper;
+}
 const run = (script) =>
   execFileSync(process.execPath, [join(root, 'scripts', script)], { cwd: root, env, stdio: 'inherit' });
 console.log(`ros2:setup: rclnodejs native addon for ROS ${process.env.ROS_DISTRO}`);

@@ -271,6 +271,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickMs: options.tickMs,
     wallS: report.run.wallS,
     stopReason,
+    // How often an output went to its stale-input policy (loop/safety.ts).
+    staleIncidents: loop?.safety.state().incidents ?? 0,
     ...(nice !== undefined ? { nice } : {}),
     ...(report.run.environment ?? {}),
     ...(options.reportDir && reportError === undefined ? { report: options.reportDir } : {}),

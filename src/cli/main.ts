@@ -9,6 +9,7 @@ import { registerBench } from './bench.js';
 import { registerBenchBatch, registerBenchEngine } from './bench-engine.js';
 import { registerBenchIo } from './bench-io.js';
 import { registerBenchLoop } from './bench-loop.js';
+import { registerBenchRos2 } from './bench-ros2.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerReplay } from './replay.js';
 import { registerReport } from './report.js';
@@ -42,6 +43,7 @@ registerBenchBatch(bench);
 // Benchmarks register on `bench` from their own modules, e.g. registerBenchEngine(bench).
 registerBenchLoop(bench);
 registerBenchIo(bench);
+registerBenchRos2(bench);
 
 // One owner of SIGINT/SIGTERM for every command (exit 130/143; npm/npx parents watched).
 installSignalHandling();

@@ -256,14 +256,17 @@ export class TickLoop {
       const action = this.safety.action(k);
       if (action === 'command') {
         output.command = { values, sourceSeq, computedUs };
-        this.lastCommands[k] = Float32Array.from(values);
+        // Kept in a buffer of its own (no allocation per tick); `hold` hands out copies.
+        const last = this.lastCommands[k];
+        if (last && last.length === values.length) last.set(values);
+        else this.lastCommands[k] = Float32Array.from(values);
         if (Number.isNaN(firstCommandUs)) firstCommandUs = computedUs;
       } else if (action === 'stop') {
         output.command = { values: new Float32Array(values.length), sourceSeq, computedUs, safety: 'stop' };
       } else {
         // hold: nothing commanded yet means nothing to hold; a position output then stays silent.
         const last = this.lastCommands[k];
-        if (last) output.command = { values: last, sourceSeq, computedUs, safety: 'hold' };
+        if (last) output.command = { values: Float32Array.from(last), sourceSeq, computedUs, safety: 'hold' };
       }
       if (output.command) sink.write(output.command);
     }
