@@ -13,6 +13,7 @@ import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
+import type { FoxgloveLive, FoxgloveOptions } from '../record/foxglove.js';
 import type { McapRecorder, RecordingResult } from '../record/recorder.js';
 import type { Budget } from '../telemetry/budget.js';
 import { buildReport, type LoadedReport, writeReport } from '../telemetry/report.js';
@@ -44,6 +45,8 @@ export interface ClosedLoopOptions {
   reportDir?: string;
   /** Records the run into this MCAP file (src/record/), written off the tick by a worker thread. */
   record?: string;
+  /** Serves the Foxglove WebSocket protocol with the recording's channels while the loop runs. */
+  foxglove?: FoxgloveOptions;
   budgets?: readonly Budget[];
   /** Stop on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
@@ -115,6 +118,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   };
   let loop: TickLoop | null = null;
   let recorder: McapRecorder | null = null;
+  let foxglove: FoxgloveLive | null = null;
   let recording: RecordingResult | undefined;
   const signals = options.handleSignals !== false;
   if (signals) {
@@ -148,9 +152,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
     });
     for (let k = 0; k < warmupTicks; k++) await engine.run(loop.substeps);
-    if (options.record) {
-      const { openRunRecording } = await import('../record/run-recording.js');
-      recorder = await openRunRecording(options.record, {
+    if (options.record || options.foxglove) {
+      const live = await import('../record/run-recording.js');
+      const description = live.describeRun({
         env,
         envName: options.env,
         envSettings: options.envSettings,
@@ -162,7 +166,14 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         warmupTicks,
         latePolicy: options.latePolicy,
       });
-      loop.addObserver(recorder.capture);
+      if (options.record) {
+        recorder = await live.openRunRecording(options.record, description, env);
+        loop.addObserver(recorder.capture);
+      }
+      if (options.foxglove) {
+        foxglove = await live.startFoxgloveServer({ loop, env, description }, options.foxglove);
+        console.error(`spikeloop: Foxglove WebSocket server at ${foxglove.url}`);
+      }
     }
     cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
     const maxTicks =
@@ -193,6 +204,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       if (options.reportDir) files = await writeReport(options.reportDir, loaded);
     }
   } finally {
+    await foxglove?.close();
     await cleanup?.().catch((error) => console.error(`spikeloop: shutdown hook failed: ${String(error)}`));
     await env?.close();
     await engine.dispose();

@@ -64,6 +64,16 @@ export function reportDirectory(report: string | boolean | undefined, env: strin
   return `reports/${env}-${stamp}`;
 }
 
+/** `--foxglove [PORT]`, `--foxglove-host`, and the shared `--token`. */
+function foxgloveOptions(options: RunCommandOptions): ClosedLoopOptions['foxglove'] {
+  if (options.foxglove === undefined || options.foxglove === false) return undefined;
+  const port = options.foxglove === true ? 8766 : Number(options.foxglove);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--foxglove expects a port number, got "${String(options.foxglove)}"`);
+  }
+  return { port, host: options.foxgloveHost, token: options.token ?? process.env.SPIKELOOP_TOKEN };
+}
+
 export function closedLoopOptions(
   options: RunCommandOptions,
   budgets: readonly Budget[],
@@ -86,6 +96,7 @@ export function closedLoopOptions(
     latePolicy: options.latePolicy,
     reportDir: reportDirectory(options.report, options.env),
     record: options.record,
+    foxglove: foxgloveOptions(options),
     budgets,
     onStart: async (loop, env, engine) => {
       if (options.duration === undefined) {
@@ -152,7 +163,10 @@ export function registerRun(program: Command): Command {
     )
     .option('--dashboard [port]', 'serve the live dashboard (default port 8787 on 127.0.0.1)')
     .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
-    .option('--token <token>', 'access token for the dashboard (default: $SPIKELOOP_TOKEN)')
+    .option(
+      '--token <token>',
+      'access token for the dashboard and Foxglove server (default: $SPIKELOOP_TOKEN)',
+    )
     .option(
       '--record <file.mcap>',
       'record the run (inputs, spikes, commands, latency, world) into an MCAP file',

@@ -30,7 +30,13 @@ describe('run --record and replay', () => {
     expect(summary.record).toBe(file);
 
     const read = await readRecording(file);
-    expect(read.description).toMatchObject({ env: 'arena', n: 400, seed: 3, backend: 'cpu', warmupTicks: 20 });
+    expect(read.description).toMatchObject({
+      env: 'arena',
+      n: 400,
+      seed: 3,
+      backend: 'cpu',
+      warmupTicks: 20,
+    });
     expect(read.description.mapping?.encoders.length).toBeGreaterThan(0);
     expect(read.description.scene?.widthM).toBe(4);
     expect(read.inputs.sort()).toEqual(['ranges', 'target']);
@@ -71,7 +77,12 @@ describe('run --record and replay', () => {
     });
 
     const out = join(dir, 'changed.mcap');
-    const changed = await replay(file, { backend: 'cpu', overrides: { jEPlus: 6 }, changes: ['jEPlus=6'], out });
+    const changed = await replay(file, {
+      backend: 'cpu',
+      overrides: { jEPlus: 6 },
+      changes: ['jEPlus=6'],
+      out,
+    });
     expect(changed.identical).toBe(false);
     expect(changed.firstDivergence?.output).toBe('spikes');
     const written = await readRecording(out);
