@@ -101,7 +101,11 @@ export function registerBenchLoop(bench: Command): Command {
             ? {
                 recording: record,
                 recordBytes: recording?.bytes ?? 0,
-                recordMiBPerMin: recording ? recording.bytes / 2 ** 20 / (Number(summary.wallS) / 60) : 0,
+                // Per tick run, scaled to a minute of ticks: missed ticks write nothing.
+                recordMiBPerMin:
+                  recording && recording.ticks > 0
+                    ? ((recording.bytes / recording.ticks) * (60_000 / options.tickMs)) / 2 ** 20
+                    : 0,
               }
             : {}),
         };
