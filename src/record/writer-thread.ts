@@ -2,6 +2,7 @@
  * The recording's writer thread: turns TickRecords into JSON messages, chunks them with
  * McapWriter, compresses chunks with zstd and appends them to the file, all off the tick's thread.
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { McapWriter } from '@mcap/core';
 import { type ChannelSpec, LogClock, METADATA_NAME, type RunDescription, tickMessages } from './channels.js';
@@ -26,7 +27,17 @@ export type WriterReply =
 
 const encoder = new TextEncoder();
 
+/** Ten nice levels below the loop (Linux: per thread), so the tick wins a contended core. */
+function yieldToTheLoop(): void {
+  try {
+    setPriority(Math.min(19, getPriority() + 10));
+  } catch {
+    // Lowering one's own priority is always allowed; if the platform refuses, run as is.
+  }
+}
+
 async function main(): Promise<void> {
+  yieldToTheLoop();
   const port = parentPort!;
   const setup = workerData as WriterSetup;
   let writer: McapWriter;
