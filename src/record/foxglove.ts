@@ -13,7 +13,7 @@ import { checkBindAccess, DEFAULT_HOST, tokenMatches } from '../io/ws/access.js'
 import type { Environment } from '../loop/ports.js';
 import type { TickLoop } from '../loop/tick-loop.js';
 import { channelsFor, LogClock, type RunDescription, tickMessages } from './channels.js';
-import { TickCapture, worldProbeOf } from './tick-record.js';
+import { externalWorldProbeOf, TickCapture, worldProbeOf } from './tick-record.js';
 
 const { FoxgloveServer } = foxgloveProtocol;
 
@@ -77,7 +77,7 @@ export async function startFoxgloveServer(
   server.on('error', (error) => console.error(`spikeloop: Foxglove server: ${error.message}`));
 
   const sockets = new Set<WebSocket>();
-  const capture = new TickCapture(worldProbeOf(env), 2000);
+  const capture = new TickCapture(worldProbeOf(env), 2000, externalWorldProbeOf(env));
   const clock = new LogClock(performance.now() * 1000, Date.now());
   const encoder = new TextEncoder();
   let attached = false;
