@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runClosedLoop } from '../../src/cli/closed-loop.js';
+import type { WsEnvironment } from '../../src/io/ws/environment.js';
 import { TOPICS } from '../../src/record/channels.js';
 import { readMcapRecords } from '../../src/record/mcap-file.js';
 import { readRecording } from '../../src/record/reader.js';
@@ -41,14 +42,17 @@ describe('recording the ws environment', () => {
       latePolicy: 'skip',
       record: file,
       handleSignals: false,
-      onStart: async () => {
+      onStart: async (_loop, env) => {
         arena = spawn(
           process.execPath,
-          [BIN, 'arena', '--connect', `ws://127.0.0.1:${port}`, '--duration', '2'],
+          [BIN, 'arena', '--connect', `ws://127.0.0.1:${port}`, '--duration', '60'],
           {
             stdio: 'ignore',
           },
         );
+        // The loop starts once the simulator is connected and sending (its start-up takes seconds on a busy machine).
+        const ws = env as WsEnvironment;
+        for (let k = 0; k < 600 && ws.arenaView() === null; k++) await new Promise((r) => setTimeout(r, 50));
         return async () => {
           arena?.kill('SIGTERM');
         };
