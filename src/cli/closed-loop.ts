@@ -198,11 +198,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let loaded: LoadedReport | null = null;
   let files: string[] = [];
   try {
+    if (loop) loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
+    // After the report's wall time: the writer may still be catching up on a loaded machine.
     if (recorder) recording = await recorder.close();
-    if (loop) {
-      loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
-      if (options.reportDir) files = await writeReport(options.reportDir, loaded);
-    }
+    if (loaded && options.reportDir) files = await writeReport(options.reportDir, loaded);
   } finally {
     await foxglove?.close();
     await cleanup?.().catch((error) => console.error(`spikeloop: shutdown hook failed: ${String(error)}`));
