@@ -3,6 +3,9 @@
  * tiny network and for N = 5000 (docs/architecture.md): tick lateness percentiles, compute time, end-to-end
  * latency and missed ticks. A benchmark reports numbers; it never fails on them.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
@@ -28,6 +31,8 @@ interface BenchLoopOptions {
   threads?: number;
   nice?: number;
   json?: boolean;
+  /** Each size twice in the same process: without, then with an MCAP recording. */
+  record?: boolean;
 }
 
 type Percentiles = { p50: number; p99: number; p999: number; max: number };
@@ -53,11 +58,23 @@ export function registerBenchLoop(bench: Command): Command {
       'scheduling priority of the loop (-20…19; negative needs root)',
       integer('--nice', -20),
     )
+    .option('--record', 'run each size twice, without and with --record (recording overhead in one run)')
     .option('--json', 'one JSON object per network size')
     .action(async (options: BenchLoopOptions) => {
       const rows: Row[] = [];
-      for (const n of options.n) {
-        const { summary } = await runClosedLoop({
+      const recordDir = options.record ? mkdtempSync(join(tmpdir(), 'spikeloop-bench-record-')) : null;
+      const runs = options.n.flatMap((n) =>
+        recordDir
+          ? [
+              { n, record: false },
+              { n, record: true },
+            ]
+          : [{ n, record: false }],
+      );
+      for (const { n, record } of runs) {
+        const recordFile = record && recordDir ? join(recordDir, `n${n}.mcap`) : undefined;
+        const { summary, recording } = await runClosedLoop({
+          record: recordFile,
           env: 'synthetic',
           durationS: options.duration,
           tickMs: options.tickMs,
@@ -85,10 +102,22 @@ export function registerBenchLoop(bench: Command): Command {
           latenessUs: summary.latenessUs!,
           computeUs: summary.computeUs!,
           e2eUs: summary.e2eUs!,
+          ...(recordDir
+            ? {
+                recording: record,
+                recordBytes: recording?.bytes ?? 0,
+                // Per tick run, scaled to a minute of ticks: missed ticks write nothing.
+                recordMiBPerMin:
+                  recording && recording.ticks > 0
+                    ? ((recording.bytes / recording.ticks) * (60_000 / options.tickMs)) / 2 ** 20
+                    : 0,
+              }
+            : {}),
         };
         if (options.json) printRows([row], true);
         rows.push(row);
       }
+      if (recordDir) rmSync(recordDir, { recursive: true, force: true });
       if (!options.json) printRows(rows.map(flatten), false);
     });
 }

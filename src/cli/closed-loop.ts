@@ -14,6 +14,7 @@ import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
+import type { FoxgloveLive, FoxgloveOptions } from '../record/foxglove.js';
 import type { McapRecorder, RecordingResult } from '../record/recorder.js';
 import type { Budget } from '../telemetry/budget.js';
 import { buildReport, type LoadedReport, prepareReportDirectory, writeReport } from '../telemetry/report.js';
@@ -49,6 +50,8 @@ export interface ClosedLoopOptions {
   reportDir?: string;
   /** Records the run into this MCAP file (src/record/), written off the tick by a worker thread. */
   record?: string;
+  /** Serves the Foxglove WebSocket protocol with the recording's channels while the loop runs. */
+  foxglove?: FoxgloveOptions;
   budgets?: readonly Budget[];
   /** Stop on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
@@ -137,6 +140,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         })
       : () => {};
   let recorder: McapRecorder | null = null;
+  let foxglove: FoxgloveLive | null = null;
   let recording: RecordingResult | undefined;
   let startedAt = new Date().toISOString();
   /** When the first tick was scheduled: wallS is the loop's own wall time, not set-up or warm-up. */
@@ -172,9 +176,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
     });
     for (let k = 0; k < warmupTicks; k++) await engine.run(loop.substeps);
-    if (options.record) {
-      const { openRunRecording } = await import('../record/run-recording.js');
-      recorder = await openRunRecording(options.record, {
+    if (options.record || options.foxglove) {
+      const live = await import('../record/run-recording.js');
+      const description = live.describeRun({
         env,
         envName: options.env,
         envSettings: options.envSettings,
@@ -186,7 +190,14 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         warmupTicks,
         latePolicy: options.latePolicy,
       });
-      loop.addObserver(recorder.capture);
+      if (options.record) {
+        recorder = await live.openRunRecording(options.record, description, env);
+        loop.addObserver(recorder.capture);
+      }
+      if (options.foxglove) {
+        foxglove = await live.startFoxgloveServer({ loop, env, description }, options.foxglove);
+        console.error(`spikeloop: Foxglove WebSocket server at ${foxglove.url}`);
+      }
     }
     cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
     const maxTicks =
@@ -216,18 +227,26 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let files: string[] = [];
   let reportError: string | undefined;
   try {
-    if (recorder) recording = await recorder.close();
-    if (loop) {
-      loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
-      // A report that cannot be written (disk filled during the run) must not cost the summary.
-      if (options.reportDir) {
-        files = await writeReport(options.reportDir, loaded).catch((error: unknown) => {
-          reportError = error instanceof Error ? error.message : String(error);
-          return [];
-        });
-      }
+    if (loop) loaded = buildReport(loop.telemetry, runInfo(), options.budgets ?? []);
+    // After the report's wall time: the writer may still be catching up on a loaded machine.
+    // A recording that cannot be finished (disk full) must not cost the report either.
+    if (recorder) {
+      recording = await recorder.close().catch((error: unknown) => {
+        console.error(
+          `spikeloop: the recording ${options.record} could not be finished: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return undefined;
+      });
+    }
+    // A report that cannot be written (disk filled during the run) must not cost the summary.
+    if (loaded && options.reportDir) {
+      files = await writeReport(options.reportDir, loaded).catch((error: unknown) => {
+        reportError = error instanceof Error ? error.message : String(error);
+        return [];
+      });
     }
   } finally {
+    await foxglove?.close();
     await cleanup?.().catch((error) => console.error(`spikeloop: shutdown hook failed: ${String(error)}`));
     await env?.close();
     await engine.dispose();

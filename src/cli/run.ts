@@ -78,6 +78,16 @@ function accessToken(options: RunCommandOptions): string | undefined {
   return options.token ?? (process.env.SPIKELOOP_TOKEN || undefined);
 }
 
+/** `--foxglove [PORT]`, `--foxglove-host`, and the shared `--token`. */
+function foxgloveOptions(options: RunCommandOptions): ClosedLoopOptions['foxglove'] {
+  if (options.foxglove === undefined || options.foxglove === false) return undefined;
+  const port = options.foxglove === true ? 8766 : Number(options.foxglove);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--foxglove expects a port number, got "${String(options.foxglove)}"`);
+  }
+  return { port, host: options.foxgloveHost, token: accessToken(options) };
+}
+
 export function closedLoopOptions(
   options: RunCommandOptions,
   budgets: readonly Budget[],
@@ -101,6 +111,7 @@ export function closedLoopOptions(
     latePolicy: options.latePolicy,
     reportDir: reportDirectory(options.report, options.env),
     record: options.record,
+    foxglove: foxgloveOptions(options),
     budgets,
     onStart: async (loop, env, engine) => {
       if (options.duration === undefined) {
@@ -172,7 +183,10 @@ export function registerRun(program: Command): Command {
     )
     .option('--dashboard [port]', 'serve the live dashboard (default port 8787 on 127.0.0.1)')
     .option('--dashboard-host <host>', 'dashboard bind address; anything but loopback requires --token')
-    .option('--token <token>', 'access token for the dashboard and ws simulators (default: $SPIKELOOP_TOKEN)')
+    .option(
+      '--token <token>',
+      'access token for the dashboard, ws simulators and the Foxglove server (default: $SPIKELOOP_TOKEN)',
+    )
     .option(
       '--record <file.mcap>',
       'record the run (inputs, spikes, commands, latency, world) into an MCAP file',

@@ -1,10 +1,12 @@
 /** `spikeloop simulate`: offline run as fast as possible, with rates, timing and optional recording. */
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadModelParamsFile } from '../calibrate/params-file.js';
 import type { BackendChoice, ConnectivityMode } from '../engine/engine.js';
 import { simulateOffline } from '../engine/offline.js';
+import { layoutOf } from '../model/network.js';
 import { MODEL_NAMES, type ModelName, modelParams } from '../model/params.js';
-import { SpikeFileWriter } from '../telemetry/spike-file.js';
+import { SpikeFileWriter, sidecarPath, spikeFileSidecar } from '../telemetry/spike-file.js';
 import { printRows } from './output.js';
 import { choice, integer, MAX_BIOLOGICAL_S, N_HELP, numberInRange } from './parse.js';
 
@@ -66,6 +68,17 @@ export function registerSimulate(program: Command): void {
         onSpikes: writer ? (step, ids) => writer.write(step, ids) : undefined,
       });
       await writer?.close();
+      if (writer) {
+        // Which neuron is E or I and in which cluster, for rasters ordered by cluster (the binary format is unchanged).
+        const layout = layoutOf(modelParams(options.model as ModelName, options.n, paramsFile?.params));
+        const sidecar = spikeFileSidecar(layout, {
+          model: options.model,
+          batch: options.batch,
+          dtMs: 0.1,
+          seed: options.seed,
+        });
+        await writeFile(sidecarPath(writer.path), `${JSON.stringify(sidecar, null, 2)}\n`);
+      }
       const { populationCounts: _counts, ...summary } = result;
       printRows([{ ...summary, ...(writer ? { record: writer.path } : {}) }], Boolean(options.json));
     });

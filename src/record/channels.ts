@@ -79,6 +79,7 @@ export const TOPICS = {
   scene: '/arena/scene',
   transform: '/arena/tf',
   scan: '/arena/ranges',
+  externalWorld: '/world/frame',
 } as const;
 
 export const sensorTopic = (name: string) => `/sensor/${name}`;
@@ -147,6 +148,16 @@ export function channelsFor(description: RunDescription, inputs: string[], outpu
         sourceSeq: { type: 'object' },
         computedUs: { type: 'number' },
         computeUs: { type: 'number' },
+      }),
+    });
+  }
+  if (description.env === 'ws') {
+    channels.push({
+      topic: TOPICS.externalWorld,
+      schemaName: 'spikeloop.WorldFrame',
+      schema: objectSchema('spikeloop.WorldFrame', {
+        tick: { type: 'integer', description: 'the first tick after the frame arrived' },
+        frame: { type: 'object', description: "the simulator's world frame (docs/protocol.md, ArenaView)" },
       }),
     });
   }
@@ -296,6 +307,13 @@ export function tickMessages(
         computedUs: Number.isFinite(output.computedUs) ? output.computedUs : null,
         computeUs: record.computeUs,
       },
+    });
+  }
+  if (record.externalWorld) {
+    out.push({
+      topic: TOPICS.externalWorld,
+      logTimeNs,
+      data: { tick: record.index, frame: record.externalWorld },
     });
   }
   const world = record.world;

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Environment } from '../loop/ports.js';
 import { channelsFor, type RunDescription } from './channels.js';
-import { TickCapture, worldProbeOf } from './tick-record.js';
+import { externalWorldProbeOf, TickCapture, worldProbeOf } from './tick-record.js';
 import type { WriterReply, WriterRequest, WriterSetup } from './writer-thread.js';
 
 export const FLUSH_INTERVAL_MS = 50;
@@ -93,7 +93,12 @@ export class McapRecorder {
       worker.once('error', reject);
     });
     const warn = options.warn ?? ((message: string) => console.error(`spikeloop: ${message}`));
-    const recorder = new McapRecorder(path, worker, new TickCapture(worldProbeOf(env)), warn);
+    const recorder = new McapRecorder(
+      path,
+      worker,
+      new TickCapture(worldProbeOf(env), 60_000, externalWorldProbeOf(env)),
+      warn,
+    );
     recorder.timer = setInterval(() => recorder.flush(), FLUSH_INTERVAL_MS);
     return recorder;
   }

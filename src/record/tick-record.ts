@@ -60,10 +60,15 @@ export interface TickRecord {
   spikeSteps: Uint8Array;
   spikeIds: Uint32Array;
   world: RecordedWorld | null;
+  /** A world frame an external simulator sent since the previous tick (ws environment), as plain data. */
+  externalWorld: Record<string, number | number[]> | null;
 }
 
 /** What a capture reads of an in-process world after each tick (the arena's `state()`). */
 export type WorldProbe = () => RecordedWorld;
+
+/** The newest world frame of an external simulator (the same object until a new one arrives). */
+export type ExternalWorldProbe = () => object | null;
 
 /**
  * Copies every tick (and every spike of instance 0) into TickRecords; `drain()` hands over what
@@ -75,11 +80,26 @@ export class TickCapture implements TickObserver {
   private spikeSteps: number[] = [];
   private spikeIds: number[] = [];
   dropped = 0;
+  private lastExternal: object | null = null;
 
   constructor(
     private readonly world: WorldProbe | null = null,
     private readonly maxPending = 60_000,
+    private readonly externalWorld: ExternalWorldProbe | null = null,
   ) {}
+
+  /** A new external world frame as plain numbers and arrays, or null if none arrived. */
+  private newExternalWorld(): Record<string, number | number[]> | null {
+    const frame = this.externalWorld?.() ?? null;
+    if (frame === null || frame === this.lastExternal) return null;
+    this.lastExternal = frame;
+    const out: Record<string, number | number[]> = {};
+    for (const [key, value] of Object.entries(frame)) {
+      if (typeof value === 'number') out[key] = value;
+      else if (ArrayBuffer.isView(value)) out[key] = Array.from(value as Float32Array);
+    }
+    return out;
+  }
 
   onSpikes(step: number, neuronIds: Uint32Array): void {
     for (let k = 0; k < neuronIds.length; k++) {
@@ -117,6 +137,7 @@ export class TickCapture implements TickObserver {
       spikeSteps,
       spikeIds: Uint32Array.from(this.spikeIds),
       world: this.world ? this.world() : null,
+      externalWorld: this.newExternalWorld(),
     };
     this.spikeSteps.length = 0;
     this.spikeIds.length = 0;
@@ -168,4 +189,11 @@ export function worldProbeOf(env: object): WorldProbe | null {
       distanceM: s.distanceM,
     };
   };
+}
+
+/** For environments fed by an external simulator's world frames (ws: `arenaView()`). */
+export function externalWorldProbeOf(env: object): ExternalWorldProbe | null {
+  const candidate = env as { name?: string; arenaView?: () => object | null };
+  if (candidate.name !== 'ws' || typeof candidate.arenaView !== 'function') return null;
+  return () => candidate.arenaView!();
 }

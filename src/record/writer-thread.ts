@@ -2,6 +2,9 @@
  * The recording's writer thread: turns TickRecords into JSON messages, chunks them with
  * McapWriter, compresses chunks with zstd and appends them to the file, all off the tick's thread.
  */
+import { spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { McapWriter } from '@mcap/core';
 import { type ChannelSpec, LogClock, METADATA_NAME, type RunDescription, tickMessages } from './channels.js';
@@ -26,7 +29,28 @@ export type WriterReply =
 
 const encoder = new TextEncoder();
 
+/**
+ * The writer must never take a core from the tick: it leaves a real-time scheduling class the
+ * process may run in (`chrt -f 50 spikeloop run …`; threads inherit it, and a SCHED_FIFO writer
+ * would hold a core until it blocks), then runs 10 nice levels below the loop. Linux applies both
+ * per thread; where either is unavailable the writer runs as it is.
+ */
+function yieldToTheLoop(): void {
+  try {
+    const match = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
+    if (match) spawnSync('chrt', ['--other', '--pid', '0', match[1]!], { stdio: 'ignore', timeout: 2000 });
+  } catch {
+    // Not Linux, or no chrt: the thread keeps the process's scheduling class.
+  }
+  try {
+    setPriority(Math.min(19, getPriority() + 10));
+  } catch {
+    // Lowering one's own priority is always allowed; if the platform refuses, run as is.
+  }
+}
+
 async function main(): Promise<void> {
+  yieldToTheLoop();
   const port = parentPort!;
   const setup = workerData as WriterSetup;
   let writer: McapWriter;

@@ -4,7 +4,7 @@
  *   then for every time step with spikes: u32 step | u32 count | count × u32 neuron id (instance·N + i, ascending)
  * The same seed gives byte-identical files on every run and on either backend.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
 
 export const SPIKE_FILE_MAGIC = 'SPKL';
 export const SPIKE_FILE_VERSION = 1;
@@ -107,4 +107,92 @@ export function parseSpikeFile(bytes: Uint8Array): SpikeFile {
     offset += 8 + 4 * count;
   }
   return file;
+}
+
+/**
+ * The sidecar `FILE.json` next to a spike file: which neurons are excitatory or inhibitory and in
+ * which cluster, as contiguous id ranges per population (ids count from 0 within an instance), so a
+ * raster can be ordered and coloured by cluster. The binary format is unchanged (old files stay
+ * readable; a file without a sidecar just has no layout).
+ */
+export interface SpikeFilePopulation {
+  /** E0 … E(Q−1), I0 … I(Q−1). */
+  name: string;
+  type: 'E' | 'I';
+  cluster: number;
+  /** First neuron id and count. */
+  start: number;
+  size: number;
+}
+
+export interface SpikeFileSidecar {
+  format: 'spikeloop-spike-layout';
+  version: 1;
+  model: string;
+  n: number;
+  batch: number;
+  dtMs: number;
+  seed: number;
+  nE: number;
+  nI: number;
+  clusters: number;
+  populations: SpikeFilePopulation[];
+}
+
+export function sidecarPath(spikeFilePath: string): string {
+  return `${spikeFilePath}.json`;
+}
+
+export function spikeFileSidecar(
+  layout: { n: number; nE: number; nI: number; clusters: number; nEPerCluster: number; nIPerCluster: number },
+  info: { model: string; batch: number; dtMs: number; seed: number },
+): SpikeFileSidecar {
+  const populations: SpikeFilePopulation[] = [];
+  for (let q = 0; q < layout.clusters; q++) {
+    populations.push({
+      name: `E${q}`,
+      type: 'E',
+      cluster: q,
+      start: q * layout.nEPerCluster,
+      size: layout.nEPerCluster,
+    });
+  }
+  for (let q = 0; q < layout.clusters; q++) {
+    populations.push({
+      name: `I${q}`,
+      type: 'I',
+      cluster: q,
+      start: layout.nE + q * layout.nIPerCluster,
+      size: layout.nIPerCluster,
+    });
+  }
+  return {
+    format: 'spikeloop-spike-layout',
+    version: 1,
+    model: info.model,
+    n: layout.n,
+    batch: info.batch,
+    dtMs: info.dtMs,
+    seed: info.seed,
+    nE: layout.nE,
+    nI: layout.nI,
+    clusters: layout.clusters,
+    populations,
+  };
+}
+
+/** Reads and checks a sidecar; null when there is none (files written before sidecars existed). */
+export function readSpikeFileSidecar(spikeFilePath: string): SpikeFileSidecar | null {
+  const path = sidecarPath(spikeFilePath);
+  if (!existsSync(path)) return null;
+  let parsed: Partial<SpikeFileSidecar>;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<SpikeFileSidecar>;
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  if (parsed.format !== 'spikeloop-spike-layout' || !Array.isArray(parsed.populations)) {
+    throw new Error(`${path}: not a spikeloop spike layout (format "${String(parsed.format)}")`);
+  }
+  return parsed as SpikeFileSidecar;
 }

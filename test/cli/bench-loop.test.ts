@@ -41,4 +41,36 @@ describe('spikeloop bench loop', () => {
       for (const key of ['p50', 'p99', 'p999', 'max']) expect(typeof row.latenessUs[key]).toBe('number');
     }
   });
+
+  it('--record runs each size without and with a recording in the same process', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/cli/main.ts'),
+        'bench',
+        'loop',
+        '--duration',
+        '1',
+        '--n',
+        '100',
+        '--record',
+        '--json',
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(result.status).toBe(0);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows.map((row) => [row.n, row.recording])).toEqual([
+      [100, false],
+      [100, true],
+    ]);
+    expect(rows[0].recordBytes).toBe(0);
+    expect(rows[1].recordBytes).toBeGreaterThan(1000);
+    for (const row of rows) expect(typeof row.latenessUs.p999).toBe('number');
+  });
 });
