@@ -154,18 +154,28 @@ export function heatmapSvg(rows: readonly HeatmapRow[], choice: HeatmapChoice): 
   const high = finite.length > 0 ? Math.max(...finite) : 1;
   const averaged = counts.flat().some((count) => count > 1);
   const cell = { w: Math.max(56, Math.min(96, 760 / Math.max(1, xs.length))), h: averaged ? 40 : 32 };
-  const margin = { left: 110, top: 56, right: 190, bottom: 76 };
-  const width = margin.left + xs.length * cell.w + margin.right;
-  const height = margin.top + Math.max(ys.length * cell.h, 120) + margin.bottom;
+  const margin = { left: 70, top: 80, right: 190, bottom: 64 };
   const metricLabel = axisLabel(choice.metric);
+  const title = `${metricLabel} over ${axisLabel(choice.x)} and ${axisLabel(choice.y)}`;
+  const subtitle =
+    'each cell: mean ± standard deviation over the points (n) that differ only in other keys, e.g. seeds';
+  // Wide enough for the title lines (about 7.5 px per character at 14 px, 6 px at 11 px).
+  const width = Math.ceil(
+    Math.max(
+      margin.left + xs.length * cell.w + margin.right,
+      title.length * 7.5 + 40,
+      averaged ? subtitle.length * 6 + 40 : 0,
+    ),
+  );
+  const height = margin.top + Math.max(ys.length * cell.h, 120) + margin.bottom;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${svgText(`${metricLabel} over ${axisLabel(choice.x)} and ${axisLabel(choice.y)}`)}</text>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${svgText(title)}</text>`,
   ];
   if (averaged) {
     parts.push(
-      `<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">each cell: mean ± standard deviation over the points (n) that differ only in other keys, e.g. seeds</text>`,
+      `<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">${escapeXml(subtitle)}</text>`,
     );
   }
   ys.forEach((y, row) => {
@@ -200,10 +210,10 @@ export function heatmapSvg(rows: readonly HeatmapRow[], choice: HeatmapChoice): 
       `<text x="${margin.left + column * cell.w + cell.w / 2}" y="${bottom + 16}" text-anchor="middle">${escapeXml(formatValue(x))}</text>`,
     );
   });
-  const middleY = margin.top + (ys.length * cell.h) / 2;
+  // The y title sits above the y axis, horizontal: a rotated one would outgrow a grid of few rows.
   parts.push(
     `<text x="${margin.left + (xs.length * cell.w) / 2}" y="${bottom + 42}" text-anchor="middle" font-size="13">${svgText(axisLabel(choice.x))}</text>`,
-    `<text x="22" y="${middleY}" text-anchor="middle" font-size="13" transform="rotate(-90 22 ${middleY})">${svgText(axisLabel(choice.y))}</text>`,
+    `<text x="${margin.left - 40}" y="${margin.top - 10}" font-size="13">↑ ${svgText(axisLabel(choice.y))}</text>`,
   );
   // Colour bar: low at the bottom, high at the top, with five labelled ticks and its title.
   const barLeft = margin.left + xs.length * cell.w + 30;

@@ -172,10 +172,10 @@ export class TickLoop {
         // The engine's promise has resolved: nothing the tick needs is pending on the event loop.
         await this.sleep(schedule.nextDeadlineUs, true);
         const startUs = this.clock();
-        if (schedule.pendingTick <= 1 && startUs - schedule.nextDeadlineUs >= tickUs) {
-          // The first tick runs cold (JIT, first sleep, start-up work such as the dashboard's
-          // server still on the event loop): until it has run, no phase is promised, so a late
-          // start moves t0 instead of counting as missed ticks.
+        if (schedule.pendingTick === 0 && startUs - schedule.nextDeadlineUs >= tickUs) {
+          // Nothing has run yet, so no phase has been promised: a first wake-up delayed by
+          // start-up work (a cold sleeper, the dashboard's server still on the event loop) moves
+          // t0 instead of counting as missed ticks.
           schedule = schedule.restartedAt(startUs);
         }
         if (this.options.latePolicy === 'skip') {

@@ -104,7 +104,9 @@ describe('sweep spec', () => {
     expect(() => sweepSpecFrom({ grid: { jEPlus: [5, 25] } }, 'g.yaml')).toThrow(
       /point 1 \(jEPlus=25\): invalid parameter jEPlus/,
     );
-    expect(() => sweepSpecFrom({ n: 1010, grid: { seed: [1] } }, 'g.yaml')).toThrow(/nExcitatory/);
+    expect(() => sweepSpecFrom({ n: 1010, grid: { seed: [1] } }, 'g.yaml')).toThrow(
+      /N = 1010 .*multiple of 5·Q = 100/,
+    );
     expect(() => sweepSpecFrom({ heatmap: { x: 'jEPlus', y: 'seed', metric: 'speed' } }, 'g.yaml')).toThrow(
       /heatmap\.metric: must be one of/,
     );
@@ -148,8 +150,8 @@ describe('sweep', () => {
     expect(csv).toHaveLength(7);
     expect(csv[0]).toMatch(/^key,index,n,durationS,warmupS,seed,jEPlus,backgroundThresholdE,rateE,rateI/);
     const svg = readFileSync(join(dir, 'batched', 'heatmap.svg'), 'utf8');
-    expect(svg).toContain('switchingRateHz over jEPlus × backgroundThresholdE');
-    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="32"/g)).toHaveLength(6);
+    expect(svg).toContain('cluster switching rate (Hz) over J<tspan');
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="(?:32|40)"/g)).toHaveLength(6);
   });
 
   it('sees metastable switching in the clustered network and none in the unclustered one', async () => {

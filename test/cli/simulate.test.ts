@@ -95,6 +95,19 @@ describe('spikeloop simulate', () => {
     expect(Buffer.compare(webgpu, cpu)).toBe(0);
   });
 
+  it("prints one result as key/value lines and holds back Dawn's probing unless --verbose", () => {
+    const args = ['simulate', '--n', '200', '--duration', '0.05', '--warmup', '0', '--backend', 'webgpu'];
+    const quiet = runCli(args);
+    expect(quiet.status, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toMatch(/^backend +webgpu$/m);
+    expect(quiet.stdout).toMatch(/^n +200$/m);
+    expect(quiet.stderr).not.toMatch(/artificially reduced|Couldn't load Vulkan|^Warning: /m);
+    // --verbose is accepted by every command (Dawn's lines, if it prints any here, pass through).
+    const verbose = runCli([...args, '--verbose']);
+    expect(verbose.status, verbose.stderr).toBe(0);
+    expect(verbose.stdout).toMatch(/^backend +webgpu$/m);
+  });
+
   it('names the bad option or parameter', () => {
     const badN = runCli(['simulate', '--n', '2001', '--backend', 'cpu']);
     expect(badN.status).not.toBe(0);

@@ -16,6 +16,9 @@ const ROUTES: Record<string, { file: string; type: string }> = {
   '/': { file: join(here, 'index.html'), type: 'text/html; charset=utf-8' },
   '/dashboard.css': { file: join(here, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   '/app.js': { file: join(here, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/favicon.svg': { file: join(here, 'favicon.svg'), type: 'image/svg+xml' },
+  // Browsers ask for /favicon.ico whatever the page links; the same icon answers.
+  '/favicon.ico': { file: join(here, 'favicon.svg'), type: 'image/svg+xml' },
   // The no-eval build: the page's content security policy forbids eval.
   '/vendor/msgpackr.js': {
     file: join(msgpackrDist, 'index-no-eval.min.js'),

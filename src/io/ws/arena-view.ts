@@ -23,5 +23,6 @@ export function arenaView(scene: ArenaScene, state: ArenaState): ArenaView {
     ),
     collisions: state.collisions,
     targetsReached: state.targetsReached,
+    motion: Float32Array.of(state.robot.vMps, state.robot.omegaRadPerS),
   };
 }

@@ -67,6 +67,7 @@ function arenaWire(arena: ArenaView): WireMap {
     segments: bytesOf(arena.segments),
     collisions: arena.collisions,
     targetsReached: arena.targetsReached,
+    ...(arena.motion ? { motion: bytesOf(arena.motion) } : {}),
   };
 }
 
@@ -157,6 +158,7 @@ export function decodeArena(value: unknown): ArenaView | null {
     segments: f32(a.segments, 'arena.segments'),
     collisions: num(a.collisions, 'arena.collisions'),
     targetsReached: num(a.targetsReached, 'arena.targetsReached'),
+    ...(a.motion !== undefined && a.motion !== null ? { motion: f32(a.motion, 'arena.motion') } : {}),
   };
 }
 

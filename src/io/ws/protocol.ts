@@ -137,6 +137,8 @@ export interface ArenaView {
   segments: Float32Array;
   collisions: number;
   targetsReached: number;
+  /** Optional: v (m/s) and ω (rad/s) the robot moved with in the last step (command after limits). */
+  motion?: Float32Array;
 }
 
 export interface TelemetryFrame {
