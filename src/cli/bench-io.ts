@@ -44,6 +44,7 @@ export function registerBenchIo(bench: Command): Command {
       let arenaOut = '';
       let arenaErr = '';
       let arenaExit: Promise<number | null> = Promise.resolve(null);
+      let stoppedArena = false;
       const { summary } = await runClosedLoop({
         env: 'ws',
         envSettings: { port: 0 },
@@ -86,14 +87,19 @@ export function registerBenchIo(bench: Command): Command {
             }),
           );
           return async () => {
-            if (child.exitCode === null) child.kill('SIGTERM');
+            if (child.exitCode === null) {
+              stoppedArena = true;
+              child.kill('SIGTERM');
+            }
             await arenaExit;
           };
         },
       });
       const code = await arenaExit;
       const lastLine = arenaOut.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !lastLine.startsWith('{')) {
+      // Stopped by us after the loop's own end, the arena exits 143 (SIGTERM) with its summary.
+      const expected = code === 0 || (stoppedArena && code === 143);
+      if (!expected || !lastLine.startsWith('{')) {
         throw new Error(`the arena process failed (exit ${code}): ${arenaErr.trim() || arenaOut.trim()}`);
       }
       const arena = JSON.parse(lastLine) as Record<string, number | Record<string, number>>;
