@@ -52,6 +52,8 @@ installSignalHandling();
 // Run by bin/spikeloop.js as a child that filters Dawn's stderr: if that parent disappears without
 // passing a signal on (SIGKILL), stop as on SIGTERM rather than run on unobserved.
 const parentPid = Number(process.env.SPIKELOOP_PARENT_PID);
+// Only this process is the filter's child: processes it starts (bench io's arena) have other parents.
+delete process.env.SPIKELOOP_PARENT_PID;
 if (parentPid > 0) {
   setInterval(() => {
     if (process.ppid !== parentPid) process.kill(process.pid, 'SIGTERM');
