@@ -2,6 +2,7 @@
  * `spikeloop`: the command line (DESIGN.md §9). Each command lives in its own module and registers
  * itself on the program; this file only assembles them.
  */
+import { Socket } from 'node:net';
 import { Command, CommanderError } from 'commander';
 import { splitRosArgs } from '../io/ros2/ros-args.js';
 import { registerArena } from './arena.js';
@@ -41,12 +42,16 @@ registerBenchLoop(bench);
 registerBenchIo(bench);
 
 // Run by bin/spikeloop.js as a child that filters Dawn's stderr: if that parent disappears without
-// passing a signal on (SIGKILL), stop as on SIGTERM rather than run on unobserved.
-const parentPid = Number(process.env.SPIKELOOP_PARENT_PID);
-if (parentPid > 0) {
-  setInterval(() => {
-    if (process.ppid !== parentPid) process.kill(process.pid, 'SIGTERM');
-  }, 500).unref();
+// passing a signal on (SIGKILL), the pipe it holds open ends, and this process stops as on SIGTERM
+// rather than run on unobserved.
+const parentFd = Number(process.env.SPIKELOOP_PARENT_FD);
+if (Number.isInteger(parentFd) && parentFd > 2) {
+  const parent = new Socket({ fd: parentFd, readable: true, writable: false });
+  const stop = () => process.kill(process.pid, 'SIGTERM');
+  parent.once('end', stop);
+  parent.once('error', stop);
+  parent.resume();
+  parent.unref();
 }
 
 try {
