@@ -44,14 +44,20 @@ registerBenchIo(bench);
 // Run by bin/spikeloop.js as a child that filters Dawn's stderr: if that parent disappears without
 // passing a signal on (SIGKILL), the pipe it holds open ends, and this process stops as on SIGTERM
 // rather than run on unobserved.
+// The variable is this process's alone: processes it starts (bench io's arena) do not hold the pipe.
 const parentFd = Number(process.env.SPIKELOOP_PARENT_FD);
+delete process.env.SPIKELOOP_PARENT_FD;
 if (Number.isInteger(parentFd) && parentFd > 2) {
-  const parent = new Socket({ fd: parentFd, readable: true, writable: false });
-  const stop = () => process.kill(process.pid, 'SIGTERM');
-  parent.once('end', stop);
-  parent.once('error', stop);
-  parent.resume();
-  parent.unref();
+  try {
+    const parent = new Socket({ fd: parentFd, readable: true, writable: false });
+    const stop = () => process.kill(process.pid, 'SIGTERM');
+    parent.once('end', stop);
+    parent.once('error', stop);
+    parent.resume();
+    parent.unref();
+  } catch (error) {
+    console.error(`spikeloop: cannot watch the parent process (${String(error)}); continuing`);
+  }
 }
 
 try {
