@@ -44,14 +44,15 @@ if (!(await mayLoadDawn())) {
   await import('../dist/cli/main.js');
 } else {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
-    stdio: ['inherit', 'inherit', 'pipe'],
+    // fd 3: a pipe the child only watches; the kernel closes it when this process dies, however.
+    stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
     // Its own process group: a terminal's Ctrl-C reaches this process only, which passes it on
     // once (two SIGINTs would cut the report short).
     detached: true,
     env: {
       ...process.env,
       SPIKELOOP_STDERR_FILTERED: '1',
-      SPIKELOOP_PARENT_PID: String(process.pid),
+      SPIKELOOP_PARENT_FD: '3',
       ...(process.stderr.isTTY ? { SPIKELOOP_STDERR_TTY: '1' } : {}),
     },
   });

@@ -2,6 +2,7 @@
  * `spikeloop`: the command line (docs/architecture.md). Each command lives in its own module and registers
  * itself on the program; this file only assembles them.
  */
+import { Socket } from 'node:net';
 import { Command, CommanderError } from 'commander';
 import { splitRosArgs } from '../io/ros2/ros-args.js';
 import { registerArena } from './arena.js';
@@ -50,14 +51,22 @@ registerBenchRos2(bench);
 // One owner of SIGINT/SIGTERM for every command (exit 130/143; npm/npx parents watched).
 installSignalHandling();
 // Run by bin/spikeloop.js as a child that filters Dawn's stderr: if that parent disappears without
-// passing a signal on (SIGKILL), stop as on SIGTERM rather than run on unobserved.
-const parentPid = Number(process.env.SPIKELOOP_PARENT_PID);
-// Only this process is the filter's child: processes it starts (bench io's arena) have other parents.
-delete process.env.SPIKELOOP_PARENT_PID;
-if (parentPid > 0) {
-  setInterval(() => {
-    if (process.ppid !== parentPid) process.kill(process.pid, 'SIGTERM');
-  }, 500).unref();
+// passing a signal on (SIGKILL), the pipe it holds open ends, and this process stops as on SIGTERM
+// rather than run on unobserved.
+// The variable is this process's alone: processes it starts (bench io's arena) do not hold the pipe.
+const parentFd = Number(process.env.SPIKELOOP_PARENT_FD);
+delete process.env.SPIKELOOP_PARENT_FD;
+if (Number.isInteger(parentFd) && parentFd > 2) {
+  try {
+    const parent = new Socket({ fd: parentFd, readable: true, writable: false });
+    const stop = () => process.kill(process.pid, 'SIGTERM');
+    parent.once('end', stop);
+    parent.once('error', stop);
+    parent.resume();
+    parent.unref();
+  } catch (error) {
+    console.error(`spikeloop: cannot watch the parent process (${String(error)}); continuing`);
+  }
 }
 
 try {
