@@ -10,6 +10,11 @@ import { externalWorldProbeOf, TickCapture, worldProbeOf } from './tick-record.j
 import type { WriterReply, WriterRequest, WriterSetup } from './writer-thread.js';
 
 export const FLUSH_INTERVAL_MS = 50;
+/**
+ * Ticks handed to the writer but not yet written. Beyond this the capture keeps them (and past its
+ * own bound drops the oldest, counted), so a writer that cannot keep up never grows memory without limit.
+ */
+export const MAX_TICKS_IN_FLIGHT = 30_000;
 
 export interface RecordingResult {
   path: string;
@@ -33,6 +38,7 @@ export class McapRecorder {
   readonly capture: TickCapture;
   private timer: NodeJS.Timeout | null = null;
   private ticks = 0;
+  private inFlight = 0;
   private error: string | null = null;
   private closed: Promise<RecordingResult> | null = null;
   private closing: ((reply: { bytes: number; messages: number }) => void) | null = null;
@@ -45,7 +51,8 @@ export class McapRecorder {
   ) {
     this.capture = capture;
     worker.on('message', (reply: WriterReply) => {
-      if (reply.kind === 'error') this.fail(reply.message);
+      if (reply.kind === 'written') this.inFlight -= reply.ticks;
+      else if (reply.kind === 'error') this.fail(reply.message);
       else if (reply.kind === 'closed') this.closing?.(reply);
     });
     worker.on('error', (error) => this.fail(error.message));
@@ -111,10 +118,12 @@ export class McapRecorder {
   }
 
   /** Hands what the capture holds to the writer thread (a structured clone; typed arrays copy fast). */
-  flush(): void {
+  flush(force = false): void {
+    if (!force && this.inFlight >= MAX_TICKS_IN_FLIGHT) return;
     const records = this.capture.drain();
     if (records.length === 0 || this.error !== null) return;
     this.ticks += records.length;
+    this.inFlight += records.length;
     this.worker.postMessage({ kind: 'ticks', records } satisfies WriterRequest);
   }
 
@@ -122,7 +131,7 @@ export class McapRecorder {
   close(): Promise<RecordingResult> {
     if (this.closed) return this.closed;
     if (this.timer) clearInterval(this.timer);
-    this.flush();
+    this.flush(true);
     this.closed = new Promise<{ bytes: number; messages: number }>((resolve) => {
       this.closing = resolve;
       if (this.error !== null) resolve({ bytes: 0, messages: 0 });

@@ -24,6 +24,7 @@ export interface WriterSetup {
 export type WriterRequest = { kind: 'ticks'; records: TickRecord[] } | { kind: 'close' };
 export type WriterReply =
   | { kind: 'ready' }
+  | { kind: 'written'; ticks: number }
   | { kind: 'closed'; bytes: number; messages: number }
   | { kind: 'error'; message: string };
 
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
               messages++;
             }
           }
+          port.postMessage({ kind: 'written', ticks: request.records.length } satisfies WriterReply);
         } else {
           await writer.end();
           const bytes = Number(file.position());

@@ -254,4 +254,54 @@ describe('a loop slower than real time', () => {
       expect(loop.telemetry.compute.totalCount).toBe(ticks);
     });
   }
+
+  it('tells observers every tick: taken samples, counts, commands, and the tick spikes', async () => {
+    const { time, clock, sleep } = fakeTime();
+    const env = await slowOnTick5(time, clock);
+    const loop = new TickLoop({
+      engine,
+      env,
+      tickMs: 1,
+      dtMs: network.params.dtMs,
+      latePolicy: 'skip',
+      clock,
+      sleep,
+    });
+    const events: {
+      index: number;
+      taken: number | null;
+      used: number;
+      counts: number;
+      spikes: number;
+      seq: number;
+    }[] = [];
+    let spikes = 0;
+    loop.addObserver({
+      onSpikes: (_step, ids) => {
+        spikes += ids.length;
+      },
+      onTick: (event) => {
+        const input = event.inputs[0]!;
+        events.push({
+          index: event.index,
+          taken: input.taken?.seq ?? null,
+          used: input.usedSeq,
+          counts: event.counts.reduce((a, b) => a + b, 0),
+          spikes,
+          seq: event.outputs[0]!.command!.sourceSeq.synthetic!,
+        });
+        spikes = 0;
+        expect(event.firstStep).toBe(engine.stepCount - event.substeps);
+      },
+    });
+    await loop.run(8);
+    expect(events.map((e) => e.index)).toEqual(events.map((_, k) => k));
+    expect(events.length).toBe(loop.telemetry.counters.ticks);
+    for (const event of events) {
+      // The spikes streamed during a tick are exactly those counted in it; commands carry the seq used.
+      expect(event.spikes).toBe(event.counts);
+      expect(event.seq).toBe(event.used);
+      if (event.taken !== null) expect(event.taken).toBe(event.used);
+    }
+  });
 });
