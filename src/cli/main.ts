@@ -16,7 +16,7 @@ import { registerPlot } from './plot.js';
 import { registerReplay } from './replay.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
-import { installSignalHandling } from './signals.js';
+import { installSignalHandling, signalExitCode, stopSignal } from './signals.js';
 import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
@@ -72,6 +72,11 @@ if (Number.isInteger(parentFd) && parentFd > 2) {
 try {
   // ROS 2 arguments (`--ros-args -r from:=to …`) are rcl's, read by the ROS 2 bridge, not options.
   await program.parseAsync(splitRosArgs(process.argv).args);
+  // Stopped by a signal, with the report and summary out: exit now. Left to drain, the process
+  // would spend its last ~20 ms tearing down with the signal handlers already reset by Node, and a
+  // repeated Ctrl-C landing there would end it by the signal instead of with exit status 130/143.
+  const signal = stopSignal();
+  if (signal !== null) process.exit(signalExitCode(signal));
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
   console.error(`spikeloop: ${error instanceof Error ? error.message : String(error)}`);
