@@ -45,7 +45,6 @@ def bridge_command(context):
         'node', os.path.join(home, 'bin', 'spikeloop.js'), 'run',
         '--env', 'ros2',
         '--env-set', 'robot=' + resolve_robot(arg['robot']),
-        '--env-set', 'latePolicy=' + arg['late_policy'],
         '--n', arg['n'],
         '--tick-ms', arg['tick_ms'],
         '--backend', arg['backend'],

@@ -159,6 +159,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         Object.entries(options.envSettings ?? {}).filter(([key]) => !consumed.has(key)),
       ),
       token: options.token,
+      latePolicy: options.latePolicy,
     });
     loop = new TickLoop({
       engine,

@@ -5,6 +5,7 @@
  */
 
 import type { Environment } from '../loop/ports.js';
+import type { LatePolicy } from '../loop/schedule.js';
 import type { Layout } from '../model/network.js';
 
 export interface EnvironmentOptions {
@@ -18,6 +19,8 @@ export interface EnvironmentOptions {
   settings?: Readonly<Record<string, string | number | boolean>>;
   /** The run's access token (--token / $SPIKELOOP_TOKEN) for environments that accept clients. */
   token?: string;
+  /** The loop's overrun policy (--late-policy), for environments that report it (ROS 2 LatencyReport). */
+  latePolicy?: LatePolicy;
 }
 
 export type EnvironmentFactory = (options: EnvironmentOptions) => Promise<Environment>;

@@ -1,6 +1,6 @@
 /**
  * `spikeloop run --env ros2`: the ROS 2 bridge as a loop environment. Settings (`--env-set`):
- * `robot=FILE` (the robot params file, required), `latePolicy` (reported in LatencyReport).
+ * `robot=FILE` (the robot params file, required); LatencyReport reports the run's --late-policy.
  * ROS arguments come from the command line after `--ros-args` (remaps, node name, namespace).
  *
  * Without a usable ROS 2 environment this fails before touching rclnodejs, with one line naming
@@ -55,7 +55,7 @@ export async function createRos2Environment(
     populationSizes: sizes,
     neuronCount: layout.n,
     clockUs: options.clockUs,
-    latePolicy: typeof options.settings?.latePolicy === 'string' ? options.settings.latePolicy : '',
+    latePolicy: options.latePolicy ?? '',
   });
   return {
     name: 'ros2',

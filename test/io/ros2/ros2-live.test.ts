@@ -100,8 +100,7 @@ class BridgeProcess {
         '--no-report',
         '--duration',
         '60',
-        '--env-set',
-        'latePolicy=skip',
+        // LatencyReport's late_policy comes from the run's own --late-policy (here its default).
         ...extra,
       ],
       rosEnv(),
