@@ -16,17 +16,11 @@ import { lockResultsDirectory, readResults } from '../../src/calibrate/results-s
 import { emitJobArray } from '../../src/calibrate/scheduler.js';
 import { loadSweepSpec, MAX_SWEEP_POINTS, sweepSpecFrom } from '../../src/calibrate/sweep-spec.js';
 import { calibrationSpecFrom } from '../../src/calibrate/targets.js';
+import { runSourceCli } from '../cli/live-cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function spikeloop(args: readonly string[], timeoutMs = 60_000) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const spikeloop = (args: readonly string[], timeoutMs = 60_000) => runSourceCli(args, timeoutMs);
 
 let dir: string;
 beforeAll(() => {

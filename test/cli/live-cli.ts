@@ -1,5 +1,5 @@
 /** A running `spikeloop` process (from source through tsx, or any command) whose output can be awaited. */
-import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -78,3 +78,13 @@ export function startCli(args: readonly string[], options: SpawnOptions = {}): L
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `spikeloop ARGS` from source, run to completion (bounded by `timeoutMs`). */
+export function runSourceCli(args: readonly string[], timeoutMs = 90_000) {
+  const result = spawnSync(process.execPath, [...SOURCE_CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}

@@ -23,18 +23,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greetedPeer, hello, rawPeer } from '../io/ws/helpers.js';
-import { ROOT, SOURCE_CLI, sleep, startCli, startProcess } from './live-cli.js';
+import { ROOT, runSourceCli, sleep, startCli, startProcess } from './live-cli.js';
 
 const base = ['run', '--env', 'synthetic', '--n', '100', '--backend', 'cpu', '--warmup', '0'];
 
-function spikeloop(args: readonly string[], timeoutMs = 90_000) {
-  const result = spawnSync(process.execPath, [...SOURCE_CLI, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const spikeloop = runSourceCli;
 
 let dir: string;
 beforeAll(() => {

@@ -7,7 +7,7 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { safeLogLine } from '../../../src/io/ws/log-line.js';
-import { f32Bin, greetedPeer, hello, type RawPeer, rawPeer, testServer } from './helpers.js';
+import { f32Bin, greetedPeer, hello, type RawPeer, rawPeer, TEST_CHANNELS, testServer } from './helpers.js';
 
 const FRAMES = 4000;
 const HOSTILE_CONNECTIONS = 4;
@@ -26,10 +26,7 @@ function random(seed: number): () => number {
   };
 }
 
-const channels = {
-  sensors: [{ name: 'ranges', size: 3, rateHz: 1000 }],
-  motors: [{ name: 'wheels', size: 2, rateHz: 1000 }],
-};
+const channels = TEST_CHANNELS;
 
 describe('fuzzed ingress beside a well-behaved simulator', () => {
   it(`${FRAMES} random and mutated frames: the good client is served throughout`, async () => {

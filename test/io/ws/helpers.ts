@@ -53,6 +53,12 @@ export async function rawPeer(url: string): Promise<RawPeer> {
   };
 }
 
+/** The channels the tests' server offers and `hello` declares: three ranges in, two wheels out. */
+export const TEST_CHANNELS = {
+  sensors: [{ name: 'ranges', size: 3, rateHz: 1000 }],
+  motors: [{ name: 'wheels', size: 2, rateHz: 1000 }],
+};
+
 export function hello(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     t: 'hello',
@@ -61,8 +67,8 @@ export function hello(overrides: Record<string, unknown> = {}): Record<string, u
     role: 'simulator',
     name: 'test',
     token: null,
-    sensors: [{ name: 'ranges', size: 3, rateHz: 1000 }],
-    motors: [{ name: 'wheels', size: 2, rateHz: 1000 }],
+    sensors: TEST_CHANNELS.sensors,
+    motors: TEST_CHANNELS.motors,
     features: [],
     ...overrides,
   };

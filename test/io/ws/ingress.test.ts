@@ -15,14 +15,12 @@ import {
   hello,
   type RawPeer,
   rawPeer,
+  TEST_CHANNELS,
   testServer,
   until,
 } from './helpers.js';
 
-const channels = {
-  sensors: [{ name: 'ranges', size: 3, rateHz: 1000 }],
-  motors: [{ name: 'wheels', size: 2, rateHz: 1000 }],
-};
+const channels = TEST_CHANNELS;
 
 let cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
