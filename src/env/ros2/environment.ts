@@ -14,9 +14,8 @@ import { loadRclnodejs } from '../../io/ros2/load.js';
 import { inputSizes, loadRobotParams, outputSizes, type RobotParams } from '../../io/ros2/params.js';
 import type { RclApi } from '../../io/ros2/rcl-api.js';
 import { splitRosArgs } from '../../io/ros2/ros-args.js';
-import type { Environment, TelemetryAttachment } from '../../loop/ports.js';
+import type { Environment, EnvironmentOptions, TelemetryAttachment } from '../../loop/ports.js';
 import { populationNames } from '../../model/network.js';
-import type { EnvironmentOptions } from '../registry.js';
 
 export interface Ros2EnvironmentDeps {
   /** How rclnodejs is obtained (tests pass a fake). */

@@ -13,6 +13,7 @@ import type { ArenaView, ChannelSpec, SensorFrame } from '../../io/ws/protocol.j
 import { BridgeServer, type BridgeServerOptions, type Connection } from '../../io/ws/server.js';
 import type {
   Environment,
+  EnvironmentOptions,
   MonotonicUs,
   MotorCommand,
   MotorSink,
@@ -22,7 +23,6 @@ import type {
 import { arenaChannelInfo, type ChannelInfo } from '../arena/channels.js';
 import { arenaControllerMapping } from '../arena/controller.js';
 import { DEFAULT_ARENA } from '../arena/world.js';
-import type { EnvironmentOptions } from '../registry.js';
 
 /** The port simulators connect to unless told otherwise. */
 export const DEFAULT_WS_PORT = 8765;
