@@ -14,6 +14,7 @@ import { BridgeServer, type BridgeServerOptions, type Connection } from '../../i
 import type {
   Environment,
   EnvironmentOptions,
+  EnvironmentView,
   MonotonicUs,
   MotorCommand,
   MotorSink,
@@ -166,12 +167,11 @@ export class WsEnvironment implements Environment {
     return this.server;
   }
 
-  /** The newest world view a simulator sent (for the dashboard), or null. */
+  /** The newest world frame a simulator sent, or null. */
   private world: ArenaView | null = null;
 
-  arenaView(): ArenaView | null {
-    return this.world;
-  }
+  /** Live consumers draw the world the simulators send (world frames), not one of the bridge's own. */
+  readonly view: EnvironmentView = { world: () => this.world };
 
   /** Motor commands of other widths than the simulator declared, not sent. */
   motorSizeMismatches = 0;

@@ -80,9 +80,9 @@ describe('ws environment', () => {
     for (const peer of [a, b, observer]) peer.socket.terminate();
   });
 
-  it('keeps the newest world view a simulator sends, for the dashboard', async () => {
+  it('shows live consumers the newest world view a simulator sends', async () => {
     const ws = await listen();
-    expect(ws.arenaView()).toBeNull();
+    expect(ws.view.world()).toBeNull();
     const arena = new Arena(DEFAULT_ARENA);
     const client = new BridgeClient({
       url: ws.server!.url,
@@ -93,8 +93,8 @@ describe('ws environment', () => {
     await client.ready();
     const view = arenaView(arena.scene(), arena.state());
     expect(client.sendWorld(view)).toBe(true);
-    await until(() => ws.arenaView() !== null, 'world view');
-    expect(ws.arenaView()).toEqual(view);
+    await until(() => ws.view.world() !== null, 'world view');
+    expect(ws.view.world()).toEqual(view);
     await client.close();
   });
 
