@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { SchemaError, schemaChecker } from '../config/schema.js';
 import { MODEL_NAMES, type ModelName, type ModelParams, modelParams } from '../model/params.js';
-import { SchemaError, schemaChecker } from './schema.js';
 import { SWEEPABLE_KEYS } from './sweep-spec.js';
 
 export interface ModelParamsFile {

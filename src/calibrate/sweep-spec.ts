@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { SchemaError, schemaChecker } from '../config/schema.js';
 import type { BackendChoice } from '../engine/engine.js';
 import {
   DEFAULT_PARAMS,
@@ -15,7 +16,6 @@ import {
   modelParams,
 } from '../model/params.js';
 import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
-import { SchemaError, schemaChecker } from './schema.js';
 
 /** Every numeric ModelParams key can be swept, and `n` (total neurons, split 4 : 1). */
 export const SWEEPABLE_KEYS: readonly string[] = [

@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { SchemaError, schemaChecker } from '../config/schema.js';
 import type { BackendChoice } from '../engine/engine.js';
 import type { ModelName } from '../model/params.js';
 import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
 import type { ProgressSink } from './progress.js';
 import { type ResultRow, readResults } from './results-store.js';
-import { SchemaError, schemaChecker } from './schema.js';
 import { runSweep } from './sweep-run.js';
 import {
   checkGridSize,

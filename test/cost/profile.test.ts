@@ -8,7 +8,7 @@ import {
   loadHardwareProfile,
   recommendFromProfile,
   validateHardwareProfile,
-} from '../../src/calibrate/profile.js';
+} from '../../src/cost/profile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spikeloop-profile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,12 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import type { SchemaObject } from 'ajv';
+import { SchemaError, schemaChecker } from '../config/schema.js';
 import type { BackendName } from '../engine/engine.js';
 import { synapseCount } from '../model/network.js';
 import { type ModelName, modelParams } from '../model/params.js';
 import type { CostMeasurement, TickOverhead } from './cost.js';
 import { type CostFit, type LineFit, largestRealTimeN, rtfAtTick } from './fit.js';
-import { SchemaError, schemaChecker } from './schema.js';
 
 export interface ProfileSample {
   n: number;
