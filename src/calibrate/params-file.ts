@@ -3,9 +3,10 @@
  * (or JSON) file the loop and `simulate` can load. Only `model`, `n` and `params` matter for
  * loading; `achieved`, `targets` and `source` document where the values came from.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { SchemaError, schemaChecker } from '../config/schema.js';
+import { writeFileSync } from 'node:fs';
+import { stringify as toYaml } from 'yaml';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, jsonSchema, schemaChecker } from '../config/schema.js';
 import { MODEL_NAMES, type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import { SWEEPABLE_KEYS } from './sweep-spec.js';
 
@@ -42,24 +43,18 @@ const PARAMS_FILE_SCHEMA = {
   },
 };
 
-const checkParamsFile = schemaChecker<Partial<ModelParamsFile> & { params: Partial<ModelParams> }>(
-  PARAMS_FILE_SCHEMA,
+const checkParamsFile = schemaChecker(
+  jsonSchema<Partial<ModelParamsFile> & { params: Partial<ModelParams> }>(PARAMS_FILE_SCHEMA),
 );
 
 /** Loads and validates a params file; the parameters are checked against the model too. */
 export function loadModelParamsFile(path: string): ModelParamsFile {
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SchemaError(`cannot read params file ${path}: ${(error as Error).message}`);
-  }
-  const file = checkParamsFile(parsed, path);
+  const file = checkParamsFile(loadConfigFile(path, 'params file'), path);
   const result: ModelParamsFile = { ...file, model: file.model ?? 'ei-clustered', n: file.n ?? 5000 };
   try {
     modelParams(result.model, result.n, result.params);
   } catch (error) {
-    throw new SchemaError(`${path}: ${(error as Error).message}`);
+    throw new ConfigError(`${path}: ${(error as Error).message}`);
   }
   return result;
 }

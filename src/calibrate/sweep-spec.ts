@@ -4,9 +4,8 @@
  * that determines its result, so results can be resumed, sliced and merged by key.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import { SchemaError, schemaChecker } from '../config/schema.js';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, jsonSchema, schemaChecker } from '../config/schema.js';
 import type { BackendChoice } from '../engine/engine.js';
 import {
   DEFAULT_PARAMS,
@@ -145,7 +144,7 @@ interface SweepFile {
   heatmap?: { x: string; y: string; metric?: MetricName };
 }
 
-const checkSweepFile = schemaChecker<SweepFile>(SWEEP_SCHEMA);
+const checkSweepFile = schemaChecker(jsonSchema<SweepFile>(SWEEP_SCHEMA));
 
 /**
  * Most points one sweep (or one calibration round) may have. Each point is at least one
@@ -162,7 +161,7 @@ export function checkGridSize(counts: Record<string, number>, listed: number, so
   let total = Math.max(1, listed);
   for (const [key, count] of Object.entries(counts)) {
     if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SWEEP_POINTS) {
-      throw new SchemaError(`${source}: ${key}: ${count} values; at most ${MAX_SWEEP_POINTS} are allowed`);
+      throw new ConfigError(`${source}: ${key}: ${count} values; at most ${MAX_SWEEP_POINTS} are allowed`);
     }
     total *= count;
   }
@@ -170,7 +169,7 @@ export function checkGridSize(counts: Record<string, number>, listed: number, so
     const sizes = Object.entries(counts)
       .map(([key, count]) => `${key} ${count}`)
       .join(' × ');
-    throw new SchemaError(
+    throw new ConfigError(
       `${source}: ${total.toPrecision(3)} points (${listed > 0 ? `${listed} listed × ` : ''}${sizes || '1'}); at most ${MAX_SWEEP_POINTS} are allowed: use fewer steps or split the sweep into files`,
     );
   }
@@ -189,7 +188,7 @@ export function linearValues(from: number, to: number, steps: number): number[] 
 export function sweepSpecFrom(value: unknown, source: string): SweepSpec {
   const file = checkSweepFile(value ?? {}, source);
   if (Object.keys(file.grid ?? {}).length === 0 && file.points === undefined) {
-    throw new SchemaError(
+    throw new ConfigError(
       `${source}: nothing to sweep: give a grid (e.g. grid: {jEPlus: [5, 10]}) and/or a list of points`,
     );
   }
@@ -229,19 +228,7 @@ export function sweepSpecFrom(value: unknown, source: string): SweepSpec {
 }
 
 export function loadSweepSpec(path: string): SweepSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new SchemaError(`cannot read sweep file ${path}: ${(error as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (error) {
-    throw new SchemaError(`${path}: not valid YAML: ${(error as Error).message}`);
-  }
-  return sweepSpecFrom(parsed, path);
+  return sweepSpecFrom(loadConfigFile(path, 'sweep file'), path);
 }
 
 /** The first two swept keys with more than one value. */
@@ -304,7 +291,7 @@ export function expandSweep(spec: SweepSpec, source = 'sweep'): SweepPoint[] {
       try {
         modelParams(spec.model, n, overrides);
       } catch (error) {
-        throw new SchemaError(
+        throw new ConfigError(
           `${source}: point ${index} (${describeValues(values)}): ${(error as Error).message}`,
         );
       }
@@ -323,7 +310,7 @@ export function expandSweep(spec: SweepSpec, source = 'sweep'): SweepPoint[] {
   for (const point of points) {
     const earlier = seen.get(point.key);
     if (earlier !== undefined) {
-      throw new SchemaError(`${source}: points ${earlier} and ${point.index} are the same simulation`);
+      throw new ConfigError(`${source}: points ${earlier} and ${point.index} are the same simulation`);
     }
     seen.set(point.key, point.index);
   }
@@ -338,11 +325,11 @@ export function describeValues(values: ParamValues): string {
 /** Parses "i/k" (slice i of k, 0-based, as Slurm array ids and HTCondor $(Process) count). */
 export function parseSlice(text: string): { index: number; count: number } {
   const match = /^(\d+)\/(\d+)$/.exec(text.trim());
-  if (!match) throw new SchemaError(`--slice must look like i/k (e.g. 0/4), got "${text}"`);
+  if (!match) throw new ConfigError(`--slice must look like i/k (e.g. 0/4), got "${text}"`);
   const index = Number(match[1]);
   const count = Number(match[2]);
   if (count < 1 || index >= count) {
-    throw new SchemaError(`--slice ${text}: need k ≥ 1 and 0 ≤ i < k`);
+    throw new ConfigError(`--slice ${text}: need k ≥ 1 and 0 ≤ i < k`);
   }
   return { index, count };
 }

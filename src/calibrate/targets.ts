@@ -4,10 +4,9 @@
  * best point so far. Every round is an ordinary sweep in its own results directory, so the
  * search is batched and resumable like any sweep.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { SchemaError, schemaChecker } from '../config/schema.js';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, jsonSchema, schemaChecker } from '../config/schema.js';
 import type { BackendChoice } from '../engine/engine.js';
 import type { ModelName } from '../model/params.js';
 import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
@@ -117,7 +116,7 @@ interface CalibrationFile {
   metrics?: Partial<MetricOptions>;
 }
 
-const checkCalibrationFile = schemaChecker<CalibrationFile>(CALIBRATION_SCHEMA);
+const checkCalibrationFile = schemaChecker(jsonSchema<CalibrationFile>(CALIBRATION_SCHEMA));
 
 /** Each round narrows the ranges by steps−1; past a few dozen rounds nothing is left to refine. */
 export const MAX_REFINE_ROUNDS = 50;
@@ -125,11 +124,11 @@ export const MAX_REFINE_ROUNDS = 50;
 export function calibrationSpecFrom(value: unknown, source: string): CalibrationSpec {
   const file = checkCalibrationFile(value, source);
   for (const [key, range] of Object.entries(file.search)) {
-    if (!(range.max >= range.min)) throw new SchemaError(`${source}: search.${key}: max must be ≥ min`);
+    if (!(range.max >= range.min)) throw new ConfigError(`${source}: search.${key}: max must be ≥ min`);
   }
   for (const [metric, target] of Object.entries(file.targets)) {
     if (target.min !== undefined && target.max !== undefined && target.max < target.min) {
-      throw new SchemaError(`${source}: targets.${metric}: max must be ≥ min`);
+      throw new ConfigError(`${source}: targets.${metric}: max must be ≥ min`);
     }
   }
   // Sizes are checked before any round's grid is built.
@@ -142,7 +141,7 @@ export function calibrationSpecFrom(value: unknown, source: string): Calibration
   }
   const rounds = file.refine?.rounds ?? 2;
   if (rounds > MAX_REFINE_ROUNDS) {
-    throw new SchemaError(`${source}: refine.rounds: ${rounds}; at most ${MAX_REFINE_ROUNDS} are allowed`);
+    throw new ConfigError(`${source}: refine.rounds: ${rounds}; at most ${MAX_REFINE_ROUNDS} are allowed`);
   }
   return {
     model: file.model ?? 'ei-clustered',
@@ -162,13 +161,7 @@ export function calibrationSpecFrom(value: unknown, source: string): Calibration
 }
 
 export function loadCalibrationSpec(path: string): CalibrationSpec {
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SchemaError(`cannot read targets file ${path}: ${(error as Error).message}`);
-  }
-  return calibrationSpecFrom(parsed, path);
+  return calibrationSpecFrom(loadConfigFile(path, 'targets file'), path);
 }
 
 /** Penalty of one metric value: 0 at the centre or inside a bound, growing with the distance. */

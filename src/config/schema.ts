@@ -1,40 +1,184 @@
-/** JSON-schema validation (ajv) with errors that name the offending key and the file it came from. */
-import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
+/**
+ * The one JSON-schema validator of the project (Ajv). Every configuration file and document (sweep
+ * and targets files, params files, hardware profiles, robot params, arena configs, latency
+ * reports) is checked through it, and every problem is said the same way: the file, the key path
+ * (`sensors[0].sectors`, as the codec and the arena name keys) and what is wrong with which value.
+ *
+ * Schemas are written with TypeBox, so the TypeScript type of a checked value is derived from its
+ * schema (`Static<typeof Schema>`) instead of being written a second time by hand.
+ */
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
+import { describeValue } from './checks.js';
 
-export class SchemaError extends Error {
-  override name = 'SchemaError';
+/** A configuration value is invalid; the message names its source and, where known, the key path. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+/** "source: path: detail", or "source: detail" for the whole document. */
+export function located(source: string, path: string, detail: string): string {
+  return path === '' ? `${source}: ${detail}` : `${source}: ${path}: ${detail}`;
+}
 
-function describe(error: ErrorObject): string {
-  const at = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.');
+/** A JSON pointer (`/sensors/0/sectors`) as a key path (`sensors[0].sectors`). */
+export function keyPath(pointer: string): string {
+  let path = '';
+  for (const token of pointer.split('/').slice(1)) {
+    const key = token.replaceAll('~1', '/').replaceAll('~0', '~');
+    path += /^\d+$/.test(key) ? `[${key}]` : path === '' ? key : `.${key}`;
+  }
+  return path;
+}
+
+// strict: every schema keyword must be known, and numbers must be finite (strictNumbers: NaN and
+// ±Infinity fail type number). allErrors: a file with three mistakes is fixed in one round.
+// verbose: the bad value is in the error, so the message can quote it. discriminator: a tagged
+// union (a ROS 2 message type) reports a wrong tag instead of every branch's mismatch.
+const ajv = new Ajv({
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  allErrors: true,
+  verbose: true,
+  discriminator: true,
+});
+ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
+
+/** One problem of a document: where (key path, '' for the whole) and what. */
+export interface SchemaProblem {
+  path: string;
+  detail: string;
+}
+
+const SYMBOL: Record<string, string> = { '>=': '≥', '<=': '≤', '>': '>', '<': '<' };
+
+function problem(error: ErrorObject): SchemaProblem {
+  const path = keyPath(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  const got = `, got ${describeValue(error.data)}`;
   switch (error.keyword) {
-    case 'additionalProperties': {
-      const key = (error.params as { additionalProperty: string }).additionalProperty;
-      const where = error.instancePath === '' ? '' : ` in ${at}`;
-      return `unknown key "${key}"${where}`;
-    }
+    case 'additionalProperties':
+      return { path, detail: `unknown key "${String(params.additionalProperty)}"` };
     case 'required':
-      return `${at}: missing required key "${(error.params as { missingProperty: string }).missingProperty}"`;
+      return { path, detail: `missing required key "${String(params.missingProperty)}"` };
     case 'enum':
-      return `${at}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+      return {
+        path,
+        detail: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${got}`,
+      };
+    case 'const':
+      return { path, detail: `must be ${JSON.stringify(params.allowedValue)}${got}` };
+    case 'type': {
+      const type = String(params.type);
+      const article = /^[aeiou]/.test(type) ? 'an' : 'a';
+      const finite = type === 'number' || type === 'integer' ? ' finite' : '';
+      return { path, detail: `must be ${article}${finite} ${type.replaceAll(',', ' or ')}${got}` };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return {
+        path,
+        detail: `must be ${SYMBOL[String(params.comparison)] ?? ''} ${String(params.limit)}${got}`,
+      };
+    case 'minItems':
+      return { path, detail: `must have at least ${String(params.limit)} entries${got}` };
+    case 'maxItems':
+      return { path, detail: `must have at most ${String(params.limit)} entries${got}` };
+    case 'minLength':
+      return { path, detail: `must not be empty${got}` };
+    case 'uniqueItems':
+      return { path, detail: `entries ${String(params.j)} and ${String(params.i)} are the same` };
+    case 'pattern':
+      return { path, detail: `${describeValue(error.data)} does not match ${String(params.pattern)}` };
+    case 'discriminator': {
+      const tag = String(params.tag);
+      const value = (error.data as Record<string, unknown> | undefined)?.[tag];
+      const tags = (error.schema as { oneOf?: Array<{ properties?: Record<string, { const?: unknown }> }> })
+        .oneOf;
+      const known = tags?.map((branch) => branch.properties?.[tag]?.const).filter((t) => t !== undefined);
+      return {
+        path: path === '' ? tag : `${path}.${tag}`,
+        detail:
+          value === undefined
+            ? `missing required key "${tag}"`
+            : `${describeValue(value)} is not supported here; expected one of ${known?.join(', ') ?? '?'}`,
+      };
+    }
     default:
-      return `${at}: ${error.message ?? 'is invalid'}`;
+      return { path, detail: `${error.message ?? 'is invalid'}${got}` };
   }
 }
 
-/**
- * Compiles a schema into a checker that throws a SchemaError listing every problem
- * (`source` names the file or object, e.g. "grid.yaml").
- */
-export function schemaChecker<T>(schema: SchemaObject): (value: unknown, source: string) => T {
-  const validate = ajv.compile(schema);
-  return (value, source) => {
-    if (validate(value)) return value as T;
-    // anyOf/oneOf report every branch; the specific errors underneath say more than the summary.
-    const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
-    const messages = [...new Set((errors.length > 0 ? errors : (validate.errors ?? [])).map(describe))];
-    throw new SchemaError(`${source}: ${messages.join('; ')}`);
+/** The problems Ajv found, said once each (anyOf/oneOf summaries dropped where a branch says more). */
+export function schemaProblems(errors: readonly ErrorObject[]): SchemaProblem[] {
+  const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && e.keyword !== 'if');
+  const seen = new Set<string>();
+  const problems: SchemaProblem[] = [];
+  for (const error of specific.length > 0 ? specific : errors) {
+    const p = problem(error);
+    const key = `${p.path}\u0000${p.detail}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      problems.push(p);
+    }
+  }
+  return problems;
+}
+
+/** Compiles a schema on first use (commands that never read such a document do not pay for it). */
+export function lazyValidator(schema: TSchema | SchemaObject): () => ValidateFunction {
+  let validate: ValidateFunction | null = null;
+  return () => {
+    validate ??= ajv.compile(schema);
+    return validate;
   };
+}
+
+/** How a checker turns problems into an error (default: one ConfigError listing them all). */
+export type ProblemsError = (source: string, problems: SchemaProblem[]) => Error;
+
+const listProblems: ProblemsError = (source, problems) =>
+  new ConfigError(
+    `${source}: ${problems.map((p) => (p.path === '' ? p.detail : `${p.path}: ${p.detail}`)).join('; ')}`,
+  );
+
+/**
+ * A checker for values of a schema: returns the value typed by the schema, or throws naming
+ * `source` (a file, or e.g. "--env-set") and every problem.
+ */
+export function schemaChecker<S extends TSchema>(
+  schema: S,
+  toError: ProblemsError = listProblems,
+): (value: unknown, source: string) => Static<S> {
+  const compiled = lazyValidator(schema);
+  return (value, source) => {
+    const validate = compiled();
+    if (validate(value)) return value as Static<S>;
+    throw toError(source, schemaProblems(validate.errors ?? []));
+  };
+}
+
+/**
+ * A schema written as plain JSON (e.g. hardware-profiles/schema.json, which editors read too),
+ * typed by the interface that describes it.
+ */
+export function jsonSchema<T>(schema: SchemaObject): TSchema & { static: T } {
+  return Type.Unsafe<T>(schema) as TSchema & { static: T };
+}
+
+/**
+ * A union of object schemas told apart by one string key (`type: sensor_msgs/msg/LaserScan`): a
+ * wrong or missing tag is one clear problem instead of every branch's mismatches.
+ */
+export function taggedUnion<const T extends TSchema[]>(tag: string, branches: [...T]) {
+  return Type.Unsafe<Static<T[number]>>({
+    type: 'object',
+    discriminator: { propertyName: tag },
+    required: [tag],
+    properties: { [tag]: { type: 'string' } },
+    oneOf: branches,
+  });
 }
