@@ -43,12 +43,12 @@ const BUILT_IN: Record<string, Entry> = {
   ros2: {
     description:
       'ROS 2 bridge node spikeloop_bridge (rclnodejs); --env-set robot=FILE, remaps after --ros-args',
-    load: async () => (await import('../io/ros2/environment.js')).createRos2Environment,
+    load: async () => (await import('./ros2/environment.js')).createRos2Environment,
   },
   ws: {
     description:
       'external simulators over the WebSocket + MessagePack protocol (docs/protocol.md); --env-set port=, host=, token=',
-    load: async () => (await import('../io/ws/environment.js')).createWsEnvironment,
+    load: async () => (await import('./ws/environment.js')).createWsEnvironment,
   },
 };
 
