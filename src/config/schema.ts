@@ -71,9 +71,9 @@ function problem(error: ErrorObject): SchemaProblem {
       return { path, detail: `must be ${JSON.stringify(params.allowedValue)}${got}` };
     case 'type': {
       const type = String(params.type);
-      const article = /^[aeiou]/.test(type) ? 'an' : 'a';
-      const finite = type === 'number' || type === 'integer' ? ' finite' : '';
-      return { path, detail: `must be ${article}${finite} ${type.replaceAll(',', ' or ')}${got}` };
+      // Numbers are finite (strictNumbers): NaN and Infinity are turned away with this message too.
+      const noun = `${type === 'number' || type === 'integer' ? 'finite ' : ''}${type.replaceAll(',', ' or ')}`;
+      return { path, detail: `must be ${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}${got}` };
     }
     case 'minimum':
     case 'maximum':
@@ -91,13 +91,20 @@ function problem(error: ErrorObject): SchemaProblem {
       return { path, detail: `must not be empty${got}` };
     case 'uniqueItems':
       return { path, detail: `entries ${String(params.j)} and ${String(params.i)} are the same` };
-    case 'pattern':
-      return { path, detail: `${describeValue(error.data)} does not match ${String(params.pattern)}` };
+    case 'pattern': {
+      // A schema's title names what the pattern stands for ("ROS 2 name"); better than the regex.
+      const title = (error.parentSchema as { title?: string } | undefined)?.title;
+      return {
+        path,
+        detail: `${describeValue(error.data)} ${title ? `is not a valid ${title}` : `does not match ${String(params.pattern)}`}`,
+      };
+    }
     case 'discriminator': {
       const tag = String(params.tag);
       const value = (error.data as Record<string, unknown> | undefined)?.[tag];
-      const tags = (error.schema as { oneOf?: Array<{ properties?: Record<string, { const?: unknown }> }> })
-        .oneOf;
+      const tags = (
+        error.parentSchema as { oneOf?: Array<{ properties?: Record<string, { const?: unknown }> }> }
+      ).oneOf;
       const known = tags?.map((branch) => branch.properties?.[tag]?.const).filter((t) => t !== undefined);
       return {
         path: path === '' ? tag : `${path}.${tag}`,
@@ -181,4 +188,9 @@ export function taggedUnion<const T extends TSchema[]>(tag: string, branches: [.
     properties: { [tag]: { type: 'string' } },
     oneOf: branches,
   });
+}
+
+/** One of a list of strings, as `enum` (a union of consts would report every branch's mismatch). */
+export function stringEnum<const T extends readonly string[]>(values: T) {
+  return Type.Unsafe<T[number]>({ enum: [...values] });
 }
