@@ -121,7 +121,7 @@ describe('hardware profile', () => {
   it('rejects a profile that breaks the schema, naming the key', () => {
     const broken = { ...handBuiltProfile(), backends: [{ backend: 'tpu', available: true }] } as unknown;
     expect(() => validateHardwareProfile(broken, 'p.json')).toThrow(
-      /p\.json: backends\.0\.backend: must be one of "cpu", "webgpu"/,
+      /p\.json: backends\[0\]\.backend: must be one of "cpu", "webgpu"/,
     );
     const { host: _host, ...missing } = handBuiltProfile();
     expect(() => validateHardwareProfile(missing, 'p.json')).toThrow(/missing required key "host"/);

@@ -165,7 +165,9 @@ describe('arena physics', () => {
       /start position overlaps/,
     );
     expect(() => new Arena(box({ sensors: { anglesRad: [], maxRangeM: 1 } }))).toThrow(/anglesRad/);
-    expect(() => new Arena(box({ command: 'joystick' as 'twist' }))).toThrow(/expected twist or wheels/);
+    expect(() => new Arena(box({ command: 'joystick' as 'twist' }))).toThrow(
+      /arena.command: must be one of "twist", "wheels", got "joystick"/,
+    );
   });
 });
 
