@@ -7,6 +7,7 @@
  * what is missing.
  */
 import { buildMapping } from '../../codec/mapping.js';
+import { checkSettingKeys } from '../../config/settings.js';
 import { Ros2Bridge } from '../../io/ros2/bridge.js';
 import { StimulusEncoder } from '../../io/ros2/channels.js';
 import { Ros2ParamsError } from '../../io/ros2/errors.js';
@@ -29,7 +30,9 @@ export async function createRos2Environment(
   options: EnvironmentOptions,
   deps: Ros2EnvironmentDeps = { loadApi: () => loadRclnodejs(), rosArgs: splitRosArgs(process.argv).rosArgs },
 ): Promise<Environment> {
-  // First the ROS 2 check: without ROS nothing else matters, and the user gets one line.
+  // A misspelt setting is a mistake on the command line whatever the machine: said first.
+  checkSettingKeys('ros2', options.settings, ['robot']);
+  // Then the ROS 2 check: without ROS nothing else matters, and the user gets one line.
   const api = await deps.loadApi();
   const robot = options.settings?.robot;
   if (typeof robot !== 'string' || robot === '') {

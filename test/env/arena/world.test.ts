@@ -228,7 +228,7 @@ describe('createArenaEnvironment (registry factory)', () => {
 
   it('rejects unknown settings, bad seeds and unreadable mappings', async () => {
     await expect(createArenaEnvironment({ ...base, settings: { speed: 1 } })).rejects.toThrow(
-      /arena: unknown setting "speed"/,
+      /arena environment: unknown setting "speed"; expected seed, mapping/,
     );
     await expect(createArenaEnvironment({ ...base, settings: { seed: -1 } })).rejects.toThrow(
       /arena: seed must be/,
