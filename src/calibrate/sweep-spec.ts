@@ -3,9 +3,11 @@
  * metric to draw. A spec expands into points; each point is keyed by a stable hash of everything
  * that determines its result, so results can be resumed, sliced and merged by key.
  */
+
 import { createHash } from 'node:crypto';
+import { type ObjectOptions, type Static, type TSchema, Type } from '@sinclair/typebox';
 import { loadConfigFile } from '../config/load.js';
-import { ConfigError, jsonSchema, schemaChecker } from '../config/schema.js';
+import { ConfigError, schemaChecker, stringEnum } from '../config/schema.js';
 import type { BackendChoice } from '../engine/engine.js';
 import {
   DEFAULT_PARAMS,
@@ -64,87 +66,64 @@ export interface SweepPoint {
   overrides: Partial<ModelParams>;
 }
 
-/** JSON schema of MetricOptions, shared by sweep and calibration files. */
-export const METRIC_OPTIONS_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    windowMs: { type: 'number', exclusiveMinimum: 0 },
-    activeFactor: { type: 'number', exclusiveMinimum: 0 },
-    fanoWindowMs: { type: 'number', exclusiveMinimum: 0 },
-    minSpikesForCv: { type: 'integer', minimum: 3 },
+const closed = { additionalProperties: false } as const;
+const optional = Type.Optional;
+
+/** Schema of MetricOptions, shared by sweep and calibration files. */
+export const METRIC_OPTIONS_SCHEMA = Type.Object(
+  {
+    windowMs: optional(Type.Number({ exclusiveMinimum: 0 })),
+    activeFactor: optional(Type.Number({ exclusiveMinimum: 0 })),
+    fanoWindowMs: optional(Type.Number({ exclusiveMinimum: 0 })),
+    minSpikesForCv: optional(Type.Integer({ minimum: 3 })),
   },
-};
+  closed,
+);
 
-const valueList = {
-  anyOf: [
-    { type: 'array', items: { type: 'number' }, minItems: 1 },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['from', 'to', 'steps'],
-      properties: {
-        from: { type: 'number' },
-        to: { type: 'number' },
-        steps: { type: 'integer', minimum: 1 },
-      },
-    },
-  ],
-};
+const VALUE_LIST = Type.Union([
+  Type.Array(Type.Number(), { minItems: 1 }),
+  Type.Object({ from: Type.Number(), to: Type.Number(), steps: Type.Integer({ minimum: 1 }) }, closed),
+]);
 
-const paramProperties = (schema: object) => Object.fromEntries(SWEEPABLE_KEYS.map((key) => [key, schema]));
+/** An object whose keys may be any of `keys`, each holding a `value`. */
+export function keyedBy<S extends TSchema>(keys: readonly string[], value: S, options: ObjectOptions = {}) {
+  return Type.Unsafe<Record<string, Static<S>>>(
+    Type.Object(Object.fromEntries(keys.map((key) => [key, optional(value)])), { ...closed, ...options }),
+  );
+}
 
 /** Schema properties of the SimulationShape fields (file keys: duration and warmup in s). */
 export const SIMULATION_SHAPE_PROPERTIES = {
-  model: { enum: [...MODEL_NAMES] },
-  n: { type: 'integer', minimum: 5 },
-  duration: { type: 'number', exclusiveMinimum: 0 },
-  warmup: { type: 'number', minimum: 0 },
-  batch: { type: 'integer', minimum: 1 },
-  backend: { enum: ['auto', 'cpu', 'webgpu'] },
+  model: optional(stringEnum(MODEL_NAMES)),
+  n: optional(Type.Integer({ minimum: 5 })),
+  duration: optional(Type.Number({ exclusiveMinimum: 0 })),
+  warmup: optional(Type.Number({ minimum: 0 })),
+  batch: optional(Type.Integer({ minimum: 1 })),
+  backend: optional(stringEnum(['auto', 'cpu', 'webgpu'])),
 };
 
-export const SWEEP_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
+export const SWEEP_SCHEMA = Type.Object(
+  {
     ...SIMULATION_SHAPE_PROPERTIES,
-    params: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
-    grid: { type: 'object', additionalProperties: false, properties: paramProperties(valueList) },
-    points: {
-      type: 'array',
-      minItems: 1,
-      items: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
-    },
-    metrics: METRIC_OPTIONS_SCHEMA,
-    heatmap: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['x', 'y'],
-      properties: {
-        x: { enum: [...SWEEPABLE_KEYS] },
-        y: { enum: [...SWEEPABLE_KEYS] },
-        metric: { enum: [...METRIC_NAMES] },
-      },
-    },
+    params: optional(keyedBy(SWEEPABLE_KEYS, Type.Number())),
+    grid: optional(keyedBy(SWEEPABLE_KEYS, VALUE_LIST)),
+    points: optional(Type.Array(keyedBy(SWEEPABLE_KEYS, Type.Number()), { minItems: 1 })),
+    metrics: optional(METRIC_OPTIONS_SCHEMA),
+    heatmap: optional(
+      Type.Object(
+        {
+          x: stringEnum(SWEEPABLE_KEYS),
+          y: stringEnum(SWEEPABLE_KEYS),
+          metric: optional(stringEnum(METRIC_NAMES)),
+        },
+        closed,
+      ),
+    ),
   },
-};
+  closed,
+);
 
-interface SweepFile {
-  model?: ModelName;
-  n?: number;
-  duration?: number;
-  warmup?: number;
-  batch?: number;
-  backend?: BackendChoice;
-  params?: ParamValues;
-  grid?: Record<string, number[] | { from: number; to: number; steps: number }>;
-  points?: ParamValues[];
-  metrics?: Partial<MetricOptions>;
-  heatmap?: { x: string; y: string; metric?: MetricName };
-}
-
-const checkSweepFile = schemaChecker(jsonSchema<SweepFile>(SWEEP_SCHEMA));
+const checkSweepFile = schemaChecker(SWEEP_SCHEMA);
 
 /**
  * Most points one sweep (or one calibration round) may have. Each point is at least one

@@ -87,6 +87,11 @@ function problem(error: ErrorObject): SchemaProblem {
       return { path, detail: `must have at least ${String(params.limit)} entries${got}` };
     case 'maxItems':
       return { path, detail: `must have at most ${String(params.limit)} entries${got}` };
+    case 'minProperties':
+      return {
+        path,
+        detail: `must have at least ${String(params.limit)} key${params.limit === 1 ? '' : 's'}`,
+      };
     case 'minLength':
       return { path, detail: `must not be empty${got}` };
     case 'uniqueItems':
