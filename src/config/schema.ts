@@ -127,9 +127,13 @@ function problem(error: ErrorObject): SchemaProblem {
 /** The problems Ajv found, said once each (anyOf/oneOf summaries dropped where a branch says more). */
 export function schemaProblems(errors: readonly ErrorObject[]): SchemaProblem[] {
   const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && e.keyword !== 'if');
+  // A value of the wrong type fails its range too ("2.5: must be an integer", "must be ≥ 5"): the
+  // type says it.
+  const wrongType = new Set(specific.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  const relevant = specific.filter((e) => e.keyword === 'type' || !wrongType.has(e.instancePath));
   const seen = new Set<string>();
   const problems: SchemaProblem[] = [];
-  for (const error of specific.length > 0 ? specific : errors) {
+  for (const error of relevant.length > 0 ? relevant : errors) {
     const p = problem(error);
     const key = `${p.path}\u0000${p.detail}`;
     if (!seen.has(key)) {
