@@ -84,7 +84,10 @@ function problem(error: ErrorObject): SchemaProblem {
         detail: `must be ${SYMBOL[String(params.comparison)] ?? ''} ${String(params.limit)}${got}`,
       };
     case 'minItems':
-      return { path, detail: `must have at least ${String(params.limit)} entries${got}` };
+      return {
+        path,
+        detail: `must have at least ${String(params.limit)} ${params.limit === 1 ? 'entry' : 'entries'}${got}`,
+      };
     case 'maxItems':
       return { path, detail: `must have at most ${String(params.limit)} entries${got}` };
     case 'minProperties':

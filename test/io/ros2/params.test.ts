@@ -100,7 +100,7 @@ describe('errors name the file and the key path of the bad field', () => {
     delete (missing.motors as Record<string, unknown>[])[0]!.limits;
     expect(errorOf(missing)).toBe('robot.yaml: motors[0]: missing required key "limits"');
     expect(errorOf({ sensors: [], motors: [] })).toBe(
-      'robot.yaml: missing required key "robot"; sensors: must have at least 1 entries, got an array of 0; motors: must have at least 1 entries, got an array of 0',
+      'robot.yaml: missing required key "robot"; sensors: must have at least 1 entry, got an array of 0; motors: must have at least 1 entry, got an array of 0',
     );
   });
 
