@@ -3,63 +3,48 @@
  * (or JSON) file the loop and `simulate` can load. Only `model`, `n` and `params` matter for
  * loading; `achieved`, `targets` and `source` document where the values came from.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+
+import { writeFileSync } from 'node:fs';
+import { type Static, Type } from '@sinclair/typebox';
+import { stringify as toYaml } from 'yaml';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, schemaChecker, stringEnum } from '../config/schema.js';
 import { MODEL_NAMES, type ModelName, type ModelParams, modelParams } from '../model/params.js';
-import { SchemaError, schemaChecker } from './schema.js';
-import { SWEEPABLE_KEYS } from './sweep-spec.js';
+import { keyedBy, SWEEPABLE_KEYS } from './sweep-spec.js';
 
-export interface ModelParamsFile {
-  model: ModelName;
-  n: number;
-  /** ModelParams overrides (numbers only). */
-  params: Partial<ModelParams>;
-  /** Metric values measured with these parameters. */
-  achieved?: Record<string, number | null>;
-  targetsMet?: boolean;
-  source?: string;
-  date?: string;
-}
-
-const PARAMS_FILE_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['params'],
-  properties: {
-    model: { enum: [...MODEL_NAMES] },
-    n: { type: 'integer', minimum: 5 },
-    params: {
-      type: 'object',
-      additionalProperties: false,
-      properties: Object.fromEntries(
-        SWEEPABLE_KEYS.filter((key) => key !== 'n').map((key) => [key, { type: 'number' }]),
+const PARAMS_FILE_SCHEMA = Type.Object(
+  {
+    model: Type.Optional(stringEnum(MODEL_NAMES)),
+    n: Type.Optional(Type.Integer({ minimum: 5 })),
+    /** ModelParams overrides (numbers only). */
+    params: Type.Unsafe<Partial<ModelParams>>(
+      keyedBy(
+        SWEEPABLE_KEYS.filter((key) => key !== 'n'),
+        Type.Number(),
       ),
-    },
-    achieved: { type: 'object', additionalProperties: { type: ['number', 'null'] } },
-    targetsMet: { type: 'boolean' },
-    source: { type: 'string' },
-    date: { type: 'string' },
+    ),
+    /** Metric values measured with these parameters. */
+    achieved: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()]))),
+    targetsMet: Type.Optional(Type.Boolean()),
+    source: Type.Optional(Type.String()),
+    date: Type.Optional(Type.String()),
   },
-};
-
-const checkParamsFile = schemaChecker<Partial<ModelParamsFile> & { params: Partial<ModelParams> }>(
-  PARAMS_FILE_SCHEMA,
+  { additionalProperties: false },
 );
+
+/** A params file with model and n filled in (the defaults: ei-clustered, 5000). */
+export type ModelParamsFile = Static<typeof PARAMS_FILE_SCHEMA> & { model: ModelName; n: number };
+
+const checkParamsFile = schemaChecker(PARAMS_FILE_SCHEMA);
 
 /** Loads and validates a params file; the parameters are checked against the model too. */
 export function loadModelParamsFile(path: string): ModelParamsFile {
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SchemaError(`cannot read params file ${path}: ${(error as Error).message}`);
-  }
-  const file = checkParamsFile(parsed, path);
+  const file = checkParamsFile(loadConfigFile(path, 'params file'), path);
   const result: ModelParamsFile = { ...file, model: file.model ?? 'ei-clustered', n: file.n ?? 5000 };
   try {
     modelParams(result.model, result.n, result.params);
   } catch (error) {
-    throw new SchemaError(`${path}: ${(error as Error).message}`);
+    throw new ConfigError(`${path}: ${(error as Error).message}`);
   }
   return result;
 }

@@ -3,9 +3,11 @@
  * metric to draw. A spec expands into points; each point is keyed by a stable hash of everything
  * that determines its result, so results can be resumed, sliced and merged by key.
  */
+
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { type ObjectOptions, type Static, type TSchema, Type } from '@sinclair/typebox';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, schemaChecker, stringEnum } from '../config/schema.js';
 import type { BackendChoice } from '../engine/engine.js';
 import {
   DEFAULT_PARAMS,
@@ -15,7 +17,6 @@ import {
   modelParams,
 } from '../model/params.js';
 import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
-import { SchemaError, schemaChecker } from './schema.js';
 
 /** Every numeric ModelParams key can be swept, and `n` (total neurons, split 4 : 1). */
 export const SWEEPABLE_KEYS: readonly string[] = [
@@ -65,87 +66,64 @@ export interface SweepPoint {
   overrides: Partial<ModelParams>;
 }
 
-/** JSON schema of MetricOptions, shared by sweep and calibration files. */
-export const METRIC_OPTIONS_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    windowMs: { type: 'number', exclusiveMinimum: 0 },
-    activeFactor: { type: 'number', exclusiveMinimum: 0 },
-    fanoWindowMs: { type: 'number', exclusiveMinimum: 0 },
-    minSpikesForCv: { type: 'integer', minimum: 3 },
+const closed = { additionalProperties: false } as const;
+const optional = Type.Optional;
+
+/** Schema of MetricOptions, shared by sweep and calibration files. */
+export const METRIC_OPTIONS_SCHEMA = Type.Object(
+  {
+    windowMs: optional(Type.Number({ exclusiveMinimum: 0 })),
+    activeFactor: optional(Type.Number({ exclusiveMinimum: 0 })),
+    fanoWindowMs: optional(Type.Number({ exclusiveMinimum: 0 })),
+    minSpikesForCv: optional(Type.Integer({ minimum: 3 })),
   },
-};
+  closed,
+);
 
-const valueList = {
-  anyOf: [
-    { type: 'array', items: { type: 'number' }, minItems: 1 },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['from', 'to', 'steps'],
-      properties: {
-        from: { type: 'number' },
-        to: { type: 'number' },
-        steps: { type: 'integer', minimum: 1 },
-      },
-    },
-  ],
-};
+const VALUE_LIST = Type.Union([
+  Type.Array(Type.Number(), { minItems: 1 }),
+  Type.Object({ from: Type.Number(), to: Type.Number(), steps: Type.Integer({ minimum: 1 }) }, closed),
+]);
 
-const paramProperties = (schema: object) => Object.fromEntries(SWEEPABLE_KEYS.map((key) => [key, schema]));
+/** An object whose keys may be any of `keys`, each holding a `value`. */
+export function keyedBy<S extends TSchema>(keys: readonly string[], value: S, options: ObjectOptions = {}) {
+  return Type.Unsafe<Record<string, Static<S>>>(
+    Type.Object(Object.fromEntries(keys.map((key) => [key, optional(value)])), { ...closed, ...options }),
+  );
+}
 
 /** Schema properties of the SimulationShape fields (file keys: duration and warmup in s). */
 export const SIMULATION_SHAPE_PROPERTIES = {
-  model: { enum: [...MODEL_NAMES] },
-  n: { type: 'integer', minimum: 5 },
-  duration: { type: 'number', exclusiveMinimum: 0 },
-  warmup: { type: 'number', minimum: 0 },
-  batch: { type: 'integer', minimum: 1 },
-  backend: { enum: ['auto', 'cpu', 'webgpu'] },
+  model: optional(stringEnum(MODEL_NAMES)),
+  n: optional(Type.Integer({ minimum: 5 })),
+  duration: optional(Type.Number({ exclusiveMinimum: 0 })),
+  warmup: optional(Type.Number({ minimum: 0 })),
+  batch: optional(Type.Integer({ minimum: 1 })),
+  backend: optional(stringEnum(['auto', 'cpu', 'webgpu'])),
 };
 
-export const SWEEP_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
+export const SWEEP_SCHEMA = Type.Object(
+  {
     ...SIMULATION_SHAPE_PROPERTIES,
-    params: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
-    grid: { type: 'object', additionalProperties: false, properties: paramProperties(valueList) },
-    points: {
-      type: 'array',
-      minItems: 1,
-      items: { type: 'object', additionalProperties: false, properties: paramProperties({ type: 'number' }) },
-    },
-    metrics: METRIC_OPTIONS_SCHEMA,
-    heatmap: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['x', 'y'],
-      properties: {
-        x: { enum: [...SWEEPABLE_KEYS] },
-        y: { enum: [...SWEEPABLE_KEYS] },
-        metric: { enum: [...METRIC_NAMES] },
-      },
-    },
+    params: optional(keyedBy(SWEEPABLE_KEYS, Type.Number())),
+    grid: optional(keyedBy(SWEEPABLE_KEYS, VALUE_LIST)),
+    points: optional(Type.Array(keyedBy(SWEEPABLE_KEYS, Type.Number()), { minItems: 1 })),
+    metrics: optional(METRIC_OPTIONS_SCHEMA),
+    heatmap: optional(
+      Type.Object(
+        {
+          x: stringEnum(SWEEPABLE_KEYS),
+          y: stringEnum(SWEEPABLE_KEYS),
+          metric: optional(stringEnum(METRIC_NAMES)),
+        },
+        closed,
+      ),
+    ),
   },
-};
+  closed,
+);
 
-interface SweepFile {
-  model?: ModelName;
-  n?: number;
-  duration?: number;
-  warmup?: number;
-  batch?: number;
-  backend?: BackendChoice;
-  params?: ParamValues;
-  grid?: Record<string, number[] | { from: number; to: number; steps: number }>;
-  points?: ParamValues[];
-  metrics?: Partial<MetricOptions>;
-  heatmap?: { x: string; y: string; metric?: MetricName };
-}
-
-const checkSweepFile = schemaChecker<SweepFile>(SWEEP_SCHEMA);
+const checkSweepFile = schemaChecker(SWEEP_SCHEMA);
 
 /**
  * Most points one sweep (or one calibration round) may have. Each point is at least one
@@ -162,7 +140,7 @@ export function checkGridSize(counts: Record<string, number>, listed: number, so
   let total = Math.max(1, listed);
   for (const [key, count] of Object.entries(counts)) {
     if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SWEEP_POINTS) {
-      throw new SchemaError(`${source}: ${key}: ${count} values; at most ${MAX_SWEEP_POINTS} are allowed`);
+      throw new ConfigError(`${source}: ${key}: ${count} values; at most ${MAX_SWEEP_POINTS} are allowed`);
     }
     total *= count;
   }
@@ -170,7 +148,7 @@ export function checkGridSize(counts: Record<string, number>, listed: number, so
     const sizes = Object.entries(counts)
       .map(([key, count]) => `${key} ${count}`)
       .join(' × ');
-    throw new SchemaError(
+    throw new ConfigError(
       `${source}: ${total.toPrecision(3)} points (${listed > 0 ? `${listed} listed × ` : ''}${sizes || '1'}); at most ${MAX_SWEEP_POINTS} are allowed: use fewer steps or split the sweep into files`,
     );
   }
@@ -189,7 +167,7 @@ export function linearValues(from: number, to: number, steps: number): number[] 
 export function sweepSpecFrom(value: unknown, source: string): SweepSpec {
   const file = checkSweepFile(value ?? {}, source);
   if (Object.keys(file.grid ?? {}).length === 0 && file.points === undefined) {
-    throw new SchemaError(
+    throw new ConfigError(
       `${source}: nothing to sweep: give a grid (e.g. grid: {jEPlus: [5, 10]}) and/or a list of points`,
     );
   }
@@ -229,19 +207,7 @@ export function sweepSpecFrom(value: unknown, source: string): SweepSpec {
 }
 
 export function loadSweepSpec(path: string): SweepSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new SchemaError(`cannot read sweep file ${path}: ${(error as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (error) {
-    throw new SchemaError(`${path}: not valid YAML: ${(error as Error).message}`);
-  }
-  return sweepSpecFrom(parsed, path);
+  return sweepSpecFrom(loadConfigFile(path, 'sweep file'), path);
 }
 
 /** The first two swept keys with more than one value. */
@@ -304,7 +270,7 @@ export function expandSweep(spec: SweepSpec, source = 'sweep'): SweepPoint[] {
       try {
         modelParams(spec.model, n, overrides);
       } catch (error) {
-        throw new SchemaError(
+        throw new ConfigError(
           `${source}: point ${index} (${describeValues(values)}): ${(error as Error).message}`,
         );
       }
@@ -323,7 +289,7 @@ export function expandSweep(spec: SweepSpec, source = 'sweep'): SweepPoint[] {
   for (const point of points) {
     const earlier = seen.get(point.key);
     if (earlier !== undefined) {
-      throw new SchemaError(`${source}: points ${earlier} and ${point.index} are the same simulation`);
+      throw new ConfigError(`${source}: points ${earlier} and ${point.index} are the same simulation`);
     }
     seen.set(point.key, point.index);
   }
@@ -338,11 +304,11 @@ export function describeValues(values: ParamValues): string {
 /** Parses "i/k" (slice i of k, 0-based, as Slurm array ids and HTCondor $(Process) count). */
 export function parseSlice(text: string): { index: number; count: number } {
   const match = /^(\d+)\/(\d+)$/.exec(text.trim());
-  if (!match) throw new SchemaError(`--slice must look like i/k (e.g. 0/4), got "${text}"`);
+  if (!match) throw new ConfigError(`--slice must look like i/k (e.g. 0/4), got "${text}"`);
   const index = Number(match[1]);
   const count = Number(match[2]);
   if (count < 1 || index >= count) {
-    throw new SchemaError(`--slice ${text}: need k ≥ 1 and 0 ≤ i < k`);
+    throw new ConfigError(`--slice ${text}: need k ≥ 1 and 0 ≤ i < k`);
   }
   return { index, count };
 }

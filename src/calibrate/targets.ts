@@ -4,18 +4,19 @@
  * best point so far. Every round is an ordinary sweep in its own results directory, so the
  * search is batched and resumable like any sweep.
  */
-import { readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { type Static, Type } from '@sinclair/typebox';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, schemaChecker } from '../config/schema.js';
 import type { BackendChoice } from '../engine/engine.js';
-import type { ModelName } from '../model/params.js';
 import { DEFAULT_METRIC_OPTIONS, METRIC_NAMES, type MetricName, type MetricOptions } from './metrics.js';
 import type { ProgressSink } from './progress.js';
 import { type ResultRow, readResults } from './results-store.js';
-import { SchemaError, schemaChecker } from './schema.js';
 import { runSweep } from './sweep-run.js';
 import {
   checkGridSize,
+  keyedBy,
   linearValues,
   METRIC_OPTIONS_SCHEMA,
   type ParamValues,
@@ -26,14 +27,6 @@ import {
   sweepSpecFrom,
 } from './sweep-spec.js';
 
-/** Either a value with a tolerance (met inside it) or a bound (min and/or max). */
-export interface Target {
-  value?: number;
-  tolerance?: number;
-  min?: number;
-  max?: number;
-}
-
 export interface CalibrationSpec extends SimulationShape {
   search: Record<string, { min: number; max: number }>;
   coarseSteps: number;
@@ -43,81 +36,56 @@ export interface CalibrationSpec extends SimulationShape {
   metrics: MetricOptions;
 }
 
-const TARGET_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    value: { type: 'number' },
-    tolerance: { type: 'number', exclusiveMinimum: 0 },
-    min: { type: 'number' },
-    max: { type: 'number' },
+/** Either a value with a tolerance (met inside it) or a bound (min and/or max). */
+const TARGET_SCHEMA = Type.Object(
+  {
+    value: Type.Optional(Type.Number()),
+    tolerance: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    min: Type.Optional(Type.Number()),
+    max: Type.Optional(Type.Number()),
   },
-  anyOf: [{ required: ['value', 'tolerance'] }, { required: ['min'] }, { required: ['max'] }],
-};
+  {
+    additionalProperties: false,
+    anyOf: [{ required: ['value', 'tolerance'] }, { required: ['min'] }, { required: ['max'] }],
+  },
+);
+export type Target = Static<typeof TARGET_SCHEMA>;
 
 const SEARCHABLE_KEYS = SWEEPABLE_KEYS.filter((key) => !['n', 'seed', 'clusters'].includes(key));
 
-const CALIBRATION_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['search', 'targets'],
-  properties: {
+const CALIBRATION_SCHEMA = Type.Object(
+  {
     ...SIMULATION_SHAPE_PROPERTIES,
-    params: {
-      type: 'object',
-      additionalProperties: false,
-      properties: Object.fromEntries(
-        SWEEPABLE_KEYS.filter((k) => k !== 'n').map((k) => [k, { type: 'number' }]),
+    params: Type.Optional(
+      keyedBy(
+        SWEEPABLE_KEYS.filter((k) => k !== 'n'),
+        Type.Number(),
       ),
-    },
-    search: {
-      type: 'object',
-      additionalProperties: false,
-      minProperties: 1,
-      properties: Object.fromEntries(
-        SEARCHABLE_KEYS.map((key) => [
-          key,
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['min', 'max'],
-            properties: { min: { type: 'number' }, max: { type: 'number' } },
-          },
-        ]),
+    ),
+    search: keyedBy(
+      SEARCHABLE_KEYS,
+      Type.Object({ min: Type.Number(), max: Type.Number() }, { additionalProperties: false }),
+      { minProperties: 1 },
+    ),
+    coarseSteps: Type.Optional(Type.Integer({ minimum: 2 })),
+    refine: Type.Optional(
+      Type.Object(
+        {
+          rounds: Type.Optional(Type.Integer({ minimum: 0 })),
+          steps: Type.Optional(Type.Integer({ minimum: 3 })),
+        },
+        { additionalProperties: false },
       ),
-    },
-    coarseSteps: { type: 'integer', minimum: 2 },
-    refine: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { rounds: { type: 'integer', minimum: 0 }, steps: { type: 'integer', minimum: 3 } },
-    },
-    targets: {
-      type: 'object',
-      additionalProperties: false,
-      minProperties: 1,
-      properties: Object.fromEntries(METRIC_NAMES.map((metric) => [metric, TARGET_SCHEMA])),
-    },
-    metrics: METRIC_OPTIONS_SCHEMA,
+    ),
+    targets: Type.Unsafe<Partial<Record<MetricName, Target>>>(
+      keyedBy(METRIC_NAMES, TARGET_SCHEMA, { minProperties: 1 }),
+    ),
+    metrics: Type.Optional(METRIC_OPTIONS_SCHEMA),
   },
-};
+  { additionalProperties: false },
+);
 
-interface CalibrationFile {
-  model?: ModelName;
-  n?: number;
-  duration?: number;
-  warmup?: number;
-  batch?: number;
-  backend?: BackendChoice;
-  params?: ParamValues;
-  search: Record<string, { min: number; max: number }>;
-  coarseSteps?: number;
-  refine?: { rounds?: number; steps?: number };
-  targets: Partial<Record<MetricName, Target>>;
-  metrics?: Partial<MetricOptions>;
-}
-
-const checkCalibrationFile = schemaChecker<CalibrationFile>(CALIBRATION_SCHEMA);
+const checkCalibrationFile = schemaChecker(CALIBRATION_SCHEMA);
 
 /** Each round narrows the ranges by steps−1; past a few dozen rounds nothing is left to refine. */
 export const MAX_REFINE_ROUNDS = 50;
@@ -125,11 +93,11 @@ export const MAX_REFINE_ROUNDS = 50;
 export function calibrationSpecFrom(value: unknown, source: string): CalibrationSpec {
   const file = checkCalibrationFile(value, source);
   for (const [key, range] of Object.entries(file.search)) {
-    if (!(range.max >= range.min)) throw new SchemaError(`${source}: search.${key}: max must be ≥ min`);
+    if (!(range.max >= range.min)) throw new ConfigError(`${source}: search.${key}: max must be ≥ min`);
   }
   for (const [metric, target] of Object.entries(file.targets)) {
     if (target.min !== undefined && target.max !== undefined && target.max < target.min) {
-      throw new SchemaError(`${source}: targets.${metric}: max must be ≥ min`);
+      throw new ConfigError(`${source}: targets.${metric}: max must be ≥ min`);
     }
   }
   // Sizes are checked before any round's grid is built.
@@ -142,7 +110,7 @@ export function calibrationSpecFrom(value: unknown, source: string): Calibration
   }
   const rounds = file.refine?.rounds ?? 2;
   if (rounds > MAX_REFINE_ROUNDS) {
-    throw new SchemaError(`${source}: refine.rounds: ${rounds}; at most ${MAX_REFINE_ROUNDS} are allowed`);
+    throw new ConfigError(`${source}: refine.rounds: ${rounds}; at most ${MAX_REFINE_ROUNDS} are allowed`);
   }
   return {
     model: file.model ?? 'ei-clustered',
@@ -162,13 +130,7 @@ export function calibrationSpecFrom(value: unknown, source: string): Calibration
 }
 
 export function loadCalibrationSpec(path: string): CalibrationSpec {
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SchemaError(`cannot read targets file ${path}: ${(error as Error).message}`);
-  }
-  return calibrationSpecFrom(parsed, path);
+  return calibrationSpecFrom(loadConfigFile(path, 'targets file'), path);
 }
 
 /** Penalty of one metric value: 0 at the centre or inside a bound, growing with the distance. */

@@ -2,13 +2,11 @@
  * `spikeloop bench engine`: cost of each backend over N (docs/architecture.md): fixed cost, wall time,
  * real-time factor, synaptic events per second, memory, per-tick overhead, and the paper's fit
  * RT(N) = a0 + a1·N + a2·M with the largest N that holds real time.
- * `spikeloop bench batch`: sweep throughput of B instances in one simulation against one by one.
  */
 import type { Command } from 'commander';
-import { benchBatch } from '../calibrate/batch-bench.js';
-import type { CostMeasurement } from '../calibrate/cost.js';
-import { measureBackends } from '../calibrate/cost-sweep.js';
-import { buildHardwareProfile } from '../calibrate/profile.js';
+import type { CostMeasurement } from '../cost/cost.js';
+import { measureBackends } from '../cost/cost-sweep.js';
+import { buildHardwareProfile } from '../cost/profile.js';
 import type { BackendName } from '../engine/engine.js';
 import { DEFAULT_PARAMS, MODEL_NAMES, type ModelName } from '../model/params.js';
 import { printRows, type Row } from './output.js';
@@ -186,71 +184,6 @@ export function registerBenchEngine(bench: Command): void {
           if (row.note !== undefined)
             process.stdout.write(`${String(row.backend)} fit: ${String(row.note)}\n`);
         }
-      }
-    });
-}
-
-export function registerBenchBatch(bench: Command): void {
-  bench
-    .command('batch')
-    .description(
-      'sweep throughput: network-seconds per wall second for B instances in one simulation vs one by one',
-    )
-    .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
-    .option('--n <neurons>', 'network size', integer('--n', 100), 2000)
-    .option(
-      '--batches <list>',
-      'batch sizes B (comma-separated)',
-      integerList('--batches', 1),
-      [1, 8, 32, 128],
-    )
-    .option('--duration <s>', 'biological time per instance (s)', finiteNumber('--duration'), 1)
-    .option('--warmup <s>', 'biological time before measuring (s)', finiteNumber('--warmup'), 0.2)
-    .option('--sequential <k>', 'points of each batch also run one by one', integer('--sequential', 1), 4)
-    .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
-    .option('--seed <n>', 'seed of the first instance', integer('--seed', 0), 1)
-    .option(
-      '--threads <n>',
-      'CPU backend threads (default: chosen from N·B and the cores)',
-      integer('--threads', 1),
-    )
-    .option('--json', 'one JSON object per line')
-    .action(async (options) => {
-      const json = Boolean(options.json);
-      const rows = await benchBatch(
-        {
-          backend: options.backend,
-          model: options.model as ModelName,
-          n: options.n,
-          batches: options.batches,
-          durationS: options.duration,
-          warmupS: options.warmup,
-          seed: options.seed,
-          stepsPerCall: 1000,
-          sequentialSample: options.sequential,
-          threads: options.threads,
-        },
-        (row) => {
-          if (json) printRows([{ ...row }], true);
-          else process.stderr.write(`bench batch: B=${row.batch} speedup ${row.speedup.toFixed(2)}×\n`);
-        },
-      );
-      if (!json) {
-        printRows(
-          rows.map((row) => ({ ...row })),
-          false,
-          [
-            'backend',
-            'n',
-            'batch',
-            'batchedNetworkSPerS',
-            'sequentialNetworkSPerS',
-            'speedup',
-            'batchedSimNetworkSPerS',
-            'sequentialSimNetworkSPerS',
-            'simSpeedup',
-          ],
-        );
       }
     });
 }

@@ -9,12 +9,13 @@
  * otherwise it prints why and reports nothing. A benchmark reports numbers; it never fails on them.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
+import { loadConfigFile } from '../config/load.js';
 import { currentRos2Environment, loadRclnodejs, missingRos2Piece } from '../io/ros2/load.js';
 import type { RclTypeClass } from '../io/ros2/rcl-api.js';
 import { printRows } from './output.js';
@@ -67,7 +68,7 @@ export function registerBenchRos2(bench: Command): Command {
 
 async function benchRos2(options: BenchRos2Options) {
   const dir = mkdtempSync(join(tmpdir(), 'spikeloop-bench-ros2-'));
-  const params = parseYaml(readFileSync(join(ROOT, 'launch/params/turtlebot3.yaml'), 'utf8')) as {
+  const params = loadConfigFile(join(ROOT, 'launch/params/turtlebot3.yaml'), 'robot params file') as {
     motors: Record<string, unknown>[];
     sensors: Record<string, unknown>[];
   };

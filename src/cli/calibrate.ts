@@ -6,8 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { measureBackends } from '../calibrate/cost-sweep.js';
-import { buildHardwareProfile, defaultProfileName, writeHardwareProfile } from '../calibrate/profile.js';
+import { measureBackends } from '../cost/cost-sweep.js';
+import { buildHardwareProfile, defaultProfileName, writeHardwareProfile } from '../cost/profile.js';
 import { DEFAULT_PARAMS, isMultiple, MODEL_NAMES, type ModelName } from '../model/params.js';
 import { BACKEND_SETS, backendsOf, sampleRow } from './bench-engine.js';
 import { printRows } from './output.js';

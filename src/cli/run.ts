@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadModelParamsFile } from '../calibrate/params-file.js';
-import { applyHardwareProfile } from '../calibrate/profile.js';
+import { applyHardwareProfile } from '../cost/profile.js';
 import type { BackendChoice } from '../engine/engine.js';
 import { describeEnvironments, environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';

@@ -8,9 +8,9 @@
  * - PopulationVectorDecoder: Σ (r_k − mean r) · (cos θ_k, sin θ_k) over clusters with preferred
  *   directions θ_k, as (x, y), (angle, length) or a differential-drive command (v, ω).
  */
+import { describeValue } from '../config/checks.js';
 import {
   CodecError,
-  describe,
   lowPassFactor,
   requireFinite,
   requireFiniteArray,
@@ -81,7 +81,9 @@ class GroupRates {
 
 function requireGroups(path: string, value: unknown, populationCount: number): number[][] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new CodecError(`${path}: must be a non-empty array of population groups, got ${describe(value)}`);
+    throw new CodecError(
+      `${path}: must be a non-empty array of population groups, got ${describeValue(value)}`,
+    );
   }
   return value.map((group, g) => requirePopulations(`${path}[${g}]`, group, populationCount));
 }
@@ -171,7 +173,7 @@ export class WinnerTakeAllDecoder extends FilteredDecoder {
     this.rates = new GroupRates(groups, this.tauMs, this.populationCount, this.output);
     if (!Array.isArray(options.values) || options.values.length !== groups.length) {
       throw new CodecError(
-        `${this.path}.values: expected one motor vector per group (${groups.length}), got ${describe(options.values)}`,
+        `${this.path}.values: expected one motor vector per group (${groups.length}), got ${describeValue(options.values)}`,
       );
     }
     const width = Array.isArray(options.values[0]) ? options.values[0].length : 0;
@@ -259,7 +261,7 @@ export class PopulationVectorDecoder extends FilteredDecoder {
     this.sin = Float64Array.from(angles, Math.sin);
     if (!['cartesian', 'polar', 'steer'].includes(options.mode)) {
       throw new CodecError(
-        `${this.path}.mode: expected cartesian, polar or steer, got ${describe(options.mode)}`,
+        `${this.path}.mode: expected cartesian, polar or steer, got ${describeValue(options.mode)}`,
       );
     }
     this.mode = options.mode;

@@ -8,10 +8,10 @@
  * contributes nothing if no good value was seen yet), the currents are added, and then a
  * SensorValueError naming the input and index is thrown, so the loop can log it and carry on.
  */
+import { describeValue } from '../config/checks.js';
 import { counterUniform, mix32, streamKey } from '../model/rng.js';
 import {
   CodecError,
-  describe,
   requireFinite,
   requireFiniteArray,
   requireInteger,
@@ -109,7 +109,7 @@ export class LinearEncoder extends HeldValueEncoder {
     } else {
       if (!Array.isArray(options.weightsPa) || options.weightsPa.length !== this.size) {
         throw new CodecError(
-          `${path}.weightsPa: expected a number or ${this.size} rows (one per value), got ${describe(options.weightsPa)}`,
+          `${path}.weightsPa: expected a number or ${this.size} rows (one per value), got ${describeValue(options.weightsPa)}`,
         );
       }
       options.weightsPa.forEach((row, i) => {

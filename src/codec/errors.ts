@@ -3,6 +3,8 @@
  * offending field (a config path such as `encoders[1].populations[3]`, or an input and index).
  */
 
+import { describeValue, notFinite, notIntegerIn, notNonNegative, notPositive } from '../config/checks.js';
+
 export class CodecError extends Error {
   override name = 'CodecError';
 }
@@ -22,42 +24,37 @@ export class SensorValueError extends CodecError {
   }
 }
 
+/** `value` when `problem` is undefined; else a CodecError naming the path. */
+function checked(path: string, value: unknown, problem: string | undefined): number {
+  if (problem !== undefined) throw new CodecError(`${path}: ${problem}`);
+  return value as number;
+}
+
 export function requireFinite(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new CodecError(`${path}: must be a finite number, got ${describe(value)}`);
-  }
-  return value;
+  return checked(path, value, notFinite(value));
 }
 
 export function requirePositive(path: string, value: unknown): number {
-  const x = requireFinite(path, value);
-  if (x <= 0) throw new CodecError(`${path}: must be > 0, got ${x}`);
-  return x;
+  return checked(path, value, notPositive(value));
 }
 
 export function requireNonNegative(path: string, value: unknown): number {
-  const x = requireFinite(path, value);
-  if (x < 0) throw new CodecError(`${path}: must be ≥ 0, got ${x}`);
-  return x;
+  return checked(path, value, notNonNegative(value));
 }
 
 export function requireInteger(path: string, value: unknown, min: number, max: number): number {
-  const x = requireFinite(path, value);
-  if (!Number.isInteger(x) || x < min || x > max) {
-    throw new CodecError(`${path}: must be an integer in [${min}, ${max}], got ${x}`);
-  }
-  return x;
+  return checked(path, value, notIntegerIn(value, min, max));
 }
 
 export function requireName(path: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new CodecError(`${path}: must be a non-empty string, got ${describe(value)}`);
+    throw new CodecError(`${path}: must be a non-empty string, got ${describeValue(value)}`);
   }
   return value;
 }
 
 export function requireFiniteArray(path: string, value: unknown, length?: number): number[] {
-  if (!Array.isArray(value)) throw new CodecError(`${path}: must be an array, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new CodecError(`${path}: must be an array, got ${describeValue(value)}`);
   if (length !== undefined && value.length !== length) {
     throw new CodecError(`${path}: expected ${length} values, got ${value.length}`);
   }
@@ -67,7 +64,7 @@ export function requireFiniteArray(path: string, value: unknown, length?: number
 /** Population indices: distinct integers in [0, populationCount). */
 export function requirePopulations(path: string, value: unknown, populationCount: number): number[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new CodecError(`${path}: must be a non-empty array of populations, got ${describe(value)}`);
+    throw new CodecError(`${path}: must be a non-empty array of populations, got ${describeValue(value)}`);
   }
   const seen = new Set<number>();
   return value.map((p, i) => {
@@ -76,14 +73,6 @@ export function requirePopulations(path: string, value: unknown, populationCount
     seen.add(pop);
     return pop;
   });
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
 }
 
 /** Exact one-step factor of an exponential low-pass filter with time constant tauMs over stepMs. */

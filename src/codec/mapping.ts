@@ -7,6 +7,7 @@
  * Populations are written as indices (0..2Q−1: E clusters, then I clusters) or names ("E3", "I0").
  */
 
+import { describeValue } from '../config/checks.js';
 import {
   PopulationVectorDecoder,
   type PopulationVectorOptions,
@@ -23,7 +24,7 @@ import {
   RateEncoder,
   type RateEncoderOptions,
 } from './encoders.js';
-import { CodecError, describe, requireInteger, requirePositive } from './errors.js';
+import { CodecError, requireInteger, requirePositive } from './errors.js';
 import type { Decoder, Encoder } from './types.js';
 
 export const MAPPING_VERSION = 1;
@@ -147,17 +148,19 @@ export function resolvePopulation(path: string, ref: unknown, clusters: number):
       return match[1] === 'E' ? q : clusters + q;
     }
   }
-  throw new CodecError(`${path}: expected a population index or a name like "E3"/"I3", got ${describe(ref)}`);
+  throw new CodecError(
+    `${path}: expected a population index or a name like "E3"/"I3", got ${describeValue(ref)}`,
+  );
 }
 
 function resolveList(path: string, refs: unknown, clusters: number): number[] {
-  if (!Array.isArray(refs)) throw new CodecError(`${path}: must be an array, got ${describe(refs)}`);
+  if (!Array.isArray(refs)) throw new CodecError(`${path}: must be an array, got ${describeValue(refs)}`);
   return refs.map((ref, i) => resolvePopulation(`${path}[${i}]`, ref, clusters));
 }
 
 function requireObject(path: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CodecError(`${path}: must be an object, got ${describe(value)}`);
+    throw new CodecError(`${path}: must be an object, got ${describeValue(value)}`);
   }
   return value as Record<string, unknown>;
 }
@@ -176,7 +179,7 @@ function buildEncoder(path: string, raw: unknown, context: MappingContext, popul
   const allowed = ENCODER_KEYS[kind];
   if (allowed === undefined) {
     throw new CodecError(
-      `${path}.kind: unknown encoder ${describe(config.kind)}; expected linear, gaussian or rate`,
+      `${path}.kind: unknown encoder ${describeValue(config.kind)}; expected linear, gaussian or rate`,
     );
   }
   checkKeys(path, config, allowed);
@@ -205,7 +208,7 @@ function buildDecoder(path: string, raw: unknown, context: MappingContext, popul
   const allowed = DECODER_KEYS[kind];
   if (allowed === undefined) {
     throw new CodecError(
-      `${path}.kind: unknown decoder ${describe(config.kind)}; expected rate, wta or population-vector`,
+      `${path}.kind: unknown decoder ${describeValue(config.kind)}; expected rate, wta or population-vector`,
     );
   }
   checkKeys(path, config, allowed);
@@ -213,7 +216,7 @@ function buildDecoder(path: string, raw: unknown, context: MappingContext, popul
   const groups = () => {
     if (!Array.isArray(config.groups)) {
       throw new CodecError(
-        `${path}.groups: must be an array of population lists, got ${describe(config.groups)}`,
+        `${path}.groups: must be an array of population lists, got ${describeValue(config.groups)}`,
       );
     }
     return config.groups.map((g, i) => resolveList(`${path}.groups[${i}]`, g, context.clusters));
@@ -243,11 +246,13 @@ export function buildMapping(raw: unknown, context: MappingContext): BuiltMappin
   const mapping = requireObject('mapping', raw);
   checkKeys('mapping', mapping, ['version', 'description', 'encoders', 'decoders']);
   if (mapping.version !== undefined && mapping.version !== MAPPING_VERSION) {
-    throw new CodecError(`mapping.version: expected ${MAPPING_VERSION}, got ${describe(mapping.version)}`);
+    throw new CodecError(
+      `mapping.version: expected ${MAPPING_VERSION}, got ${describeValue(mapping.version)}`,
+    );
   }
   for (const key of ['encoders', 'decoders'] as const) {
     if (!Array.isArray(mapping[key])) {
-      throw new CodecError(`mapping.${key}: must be an array, got ${describe(mapping[key])}`);
+      throw new CodecError(`mapping.${key}: must be an array, got ${describeValue(mapping[key])}`);
     }
   }
   const populationCount = 2 * clusters;

@@ -16,6 +16,21 @@ export async function resolveBackend(choice: BackendChoice): Promise<BackendName
   return (await hardwareWebGpuAvailable()) ? 'webgpu' : 'cpu';
 }
 
+/** Whether a backend can run here, and if not, why (one line). */
+export async function backendAvailability(
+  backend: BackendName,
+): Promise<{ available: boolean; reason?: string }> {
+  if (backend === 'cpu') return { available: true };
+  try {
+    const { webGpuAvailable, SOFTWARE_ADAPTER_PACKAGES } = await import('./webgpu/availability.js');
+    return (await webGpuAvailable())
+      ? { available: true }
+      : { available: false, reason: `no WebGPU adapter (install ${SOFTWARE_ADAPTER_PACKAGES})` };
+  } catch (error) {
+    return { available: false, reason: `WebGPU backend failed to load: ${(error as Error).message}` };
+  }
+}
+
 export async function createEngine(choice: BackendChoice, options: EngineOptions): Promise<Engine> {
   const backend = await resolveBackend(choice);
   if (backend === 'cpu') return CpuEngine.create(options);

@@ -6,6 +6,7 @@
  * timer on the event loop.
  */
 import type { Decoder, Encoder, PopulationActivity } from '../codec/types.js';
+import { checkSettingKeys } from '../config/settings.js';
 import type {
   Environment,
   EnvironmentOptions,
@@ -137,14 +138,7 @@ function setting(options: EnvironmentOptions, key: string, fallback: number): nu
 const SETTINGS = ['pattern', 'channels', 'rateHz', 'patternHz', 'gainPa', 'outputs'];
 
 export async function createSyntheticEnvironment(options: EnvironmentOptions): Promise<Environment> {
-  // A misspelt setting would otherwise be ignored and the run measure something else than asked.
-  for (const key of Object.keys(options.settings ?? {})) {
-    if (!SETTINGS.includes(key)) {
-      throw new RangeError(
-        `synthetic environment: unknown setting "${key}"; expected ${SETTINGS.join(', ')}`,
-      );
-    }
-  }
+  checkSettingKeys('synthetic', options.settings, SETTINGS);
   const layout: Layout = options.layout;
   const pattern = options.settings?.pattern ?? 'sine';
   if (pattern !== 'sine' && pattern !== 'step') {

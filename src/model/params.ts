@@ -6,6 +6,8 @@
  * synapse from an inhibitory to an excitatory neuron (the convention of the paper's code).
  */
 
+import { notFinite, notPositive } from '../config/checks.js';
+
 export type TauSynDistribution =
   | { kind: 'homogeneous' }
   /** Each neuron's tau is drawn uniformly from tau·[1 − spread, 1 + spread]. */
@@ -128,17 +130,15 @@ export function modelParams(model: ModelName, n: number, overrides: Partial<Mode
 }
 
 function requireFinite(params: ModelParams, key: keyof ModelParams): number {
-  const value = params[key];
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new ParameterError(key, `must be a finite number, got ${String(value)}`);
-  }
-  return value;
+  const problem = notFinite(params[key]);
+  if (problem !== undefined) throw new ParameterError(key, problem);
+  return params[key] as number;
 }
 
 function requirePositive(params: ModelParams, key: keyof ModelParams): number {
-  const value = requireFinite(params, key);
-  if (value <= 0) throw new ParameterError(key, `must be > 0, got ${value}`);
-  return value;
+  const problem = notPositive(params[key]);
+  if (problem !== undefined) throw new ParameterError(key, problem);
+  return params[key] as number;
 }
 
 /** Checks every parameter and returns them unchanged; throws a ParameterError naming the first bad one. */

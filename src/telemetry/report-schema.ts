@@ -2,7 +2,7 @@
  * The JSON schema of report.json (format "spikeloop-latency-report", version 1) and its validator.
  * `spikeloop report DIR` refuses a file that does not match, naming the first problem.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { lazyValidator, schemaProblems } from '../config/schema.js';
 
 const histogram = {
   type: 'object',
@@ -119,36 +119,20 @@ export const REPORT_SCHEMA = {
   },
 } as const;
 
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-let validator: ValidateFunction | null = null;
-
 /** Compiled on first use, so commands that never read a report do not pay for it. */
-function compiled(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-    ajv.addFormat('date-time', DATE_TIME);
-    validator = ajv.compile(REPORT_SCHEMA);
-  }
-  return validator;
-}
+const compiled = lazyValidator(REPORT_SCHEMA);
 
 export class ReportFormatError extends Error {
   override name = 'ReportFormatError';
-}
-
-function describe(error: ErrorObject): string {
-  const where = error.instancePath === '' ? 'the report' : error.instancePath;
-  return `${where} ${error.message ?? 'is invalid'}${error.params && 'additionalProperty' in error.params ? ` ("${String(error.params.additionalProperty)}")` : ''}`;
 }
 
 /** Throws a ReportFormatError naming the first mismatch, or returns normally. */
 export function validateReportJson(value: unknown, source: string): void {
   const validate = compiled();
   if (!validate(value)) {
-    const first = validate.errors?.[0];
-    throw new ReportFormatError(
-      `${source}: not a spikeloop latency report: ${first ? describe(first) : 'invalid'}`,
-    );
+    const first = schemaProblems(validate.errors ?? [])[0];
+    const detail =
+      first === undefined ? 'invalid' : first.path === '' ? first.detail : `${first.path}: ${first.detail}`;
+    throw new ReportFormatError(`${source}: not a spikeloop latency report: ${detail}`);
   }
 }

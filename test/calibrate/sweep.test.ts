@@ -97,7 +97,7 @@ describe('sweep spec', () => {
 
   it('names the bad key in its errors', () => {
     expect(() => sweepSpecFrom({ grid: { jEPluss: [1] } }, 'g.yaml')).toThrow(
-      /g\.yaml: unknown key "jEPluss" in grid/,
+      /g\.yaml: grid: unknown key "jEPluss"/,
     );
     expect(() => sweepSpecFrom({ grid: { jEPlus: 'x' } }, 'g.yaml')).toThrow(/grid\.jEPlus/);
     expect(() => sweepSpecFrom({ duration: -1 }, 'g.yaml')).toThrow(/duration: must be > 0/);

@@ -61,10 +61,10 @@ describe('targets', () => {
         { search: { jEPlus: { min: 1, max: 5 } }, targets: { rate: { min: 1 } } },
         't.yaml',
       ),
-    ).toThrow(/t\.yaml: unknown key "rate" in targets/);
+    ).toThrow(/t\.yaml: targets: unknown key "rate"/);
     expect(() =>
       calibrationSpecFrom({ search: { seed: { min: 1, max: 5 } }, targets: { rateE: { min: 1 } } }, 't.yaml'),
-    ).toThrow(/unknown key "seed" in search/);
+    ).toThrow(/search: unknown key "seed"/);
     expect(() =>
       calibrationSpecFrom({ search: { gE: { min: 2, max: 1 } }, targets: { rateE: { min: 1 } } }, 't.yaml'),
     ).toThrow(/search\.gE: max must be ≥ min/);
@@ -122,7 +122,7 @@ describe('targets', () => {
   it('rejects a params file with an unknown or invalid parameter, naming it', () => {
     const unknown = join(dir, 'unknown.yaml');
     writeFileSync(unknown, 'n: 1000\nparams:\n  jEPlsu: 3\n');
-    expect(() => loadModelParamsFile(unknown)).toThrow(/unknown\.yaml: unknown key "jEPlsu" in params/);
+    expect(() => loadModelParamsFile(unknown)).toThrow(/unknown\.yaml: params: unknown key "jEPlsu"/);
     const invalid = join(dir, 'invalid.yaml');
     writeFileSync(invalid, 'n: 1000\nparams:\n  pEE: 1.5\n');
     expect(() => loadModelParamsFile(invalid)).toThrow(/invalid\.yaml: invalid parameter pEE/);

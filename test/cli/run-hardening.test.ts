@@ -371,6 +371,6 @@ describe('careless input is refused before anything runs (items 10 and 11)', () 
     writeFileSync(path, JSON.stringify(profile));
     const result = spikeloop([...base, '--no-report', '--duration', '30', '--profile', path]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/negative\.json: backends\.0\.fit\.a1: must be >= 0/);
+    expect(result.stderr).toMatch(/negative\.json: backends\[0\]\.fit\.a1: must be ≥ 0, got -/);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/schema.js';
 import {
   createEnvironment,
   describeEnvironments,
@@ -47,6 +48,24 @@ describe('environment registry', () => {
     const error = await createEnvironment('mars', options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnknownEnvironmentError);
     expect(String(error)).toMatch(/unknown environment "mars"; expected one of synthetic, arena, ros2, ws/);
+  });
+
+  it('every built-in environment refuses an unknown --env-set key the same way', async () => {
+    const expected: Record<string, string> = {
+      synthetic: 'pattern, channels, rateHz, patternHz, gainPa, outputs',
+      arena: 'seed, mapping',
+      ros2: 'robot',
+      ws: 'host, port, token, mapping',
+    };
+    for (const [name, known] of Object.entries(expected)) {
+      const error = await createEnvironment(name, { ...options, settings: { bogus: 1 } }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe(
+        `${name} environment: unknown setting "bogus"; expected ${known}`,
+      );
+    }
   });
 
   it('describes every built-in environment in `spikeloop run --help`', () => {

@@ -122,7 +122,7 @@ describe('latency report', () => {
     json.counters.ticks = -1;
     writeFileSync(join(empty, 'report.json'), JSON.stringify(json));
     await expect(readReport(empty)).rejects.toThrow(
-      /not a spikeloop latency report: \/counters\/ticks must be >= 0/,
+      /not a spikeloop latency report: counters.ticks: must be ≥ 0, got -1/,
     );
   });
 });

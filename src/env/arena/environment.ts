@@ -4,10 +4,11 @@
  * step(tickMs) advancing the physics once per tick after the command is written. The default
  * codecs are the arena controller mapping; any other CodecMapping with the same names fits.
  */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+
 import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
+import { readConfigFile } from '../../config/load.js';
+import { checkSettingKeys } from '../../config/settings.js';
 import type {
   Environment,
   EnvironmentOptions,
@@ -153,11 +154,7 @@ export class ArenaEnvironment implements Environment {
  */
 export async function createArenaEnvironment(options: EnvironmentOptions): Promise<ArenaEnvironment> {
   const settings = options.settings ?? {};
-  for (const key of Object.keys(settings)) {
-    if (key !== 'seed' && key !== 'mapping') {
-      throw new Error(`arena: unknown setting "${key}"; expected seed or mapping`);
-    }
-  }
+  checkSettingKeys('arena', settings, ['seed', 'mapping']);
   const seed = Number(settings.seed ?? options.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new Error(
@@ -167,10 +164,7 @@ export async function createArenaEnvironment(options: EnvironmentOptions): Promi
   let mapping: CodecMapping | undefined;
   if (settings.mapping !== undefined) {
     const path = String(settings.mapping);
-    const text = await readFile(path, 'utf8').catch((error: Error) => {
-      throw new Error(`arena: cannot read mapping file ${path}: ${error.message}`);
-    });
-    mapping = (path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as CodecMapping;
+    mapping = (await readConfigFile(path, 'mapping file')) as CodecMapping;
   }
   return new ArenaEnvironment({
     clusters: options.layout.clusters,

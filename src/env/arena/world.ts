@@ -5,45 +5,72 @@
  * in-process or behind the WebSocket protocol. Deterministic: the same config (seed included) and
  * the same commands give the same trajectory, bit for bit.
  */
+import { type Static, Type } from '@sinclair/typebox';
+import { schemaChecker, stringEnum, taggedUnion } from '../../config/schema.js';
 import { counterUniform, streamKey } from '../../model/rng.js';
 import { circleContact, clearance, rayHit, type Shape, wrapAngle } from './geometry.js';
 
-export interface RobotConfig {
-  radiusM: number;
-  /** Distance between the wheels (m). */
-  wheelBaseM: number;
-  /** Each wheel's speed is clamped to ±this (m/s). */
-  maxWheelSpeedMps: number;
-  startX: number;
-  startY: number;
-  startHeadingRad: number;
-}
+const finite = Type.Number();
+const positive = Type.Number({ exclusiveMinimum: 0 });
+const closed = { additionalProperties: false } as const;
 
-export interface ArenaConfig {
-  /** The walls enclose [0, widthM] × [0, heightM]. */
-  widthM: number;
-  heightM: number;
-  obstacles: Shape[];
-  robot: RobotConfig;
-  sensors: {
-    /** Ray directions relative to the heading (rad, counter-clockwise positive). */
-    anglesRad: number[];
-    /** Readings are distances from the robot's rim, clipped to this (m). */
-    maxRangeM: number;
-  };
-  target: {
-    /** The target counts as reached when the robot's centre comes this close (m). */
-    reachRadiusM: number;
-    /** A new target keeps at least this clearance from walls and obstacles (m). */
-    spawnClearanceM: number;
-    /** …and appears at least this far from the robot (m). */
-    minSpawnDistanceM: number;
-  };
-  /** How motor values are read: [v (m/s), ω (rad/s)] or [left, right] wheel speeds (m/s). */
-  command: 'twist' | 'wheels';
-  /** Seeds the target positions. */
-  seed: number;
-}
+const ROBOT_SCHEMA = Type.Object(
+  {
+    radiusM: positive,
+    /** Distance between the wheels (m). */
+    wheelBaseM: positive,
+    /** Each wheel's speed is clamped to ±this (m/s). */
+    maxWheelSpeedMps: positive,
+    startX: finite,
+    startY: finite,
+    startHeadingRad: finite,
+  },
+  closed,
+);
+
+const SHAPE_SCHEMA = taggedUnion('kind', [
+  Type.Object({ kind: Type.Literal('circle'), x: finite, y: finite, radiusM: positive }, closed),
+  Type.Object({ kind: Type.Literal('segment'), x1: finite, y1: finite, x2: finite, y2: finite }, closed),
+]);
+
+/** The arena's configuration; ArenaConfig is derived from it. */
+export const ARENA_SCHEMA = Type.Object(
+  {
+    /** The walls enclose [0, widthM] × [0, heightM]. */
+    widthM: positive,
+    heightM: positive,
+    obstacles: Type.Array(SHAPE_SCHEMA),
+    robot: ROBOT_SCHEMA,
+    sensors: Type.Object(
+      {
+        /** Ray directions relative to the heading (rad, counter-clockwise positive). */
+        anglesRad: Type.Array(finite, { minItems: 1 }),
+        /** Readings are distances from the robot's rim, clipped to this (m). */
+        maxRangeM: positive,
+      },
+      closed,
+    ),
+    target: Type.Object(
+      {
+        /** The target counts as reached when the robot's centre comes this close (m). */
+        reachRadiusM: positive,
+        /** A new target keeps at least this clearance from walls and obstacles (m). */
+        spawnClearanceM: Type.Number({ minimum: 0 }),
+        /** …and appears at least this far from the robot (m). */
+        minSpawnDistanceM: finite,
+      },
+      closed,
+    ),
+    /** How motor values are read: [v (m/s), ω (rad/s)] or [left, right] wheel speeds (m/s). */
+    command: stringEnum(['twist', 'wheels']),
+    /** Seeds the target positions. */
+    seed: Type.Integer({ minimum: 0, maximum: 0xffffffff }),
+  },
+  closed,
+);
+
+export type RobotConfig = Static<typeof ROBOT_SCHEMA>;
+export type ArenaConfig = Static<typeof ARENA_SCHEMA>;
 
 const deg = Math.PI / 180;
 
@@ -349,82 +376,27 @@ export class Arena {
   }
 }
 
-function finite(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new ArenaError(`${path}: must be a finite number, got ${String(value)}`);
-  }
-  return value;
-}
+const checkArena = schemaChecker(
+  ARENA_SCHEMA,
+  (source, problems) =>
+    new ArenaError(
+      problems
+        .map((p) => `${source}${p.path === '' || p.path.startsWith('[') ? '' : '.'}${p.path}: ${p.detail}`)
+        .join('; '),
+    ),
+);
 
-function positive(path: string, value: unknown): number {
-  const x = finite(path, value);
-  if (x <= 0) throw new ArenaError(`${path}: must be > 0, got ${x}`);
-  return x;
-}
-
-/** Checks an arena config and returns a deep copy; errors name the field. */
+/** Checks an arena config (its schema, then what a schema cannot say) and returns a deep copy. */
 export function validateArena(config: ArenaConfig): ArenaConfig {
-  const w = positive('arena.widthM', config.widthM);
-  const h = positive('arena.heightM', config.heightM);
-  if (!Array.isArray(config.obstacles)) throw new ArenaError('arena.obstacles: must be an array');
-  const obstacles: Shape[] = config.obstacles.map((o, i): Shape => {
-    const p = `arena.obstacles[${i}]`;
-    if (o?.kind === 'circle') {
-      return {
-        kind: 'circle',
-        x: finite(`${p}.x`, o.x),
-        y: finite(`${p}.y`, o.y),
-        radiusM: positive(`${p}.radiusM`, o.radiusM),
-      };
-    }
-    if (o?.kind === 'segment') {
-      return {
-        kind: 'segment',
-        x1: finite(`${p}.x1`, o.x1),
-        y1: finite(`${p}.y1`, o.y1),
-        x2: finite(`${p}.x2`, o.x2),
-        y2: finite(`${p}.y2`, o.y2),
-      };
-    }
-    throw new ArenaError(
-      `${p}.kind: expected circle or segment, got ${String((o as { kind?: unknown })?.kind)}`,
-    );
-  });
-  const r = config.robot;
-  const robot: RobotConfig = {
-    radiusM: positive('arena.robot.radiusM', r?.radiusM),
-    wheelBaseM: positive('arena.robot.wheelBaseM', r?.wheelBaseM),
-    maxWheelSpeedMps: positive('arena.robot.maxWheelSpeedMps', r?.maxWheelSpeedMps),
-    startX: finite('arena.robot.startX', r?.startX),
-    startY: finite('arena.robot.startY', r?.startY),
-    startHeadingRad: finite('arena.robot.startHeadingRad', r?.startHeadingRad),
-  };
+  const checked = structuredClone(checkArena(config, 'arena'));
+  const { widthM: w, heightM: h, robot, target } = checked;
   if (!(robot.startX > 0 && robot.startX < w && robot.startY > 0 && robot.startY < h)) {
     throw new ArenaError(`arena.robot.start: (${robot.startX}, ${robot.startY}) is outside the walls`);
   }
-  const angles = config.sensors?.anglesRad;
-  if (!Array.isArray(angles) || angles.length === 0) {
-    throw new ArenaError('arena.sensors.anglesRad: must be a non-empty array of ray angles');
+  if (2 * target.spawnClearanceM >= Math.min(w, h)) {
+    throw new ArenaError(
+      'arena.target.spawnClearanceM: must leave room inside the walls (2 × clearance < the shorter side)',
+    );
   }
-  const sensors = {
-    anglesRad: angles.map((a, i) => finite(`arena.sensors.anglesRad[${i}]`, a)),
-    maxRangeM: positive('arena.sensors.maxRangeM', config.sensors.maxRangeM),
-  };
-  const t = config.target;
-  const target = {
-    reachRadiusM: positive('arena.target.reachRadiusM', t?.reachRadiusM),
-    spawnClearanceM: finite('arena.target.spawnClearanceM', t?.spawnClearanceM),
-    minSpawnDistanceM: finite('arena.target.minSpawnDistanceM', t?.minSpawnDistanceM),
-  };
-  if (target.spawnClearanceM < 0 || 2 * target.spawnClearanceM >= Math.min(w, h)) {
-    throw new ArenaError('arena.target.spawnClearanceM: must be ≥ 0 and leave room inside the walls');
-  }
-  if (config.command !== 'twist' && config.command !== 'wheels') {
-    throw new ArenaError(`arena.command: expected twist or wheels, got ${String(config.command)}`);
-  }
-  const seed = finite('arena.seed', config.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new ArenaError(`arena.seed: must be an integer in [0, 2^32), got ${seed}`);
-  }
-  return { widthM: w, heightM: h, obstacles, robot, sensors, target, command: config.command, seed };
+  return checked;
 }

@@ -7,6 +7,7 @@
  * what is missing.
  */
 import { buildMapping } from '../../codec/mapping.js';
+import { checkSettingKeys } from '../../config/settings.js';
 import { Ros2Bridge } from '../../io/ros2/bridge.js';
 import { StimulusEncoder } from '../../io/ros2/channels.js';
 import { Ros2ParamsError } from '../../io/ros2/errors.js';
@@ -28,7 +29,9 @@ export async function createRos2Environment(
   options: EnvironmentOptions,
   deps: Ros2EnvironmentDeps = { loadApi: () => loadRclnodejs(), rosArgs: splitRosArgs(process.argv).rosArgs },
 ): Promise<Environment> {
-  // First the ROS 2 check: without ROS nothing else matters, and the user gets one line.
+  // A misspelt setting is a mistake on the command line whatever the machine: said first.
+  checkSettingKeys('ros2', options.settings, ['robot']);
+  // Then the ROS 2 check: without ROS nothing else matters, and the user gets one line.
   const api = await deps.loadApi();
   const robot = options.settings?.robot;
   if (typeof robot !== 'string' || robot === '') {
@@ -101,7 +104,7 @@ export function checkMappingFits(
     if (input === 'stimulus') {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/encoders',
+        'codec.encoders',
         'input "stimulus" is built in (Stimulus messages add their currents directly); remove its encoder',
       );
     }
@@ -109,14 +112,14 @@ export function checkMappingFits(
     if (produced === undefined) {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/encoders',
+        'codec.encoders',
         `input "${input}" is not a sensor of this robot (sensors: ${Object.keys(sensorSizes).join(', ')})`,
       );
     }
     if (produced !== size) {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/encoders',
+        'codec.encoders',
         `input "${input}" has ${produced} values per message, but its encoder expects ${size}`,
       );
     }
@@ -126,7 +129,7 @@ export function checkMappingFits(
     if (motors[output] === undefined) {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/decoders',
+        'codec.decoders',
         `output "${output}" is not a motor of this robot (motors: ${Object.keys(motors).join(', ')})`,
       );
     }

@@ -5,10 +5,11 @@
  * the channel, stamped with the seq of that simulator's newest sensor frame the tick consumed, so
  * the simulator can measure sensor→motor latency per frame on its own clock.
  */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+
 import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
+import { readConfigFile } from '../../config/load.js';
+import { checkSettingKeys } from '../../config/settings.js';
 import type { ArenaView, ChannelSpec, SensorFrame } from '../../io/ws/protocol.js';
 import { BridgeServer, type BridgeServerOptions, type Connection } from '../../io/ws/server.js';
 import type {
@@ -276,10 +277,7 @@ function setting(options: EnvironmentOptions, key: string): string | undefined {
  * channels `spikeloop arena` declares).
  */
 export async function createWsEnvironment(options: EnvironmentOptions): Promise<WsEnvironment> {
-  for (const key of Object.keys(options.settings ?? {})) {
-    if (!SETTINGS.includes(key))
-      throw new Error(`ws: unknown setting "${key}"; expected ${SETTINGS.join(', ')}`);
-  }
+  checkSettingKeys('ws', options.settings, SETTINGS);
   const portText = setting(options, 'port');
   const port = portText === undefined ? DEFAULT_WS_PORT : Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -288,10 +286,7 @@ export async function createWsEnvironment(options: EnvironmentOptions): Promise<
   let mapping: CodecMapping | undefined;
   const mappingPath = setting(options, 'mapping');
   if (mappingPath !== undefined) {
-    const text = await readFile(mappingPath, 'utf8').catch((error: Error) => {
-      throw new Error(`ws: cannot read mapping file ${mappingPath}: ${error.message}`);
-    });
-    mapping = (mappingPath.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as CodecMapping;
+    mapping = (await readConfigFile(mappingPath, 'mapping file')) as CodecMapping;
   }
   const env = new WsEnvironment({
     clusters: options.layout.clusters,

@@ -2,6 +2,7 @@
  * Errors of the ROS 2 bridge. Each message names what is wrong: a message field with its topic,
  * a params-file path, or the missing piece of the ROS 2 environment.
  */
+import { ConfigError, located } from '../../config/schema.js';
 
 /** A received message cannot be converted (empty scan, wrong array length, non-finite value…). */
 export class Ros2MessageError extends Error {
@@ -13,15 +14,15 @@ export class Ros2CommandError extends Error {
   override name = 'Ros2CommandError';
 }
 
-/** The robot params file is invalid; `path` is the JSON pointer of the bad field. */
-export class Ros2ParamsError extends Error {
+/** The robot params file is invalid; `path` is the key path of the bad field (`sensors[0].sectors`). */
+export class Ros2ParamsError extends ConfigError {
   override name = 'Ros2ParamsError';
   constructor(
     readonly file: string,
     readonly path: string,
     detail: string,
   ) {
-    super(`${file}: ${path === '' ? '(root)' : path}: ${detail}`);
+    super(located(file, path, detail));
   }
 }
 

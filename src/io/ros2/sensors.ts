@@ -8,6 +8,7 @@
  * readings count as the maximum range; too close counts as the minimum range, so a robot pressed
  * against a wall still sees it.
  */
+import { notFinite, notPositive } from '../../config/checks.js';
 import { Ros2MessageError } from './errors.js';
 import type {
   Float32MultiArrayMsg,
@@ -296,14 +297,13 @@ function requireArrayLike(topic: string, field: string, value: unknown): ArrayLi
 }
 
 function requireFiniteField(topic: string, field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new Ros2MessageError(`${topic}: ${field} must be a finite number, got ${String(value)}`);
-  }
-  return value;
+  const problem = notFinite(value);
+  if (problem !== undefined) throw new Ros2MessageError(`${topic}: ${field} ${problem}`);
+  return value as number;
 }
 
 function requirePositiveField(topic: string, field: string, value: unknown): number {
-  const x = requireFiniteField(topic, field, value);
-  if (x <= 0) throw new Ros2MessageError(`${topic}: ${field} must be > 0, got ${x}`);
-  return x;
+  const problem = notPositive(value);
+  if (problem !== undefined) throw new Ros2MessageError(`${topic}: ${field} ${problem}`);
+  return value as number;
 }

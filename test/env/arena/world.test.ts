@@ -165,7 +165,9 @@ describe('arena physics', () => {
       /start position overlaps/,
     );
     expect(() => new Arena(box({ sensors: { anglesRad: [], maxRangeM: 1 } }))).toThrow(/anglesRad/);
-    expect(() => new Arena(box({ command: 'joystick' as 'twist' }))).toThrow(/expected twist or wheels/);
+    expect(() => new Arena(box({ command: 'joystick' as 'twist' }))).toThrow(
+      /arena.command: must be one of "twist", "wheels", got "joystick"/,
+    );
   });
 });
 
@@ -226,7 +228,7 @@ describe('createArenaEnvironment (registry factory)', () => {
 
   it('rejects unknown settings, bad seeds and unreadable mappings', async () => {
     await expect(createArenaEnvironment({ ...base, settings: { speed: 1 } })).rejects.toThrow(
-      /arena: unknown setting "speed"/,
+      /arena environment: unknown setting "speed"; expected seed, mapping/,
     );
     await expect(createArenaEnvironment({ ...base, settings: { seed: -1 } })).rejects.toThrow(
       /arena: seed must be/,

@@ -403,7 +403,9 @@ describe('the ros2 environment', () => {
         tickMs: 1,
         seed: 1,
         clockUs: () => nowUs,
-        settings: { robot: TURTLEBOT3, latePolicy: 'skip' },
+        latePolicy: 'skip',
+        // Only robot=: any other key is refused like every environment's unknown settings.
+        settings: { robot: TURTLEBOT3 },
       },
       { loadApi: async () => rcl.api, rosArgs: [] },
     );

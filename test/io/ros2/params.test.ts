@@ -88,67 +88,71 @@ describe('defaults', () => {
   });
 });
 
-describe('errors name the file and the JSON pointer of the bad field', () => {
+describe('errors name the file and the key path of the bad field', () => {
   it('wrong types, unknown keys, missing keys', () => {
     const doc = minimal();
     (doc.sensors as Record<string, unknown>[])[0]!.sectors = 'eight';
-    expect(errorOf(doc)).toBe('robot.yaml: /sensors/0/sectors: must be integer');
+    expect(errorOf(doc)).toBe('robot.yaml: sensors[0].sectors: must be a finite integer, got "eight"');
     const extra = minimal();
     (extra.motors as Record<string, unknown>[])[0]!.speed = 1;
-    expect(errorOf(extra)).toBe('robot.yaml: /motors/0: unknown key "speed"');
+    expect(errorOf(extra)).toBe('robot.yaml: motors[0]: unknown key "speed"');
     const missing = minimal();
     delete (missing.motors as Record<string, unknown>[])[0]!.limits;
-    expect(errorOf(missing)).toBe('robot.yaml: /motors/0: missing required key "limits"');
-    expect(errorOf({ sensors: [], motors: [] })).toBe('robot.yaml: (root): missing required key "robot"');
+    expect(errorOf(missing)).toBe('robot.yaml: motors[0]: missing required key "limits"');
+    expect(errorOf({ sensors: [], motors: [] })).toBe(
+      'robot.yaml: missing required key "robot"; sensors: must have at least 1 entry, got an array of 0; motors: must have at least 1 entry, got an array of 0',
+    );
   });
 
   it('an unsupported message type lists the supported ones for that section', () => {
     const doc = minimal();
     (doc.sensors as Record<string, unknown>[])[0]!.type = 'geometry_msgs/msg/Twist';
     expect(errorOf(doc)).toMatch(
-      /^robot\.yaml: \/sensors\/0\/type: "geometry_msgs\/msg\/Twist" is not supported here; expected one of sensor_msgs\/msg\/LaserScan, /,
+      /^robot\.yaml: sensors\[0\]\.type: "geometry_msgs\/msg\/Twist" is not supported here; expected one of sensor_msgs\/msg\/LaserScan, /,
     );
   });
 
   it('invalid topic names and enum values', () => {
     const doc = minimal();
     (doc.sensors as Record<string, unknown>[])[0]!.topic = '/scan topic';
-    expect(errorOf(doc)).toBe('robot.yaml: /sensors/0/topic: "/scan topic" is not a valid ROS 2 name');
+    expect(errorOf(doc)).toBe('robot.yaml: sensors[0].topic: "/scan topic" is not a valid ROS 2 name');
     const twist = minimal();
     (twist.motors as Record<string, unknown>[])[0]!.fields = ['linear.x', 'angular.w'];
-    expect(errorOf(twist)).toMatch(/^robot\.yaml: \/motors\/0\/fields\/1: must be one of "linear\.x"/);
+    expect(errorOf(twist)).toMatch(
+      /^robot\.yaml: motors\[0\]\.fields\[1\]: must be one of "linear\.x".*, got "angular\.w"$/,
+    );
   });
 
   it('cross-field checks: limit count, min > max, zero outside the limits, duplicate names, window', () => {
     const count = minimal();
     (count.motors as Record<string, unknown>[])[0]!.limits = [{ min: -1, max: 1 }];
-    expect(errorOf(count)).toBe('robot.yaml: /motors/0/limits: has 1 entries, expected 2 (one per value)');
+    expect(errorOf(count)).toBe('robot.yaml: motors[0].limits: has 1 entries, expected 2 (one per value)');
     const order = minimal();
     (order.motors as Record<string, unknown>[])[0]!.limits = [
       { min: 1, max: -1 },
       { min: -1, max: 1 },
     ];
-    expect(errorOf(order)).toBe('robot.yaml: /motors/0/limits/0: min 1 > max -1');
+    expect(errorOf(order)).toBe('robot.yaml: motors[0].limits[0]: min 1 > max -1');
     const zero = minimal();
     (zero.motors as Record<string, unknown>[])[0]!.limits = [
       { min: 0.1, max: 1 },
       { min: -1, max: 1 },
     ];
-    expect(errorOf(zero)).toMatch(/\/motors\/0\/limits\/0: \[0.1, 1\] excludes 0, but onStop is "zero"/);
+    expect(errorOf(zero)).toMatch(/motors\[0\]\.limits\[0\]: \[0.1, 1\] excludes 0, but onStop is "zero"/);
     const twice = minimal();
     (twice.sensors as unknown[]).push({ ...(twice.sensors as Record<string, unknown>[])[0]! });
-    expect(errorOf(twice)).toBe('robot.yaml: /sensors/1/name: "scan" is used twice');
+    expect(errorOf(twice)).toBe('robot.yaml: sensors[1].name: "scan" is used twice');
     const window = minimal();
     Object.assign((window.sensors as Record<string, unknown>[])[0]!, { angleMinRad: 1, angleMaxRad: -1 });
     expect(errorOf(window)).toBe(
-      'robot.yaml: /sensors/0/angleMaxRad: must be greater than angleMinRad (1), got -1',
+      'robot.yaml: sensors[0].angleMaxRad: must be greater than angleMinRad (1), got -1',
     );
   });
 
   it('a codec mapping that reads an unknown sensor or the wrong size is rejected with the path', () => {
     const params = parseRobotParams(minimal(), 'robot.yaml');
     expect(() => checkMappingFits(params, new Map([['lidar', 4]]), ['cmd_vel'])).toThrow(
-      'robot.yaml: /codec/encoders: input "lidar" is not a sensor of this robot (sensors: scan)',
+      'robot.yaml: codec.encoders: input "lidar" is not a sensor of this robot (sensors: scan)',
     );
     expect(() => checkMappingFits(params, new Map([['scan', 8]]), ['cmd_vel'])).toThrow(
       'input "scan" has 4 values per message, but its encoder expects 8',
@@ -160,9 +164,11 @@ describe('errors name the file and the JSON pointer of the bad field', () => {
 
   it('unreadable files and broken YAML', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spikeloop-params-'));
-    expect(() => loadRobotParams(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml: \(root\): cannot read/);
+    expect(() => loadRobotParams(join(dir, 'missing.yaml'))).toThrow(
+      /cannot read robot params file .*missing\.yaml: ENOENT/,
+    );
     const broken = join(dir, 'broken.yaml');
     writeFileSync(broken, 'robot: [unclosed\n');
-    expect(() => loadRobotParams(broken)).toThrow(/broken\.yaml: \(root\): not valid YAML/);
+    expect(() => loadRobotParams(broken)).toThrow(/broken\.yaml: not valid YAML: /);
   });
 });

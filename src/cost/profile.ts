@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
-import type { SchemaObject } from 'ajv';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, jsonSchema, schemaChecker } from '../config/schema.js';
 import type { BackendName } from '../engine/engine.js';
 import { synapseCount } from '../model/network.js';
 import { type ModelName, modelParams } from '../model/params.js';
 import type { CostMeasurement, TickOverhead } from './cost.js';
 import { type CostFit, type LineFit, largestRealTimeN, rtfAtTick } from './fit.js';
-import { SchemaError, schemaChecker } from './schema.js';
 
 export interface ProfileSample {
   n: number;
@@ -69,22 +69,16 @@ export const EXTRAPOLATION_LIMIT = 2;
 const schemaUrl = new URL('../../hardware-profiles/schema.json', import.meta.url);
 let checker: ((value: unknown, source: string) => HardwareProfile) | null = null;
 
-/** Validates against hardware-profiles/schema.json; throws a SchemaError naming every problem. */
+/** Validates against hardware-profiles/schema.json; throws a ConfigError naming every problem. */
 export function validateHardwareProfile(value: unknown, source: string): HardwareProfile {
-  checker ??= schemaChecker<HardwareProfile>(JSON.parse(readFileSync(schemaUrl, 'utf8')) as SchemaObject);
+  checker ??= schemaChecker(jsonSchema<HardwareProfile>(JSON.parse(readFileSync(schemaUrl, 'utf8'))));
   const profile = checker(value, source);
-  if (Number.isNaN(Date.parse(profile.date))) throw new SchemaError(`${source}: date: not an ISO 8601 time`);
+  if (Number.isNaN(Date.parse(profile.date))) throw new ConfigError(`${source}: date: not an ISO 8601 time`);
   return profile;
 }
 
 export function loadHardwareProfile(path: string): HardwareProfile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SchemaError(`cannot read hardware profile ${path}: ${(error as Error).message}`);
-  }
-  return validateHardwareProfile(parsed, path);
+  return validateHardwareProfile(loadConfigFile(path, 'hardware profile'), path);
 }
 
 export function writeHardwareProfile(path: string, profile: HardwareProfile): void {
@@ -176,7 +170,7 @@ export interface Recommendation {
  * the one that holds real time (with the profile's safety margin) for the largest N.
  */
 export function recommendFromProfile(profile: HardwareProfile, tickMs: number): Recommendation {
-  if (!(tickMs > 0)) throw new SchemaError(`tickMs must be > 0, got ${tickMs}`);
+  if (!(tickMs > 0)) throw new ConfigError(`tickMs must be > 0, got ${tickMs}`);
   const { model, tickMs: measuredTickMs } = profile.measurement;
   let best: { backend: BackendProfile; n: number } | null = null;
   for (const backend of profile.backends) {
@@ -291,7 +285,7 @@ export function applyHardwareProfile(
     return { ...current, message: `--backend and --n given: profile ${path} not used for them` };
   }
   if (recommendation.backend === null || recommendation.n === null) {
-    throw new SchemaError(`${path}: ${recommendation.reason}; pass --backend and --n to run anyway`);
+    throw new ConfigError(`${path}: ${recommendation.reason}; pass --backend and --n to run anyway`);
   }
   return {
     backend: explicit.backend ? current.backend : recommendation.backend,

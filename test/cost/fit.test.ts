@@ -7,7 +7,7 @@ import {
   predictRtf,
   rtfAtTick,
   solveLinear,
-} from '../../src/calibrate/fit.js';
+} from '../../src/cost/fit.js';
 
 const synapsesOf = (n: number) => 0.308 * n * n;
 

@@ -8,7 +8,7 @@ import {
   loadHardwareProfile,
   recommendFromProfile,
   validateHardwareProfile,
-} from '../../src/calibrate/profile.js';
+} from '../../src/cost/profile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spikeloop-profile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,7 +121,7 @@ describe('hardware profile', () => {
   it('rejects a profile that breaks the schema, naming the key', () => {
     const broken = { ...handBuiltProfile(), backends: [{ backend: 'tpu', available: true }] } as unknown;
     expect(() => validateHardwareProfile(broken, 'p.json')).toThrow(
-      /p\.json: backends\.0\.backend: must be one of "cpu", "webgpu"/,
+      /p\.json: backends\[0\]\.backend: must be one of "cpu", "webgpu"/,
     );
     const { host: _host, ...missing } = handBuiltProfile();
     expect(() => validateHardwareProfile(missing, 'p.json')).toThrow(/missing required key "host"/);

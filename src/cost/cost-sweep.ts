@@ -2,6 +2,7 @@
  * Measures the cost of each requested backend over network sizes and fits the paper's model:
  * the engine benchmark (`bench engine`) and the hardware calibration (`calibrate`) share it.
  */
+import { backendAvailability } from '../engine/create.js';
 import type { BackendName } from '../engine/engine.js';
 import type { ModelName } from '../model/params.js';
 import { type CostMeasurement, measureCost, measureTickOverhead } from './cost.js';
@@ -28,21 +29,6 @@ export interface CostSweepOptions {
   extendUntilNotRealTime?: { margin: number; maxN: number };
   onSample?: (measurement: CostMeasurement) => void;
   onSkip?: (backend: BackendName, reason: string) => void;
-}
-
-/** Whether a backend can run here, and if not, why (one line). */
-export async function backendAvailability(
-  backend: BackendName,
-): Promise<{ available: boolean; reason?: string }> {
-  if (backend === 'cpu') return { available: true };
-  try {
-    const { webGpuAvailable, SOFTWARE_ADAPTER_PACKAGES } = await import('../engine/webgpu/availability.js');
-    return (await webGpuAvailable())
-      ? { available: true }
-      : { available: false, reason: `no WebGPU adapter (install ${SOFTWARE_ADAPTER_PACKAGES})` };
-  } catch (error) {
-    return { available: false, reason: `WebGPU backend failed to load: ${(error as Error).message}` };
-  }
 }
 
 export async function measureBackends(options: CostSweepOptions): Promise<BackendResult[]> {
