@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { substepsPerTick } from '../model/params.js';
 import { TelemetryFeed } from '../telemetry/live.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
+import type { LoopHandle } from './handle.js';
 import type { TickEvent, TickInput, TickObserver, TickOutput } from './observer.js';
 import type { Environment, MotorCommand, MotorSink, SensorSample, SensorSource } from './ports.js';
 import { SafetyGuard, type SafetySettings } from './safety.js';
@@ -47,7 +48,7 @@ export interface TickLoopOptions {
   telemetry?: LoopTelemetry;
 }
 
-export class TickLoop {
+export class TickLoop implements LoopHandle {
   readonly telemetry: LoopTelemetry;
   readonly feed: TelemetryFeed;
   readonly substeps: number;

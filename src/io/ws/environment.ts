@@ -14,6 +14,7 @@ import { arenaControllerMapping } from '../../env/arena/controller.js';
 import { DEFAULT_ARENA } from '../../env/arena/world.js';
 import type { EnvironmentOptions } from '../../env/registry.js';
 import type {
+  CodecSpec,
   Environment,
   MonotonicUs,
   MotorCommand,
@@ -102,6 +103,8 @@ export class WsEnvironment implements Environment {
   readonly motorChannels: ChannelSpec[];
   /** The codec mapping the encoders and decoders were built from (recordings store it). */
   readonly mapping: CodecMapping;
+  /** The tick thread rebuilds the codecs from the same mapping. */
+  readonly codecSpec: CodecSpec;
   private readonly sourceByName: Map<string, WsSource>;
   private readonly simulators = new Map<Connection, SimulatorState>();
   private motorFrames = 0;
@@ -116,6 +119,7 @@ export class WsEnvironment implements Environment {
         maxRangeM: DEFAULT_ARENA.sensors.maxRangeM,
       });
     this.mapping = mapping;
+    this.codecSpec = { mapping };
     const built = buildMapping(mapping, { clusters: options.clusters, tickMs: options.tickMs });
     this.encoders = built.encoders;
     this.decoders = built.decoders;
