@@ -385,6 +385,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickThread: thread !== null ? 'on' : 'off',
     ...(realtime !== undefined ? { realtimePriority: realtime.priority } : {}),
     ...(realtime?.cpu != null ? { tickCpu: realtime.cpu } : {}),
+    // Collections of the tick thread's heap during the run (it allocates almost nothing per tick).
+    ...(thread?.gc
+      ? { tickGcCount: thread.gc.minor + thread.gc.major, tickGcMaxMs: round3(thread.gc.maxPauseMs) }
+      : {}),
     wallS: report.run.wallS,
     stopReason,
     // How often an output went to its stale-input policy (loop/safety.ts).
