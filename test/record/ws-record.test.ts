@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runClosedLoop } from '../../src/cli/closed-loop.js';
-import type { WsEnvironment } from '../../src/io/ws/environment.js';
+import type { WsEnvironment } from '../../src/env/ws/environment.js';
 import { TOPICS } from '../../src/record/channels.js';
 import { readMcapRecords } from '../../src/record/mcap-file.js';
 import { readRecording } from '../../src/record/reader.js';
@@ -52,7 +52,7 @@ describe('recording the ws environment', () => {
         );
         // The loop starts once the simulator is connected and sending (its start-up takes seconds on a busy machine).
         const ws = env as WsEnvironment;
-        for (let k = 0; k < 600 && ws.arenaView() === null; k++) await new Promise((r) => setTimeout(r, 50));
+        for (let k = 0; k < 600 && ws.view.world() === null; k++) await new Promise((r) => setTimeout(r, 50));
         return async () => {
           arena?.kill('SIGTERM');
         };

@@ -11,7 +11,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import type { ArenaState } from '../../env/arena/world.js';
+import { arenaView } from '../../env/arena/view.js';
+import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
 import type { Layout } from '../../model/network.js';
 import { TelemetryFeed } from '../../telemetry/live.js';
 import { LoopTelemetry } from '../../telemetry/loop-telemetry.js';
@@ -554,7 +555,7 @@ export class TickThread implements LoopHandle {
     const inThread = (what: string) => () => {
       throw new TickThreadError(`${ready.env.name}: ${what} runs in the tick thread`);
     };
-    const view: Environment & { state?: () => ArenaState; scene?: () => unknown; mapping?: unknown } = {
+    const common: Environment = {
       name: ready.env.name,
       sources: ready.env.sources.map((source) => ({
         name: source.name,
@@ -570,14 +571,19 @@ export class TickThread implements LoopHandle {
       },
       close: async () => {},
     };
-    if (ready.env.scene !== null) {
-      const scene = ready.env.scene;
-      view.scene = () => scene;
-      view.mapping = ready.env.mapping;
-      const initial = ready.env.world as ArenaState;
-      view.state = () => this.world ?? initial;
-    }
-    return view;
+    if (ready.env.scene === null) return common;
+    const scene = ready.env.scene as ArenaScene;
+    const initial = ready.env.world as ArenaState;
+    const state = () => this.world ?? initial;
+    // What the in-process arena offers (env/arena/environment.ts): the dashboard draws `view`,
+    // recordings read `state`, `scene` and `mapping`.
+    return {
+      ...common,
+      view: { world: () => arenaView(scene, state()) },
+      state,
+      scene: () => scene,
+      mapping: ready.env.mapping,
+    } as Environment;
   }
 }
 
