@@ -64,6 +64,7 @@ import {
   SAFETY_STOP,
   STATE_DONE,
   STATE_FAILED,
+  STATE_STARTING,
   type TickThreadShape,
   W_FIELDS,
 } from './shared.js';
@@ -144,6 +145,7 @@ export class TickThread implements LoopHandle {
   private readPosition = 0;
   private stepCount = 0;
   private stopRequested = false;
+  private running = false;
   private finished: Promise<void>;
   private finish: () => void = () => {};
   private failure: string | null = null;
@@ -330,8 +332,27 @@ export class TickThread implements LoopHandle {
 
   /** Runs the loop in the tick thread until `stop()`, `maxTicks`, an error or a stall. */
   async run(maxTicks = Number.POSITIVE_INFINITY): Promise<void> {
+    if (this.running) throw new TickThreadError('the tick loop is already running');
+    if (this.exited || this.failure !== null) {
+      throw new TickThreadError(this.failure ?? 'the tick thread has ended');
+    }
+    this.running = true;
+    try {
+      await this.runOnce(maxTicks);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnce(maxTicks: number): Promise<void> {
     const request: ToTick = { kind: 'run', maxTicks: Number.isFinite(maxTicks) ? maxTicks : -1 };
-    if (this.stopRequested) Atomics.store(this.control, C_STOP, 1);
+    // As TickLoop.run: a new run forgets an earlier stop().
+    this.stopRequested = false;
+    Atomics.store(this.control, C_STOP, 0);
+    Atomics.store(this.control, C_STATE, STATE_STARTING);
+    this.finished = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
     this.pollSources();
     this.worker.postMessage(request);
     let lastRecordUs = this.clock();
