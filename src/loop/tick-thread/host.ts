@@ -64,6 +64,7 @@ import {
   SAFETY_STOP,
   STATE_DONE,
   STATE_FAILED,
+  STATE_RUNNING,
   STATE_STARTING,
   type TickThreadShape,
   W_FIELDS,
@@ -72,6 +73,9 @@ import type { CodecSpec, EnvSummary, GcStats, TickThreadSetup, ToMain, ToTick } 
 
 /** How long the tick thread may publish nothing while it should run before the robot is halted. */
 export const DEFAULT_STALL_MS = 500;
+
+/** From the run request to the loop's start (a full collection first): generous, the machine may be loaded. */
+const START_TIMEOUT_US = 30e6;
 
 export class TickThreadError extends Error {
   override name = 'TickThreadError';
@@ -360,18 +364,24 @@ export class TickThread implements LoopHandle {
     void this.finished.then(() => {
       ended = true;
     });
+    let started = false;
     for (;;) {
       const taken = this.takeRecords();
       const now = this.clock();
       if (taken > 0) lastRecordUs = now;
       const state = Atomics.load(this.control, C_STATE);
+      if (!started && state === STATE_RUNNING) {
+        // The stall clock starts with the loop, not with the collection before it.
+        started = true;
+        lastRecordUs = now;
+      }
       if (ended || state === STATE_DONE || state === STATE_FAILED) {
         // The end message follows the state change; wait for it briefly, then take what is left.
         await Promise.race([this.finished, delay(2000)]);
         this.takeRecords();
         break;
       }
-      if (now - lastRecordUs > this.stallUs) {
+      if (now - lastRecordUs > (started ? this.stallUs : START_TIMEOUT_US)) {
         Atomics.store(this.control, C_STOP, 1);
         throw new TickThreadError(
           `the tick thread stopped answering: no tick for ${Math.round((now - lastRecordUs) / 1000)} ms`,
