@@ -148,7 +148,6 @@ export class TickThread implements LoopHandle {
   private spikeConsumers = 0;
   private readPosition = 0;
   private stepCount = 0;
-  private stopRequested = false;
   private running = false;
   private finished: Promise<void>;
   private finish: () => void = () => {};
@@ -330,7 +329,6 @@ export class TickThread implements LoopHandle {
   }
 
   stop(): void {
-    this.stopRequested = true;
     Atomics.store(this.control, C_STOP, 1);
   }
 
@@ -351,7 +349,6 @@ export class TickThread implements LoopHandle {
   private async runOnce(maxTicks: number): Promise<void> {
     const request: ToTick = { kind: 'run', maxTicks: Number.isFinite(maxTicks) ? maxTicks : -1 };
     // As TickLoop.run: a new run forgets an earlier stop().
-    this.stopRequested = false;
     Atomics.store(this.control, C_STOP, 0);
     Atomics.store(this.control, C_STATE, STATE_STARTING);
     this.finished = new Promise<void>((resolve) => {
