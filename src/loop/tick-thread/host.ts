@@ -370,10 +370,15 @@ export class TickThread implements LoopHandle {
       ended = true;
     });
     let started = false;
+    let lastWakeUs = this.clock();
     for (;;) {
       const taken = this.takeRecords();
       const now = this.clock();
       if (taken > 0) lastRecordUs = now;
+      // The main thread itself did not run for a while (the whole process stopped: SIGSTOP, a
+      // suspended machine): the tick thread's silence over that time says nothing, start again.
+      if (now - lastWakeUs > this.stallUs / 2) lastRecordUs = now;
+      lastWakeUs = now;
       const state = Atomics.load(this.control, C_STATE);
       if (!started && state === STATE_RUNNING) {
         // The stall clock starts with the loop, not with the collection before it.
