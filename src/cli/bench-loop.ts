@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
+import { DEFAULT_REALTIME_PRIORITY } from '../loop/tick-thread/realtime.js';
 import { runClosedLoop } from './closed-loop.js';
 import { printRows, type Row } from './output.js';
 import { choice, integer, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
+import { realtimeRequest } from './run.js';
 
 function sizeList(value: string): number[] {
   const sizes = value.split(',').map((part) => Number(part.trim()));
@@ -33,6 +35,9 @@ interface BenchLoopOptions {
   json?: boolean;
   /** Each size twice in the same process: without, then with an MCAP recording. */
   record?: boolean;
+  tickThread: 'on' | 'off';
+  realtime?: boolean | string;
+  cpu?: number;
 }
 
 type Percentiles = { p50: number; p99: number; p999: number; max: number };
@@ -59,8 +64,20 @@ export function registerBenchLoop(bench: Command): Command {
       integer('--nice', -20),
     )
     .option('--record', 'run each size twice, without and with --record (recording overhead in one run)')
+    .option(
+      '--tick-thread <on|off>',
+      'the tick on a thread of its own, or on the main thread',
+      choice(['on', 'off'] as const),
+      'on',
+    )
+    .option(
+      '--realtime [priority]',
+      `FIFO priority for the tick thread alone (default ${DEFAULT_REALTIME_PRIORITY})`,
+    )
+    .option('--cpu <n>', 'pin the tick thread to this CPU (with --realtime)', integer('--cpu', 0))
     .option('--json', 'one JSON object per network size')
     .action(async (options: BenchLoopOptions) => {
+      const realtime = realtimeRequest(options.realtime, options.cpu);
       const rows: Row[] = [];
       const recordDir = options.record ? mkdtempSync(join(tmpdir(), 'spikeloop-bench-record-')) : null;
       const runs = options.n.flatMap((n) =>
@@ -86,6 +103,8 @@ export function registerBenchLoop(bench: Command): Command {
           warmupTicks: 200,
           threads: options.threads,
           nice: options.nice,
+          tickThread: options.tickThread !== 'off',
+          realtime,
         });
         const row: Row = {
           bench: 'loop',
@@ -96,6 +115,8 @@ export function registerBenchLoop(bench: Command): Command {
           durationS: options.duration,
           latePolicy: options.latePolicy,
           nice: summary.nice ?? null,
+          tickThread: summary.tickThread!,
+          realtimePriority: summary.realtimePriority ?? null,
           ticks: summary.ticks!,
           missed: summary.missed!,
           overruns: summary.overruns!,

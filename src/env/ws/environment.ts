@@ -13,6 +13,7 @@ import { checkSettingKeys } from '../../config/settings.js';
 import type { ArenaView, ChannelSpec, SensorFrame } from '../../io/ws/protocol.js';
 import { BridgeServer, type BridgeServerOptions, type Connection } from '../../io/ws/server.js';
 import type {
+  CodecSpec,
   Environment,
   EnvironmentOptions,
   EnvironmentView,
@@ -154,6 +155,8 @@ export class WsEnvironment implements Environment {
   readonly motorChannels: ChannelSpec[];
   /** The codec mapping the encoders and decoders were built from (recordings store it). */
   readonly mapping: CodecMapping;
+  /** The tick thread rebuilds the codecs from the same mapping. */
+  readonly codecSpec: CodecSpec;
   private readonly sourceByName: Map<string, WsSource>;
   private readonly link = new SimulatorLink();
 
@@ -166,6 +169,7 @@ export class WsEnvironment implements Environment {
         maxRangeM: DEFAULT_ARENA.sensors.maxRangeM,
       });
     this.mapping = mapping;
+    this.codecSpec = { mapping };
     const built = buildMapping(mapping, { clusters: options.clusters, tickMs: options.tickMs });
     this.encoders = built.encoders;
     this.decoders = built.decoders;
