@@ -48,7 +48,7 @@ export class LoadProcess {
     /** What it is, for messages: "ws simulator + dashboard client", "ROS 2 publisher". */
     readonly label: string,
     args: readonly string[],
-    /** Called once, with one line, when the process ends before it was asked to stop. */
+    /** Called once, with what happened, when the process ends before it was asked to stop. */
     onEarlyExit: (line: string) => void,
   ) {
     installExitHook();
@@ -81,21 +81,27 @@ export class LoadProcess {
         const status = code ?? signal ?? 'unknown';
         resolve(status);
         if (!this.stopping) {
-          const line = `spikeloop: bench loop: the load's ${label} exited during the run (${this.describeExit(status)}); the row is marked with loadError`;
-          this.readyWaiter?.reject(new Error(line));
-          onEarlyExit(line);
+          const reason = `the load's ${label} exited ${this.isReady ? 'during the run' : 'before it connected'} (${this.describeExit(status)})`;
+          this.readyWaiter?.reject(new Error(`bench loop: ${reason}`));
+          onEarlyExit(reason);
         }
       });
     });
   }
 
-  private describeExit(status: number | string): string {
-    const last = this.stderrTail
+  private lastLine(): string | undefined {
+    return this.stderrTail
       .trim()
       .split('\n')
       .filter((line) => line.trim() !== '')
       .at(-1);
-    return `${typeof status === 'number' ? `exit ${status}` : status}${last ? `: ${last}` : ''}`;
+  }
+
+  /** `killed by SIGKILL`, or `exit 1: <its last line on stderr, which says why>`. */
+  private describeExit(status: number | string): string {
+    if (typeof status === 'string') return `killed by ${status}`;
+    const last = this.lastLine();
+    return `exit ${status}${last ? `: ${last}` : ''}`;
   }
 
   /** Resolves once every part of the process is connected; rejects with one line otherwise. */
@@ -106,7 +112,7 @@ export class LoadProcess {
         this.readyWaiter = null;
         reject(
           new Error(
-            `bench loop: the load's ${this.label} did not connect within ${timeoutMs / 1000} s${this.stderrTail.trim() ? ` (${this.describeExit('still running')})` : ''}`,
+            `bench loop: the load's ${this.label} did not connect within ${timeoutMs / 1000} s${this.lastLine() ? ` (it said: ${this.lastLine()})` : ''}`,
           ),
         );
       }, timeoutMs);
@@ -123,6 +129,10 @@ export class LoadProcess {
         },
       };
     });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** The measured window starts now. */

@@ -253,10 +253,10 @@ class LoadRun {
       { host: '127.0.0.1', port: 0 },
     );
     // A load process that dies mid-run ends the row: what follows would not be under load.
-    const fail = (line: string) => {
+    const fail = (reason: string) => {
       if (!this.marked || this.loadError !== null) return;
-      this.loadError = line;
-      console.error(line);
+      this.loadError = reason;
+      console.error(`spikeloop: bench loop: ${reason}; the row stops here and is marked with loadError`);
       loop.stop();
     };
     // Bounded whatever happens: the row's duration, plus time to connect and to be stopped.
@@ -312,6 +312,9 @@ class LoadRun {
     }
     for (const child of processes) child.mark();
     this.marked = true;
+    console.error(
+      `spikeloop: bench loop: load on: ${processes.map((child) => `${child.label} (pid ${child.pid})`).join(', ')} at ${this.rateHz} Hz`,
+    );
     const startMs = performance.now();
     const bridgeStart = env.summary().sensorSamples ?? 0;
     const ros2Start = ros2?.received ?? 0;
@@ -325,8 +328,12 @@ class LoadRun {
       ros2?.close();
       await dashboard.close();
       Object.assign(this.info, {
+        // Counts over the measured window, and the same as rates: the simulator's on its own clock.
+        simSensorSent: simulator?.sensorSent ?? null,
         simSensorSentPerS: simulator ? perSecond(simulator.sensorSent, simulator.windowS) : null,
+        bridgeSensorReceived: bridgeReceived,
         bridgeSensorReceivedPerS: perSecond(bridgeReceived, seconds),
+        simMotorReceived: simulator?.motorReceived ?? null,
         simMotorReceivedPerS: simulator ? perSecond(simulator.motorReceived, simulator.windowS) : null,
         simRttUs: simulator?.rttUs ?? null,
         dashboardFramesSent: dashboardSent,
@@ -334,7 +341,9 @@ class LoadRun {
         dashboardSpikesReceived: simulator?.dashboardSpikes ?? null,
         ...(this.info.ros2 === 'on'
           ? {
+              ros2Published: publisher?.ros2Published ?? null,
               ros2PublishedPerS: publisher ? perSecond(publisher.ros2Published, publisher.windowS) : null,
+              ros2Received,
               ros2ReceivedPerS: perSecond(ros2Received, seconds),
             }
           : {}),

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runSourceCli, startCli } from './live-cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -72,5 +74,83 @@ describe('spikeloop bench loop', () => {
     expect(rows[0].recordBytes).toBe(0);
     expect(rows[1].recordBytes).toBeGreaterThan(1000);
     for (const row of rows) expect(typeof row.latenessUs.p999).toBe('number');
+  });
+});
+
+describe('spikeloop bench loop --mode load', () => {
+  it('runs the loop under a ws simulator and a dashboard client in another process, and says what the load was', () => {
+    const result = runSourceCli(
+      ['bench', 'loop', '--mode', 'quiet,load', '--n', '100', '--duration', '2', '--json'],
+      180_000,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows.map((row) => [row.mode, row.priority, row.n])).toEqual([
+      ['quiet', 'normal', 100],
+      ['load', 'normal', 100],
+    ]);
+    for (const row of rows) {
+      expect(typeof row.missed).toBe('number');
+      expect(row.missedPct).toBeCloseTo((100 * row.missed) / (row.ticks + row.missed), 2);
+      for (const key of ['p50', 'p99', 'p999', 'max']) expect(typeof row.latenessUs[key]).toBe('number');
+      for (const key of ['p50', 'p99']) expect(typeof row.computeUs[key]).toBe('number');
+    }
+    const [quiet, load] = rows;
+    expect(quiet.simSensorSent).toBeUndefined();
+    // The simulator's frames reached the loop and its commands came back.
+    expect(load.simSensorSent).toBeGreaterThan(0);
+    expect(load.bridgeSensorReceived).toBeGreaterThan(0);
+    expect(load.simMotorReceived).toBeGreaterThan(0);
+    expect(load.simSensorSentPerS).toBeGreaterThan(0);
+    expect(load.simMotorReceivedPerS).toBeGreaterThan(0);
+    expect(load.simRttUs.count).toBeGreaterThan(0);
+    // The dashboard client got telemetry frames, spikes included, as the page does.
+    expect(load.dashboardFramesReceived).toBeGreaterThan(0);
+    expect(load.dashboardFramesSent).toBeGreaterThan(0);
+    expect(load.loadRateHz).toBe(1000);
+    expect(load.loadError).toBeUndefined();
+    if (load.ros2 === 'on') {
+      expect(load.ros2Published).toBeGreaterThan(0);
+      expect(load.ros2Received).toBeGreaterThan(0);
+    } else {
+      expect(load.ros2).toMatch(/^left out: /);
+      expect(result.stderr).toContain('ROS 2 traffic left out');
+    }
+    // The load processes stopped with the row.
+    const pids = [...result.stderr.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
+  it('a load process that dies ends the row with one line, marks it and exits 1 instead of hanging', async () => {
+    const bench = startCli(['bench', 'loop', '--mode', 'load', '--n', '100', '--duration', '60', '--json'], {
+      env: { ...process.env, ROS_DISTRO: '' },
+    });
+    try {
+      const [, pid] = await bench.waitForStderr(
+        /load on: ws simulator and dashboard client \(pid (\d+)\)/,
+        120_000,
+      );
+      process.kill(Number(pid), 'SIGKILL');
+      const { code, stdout, stderr } = await bench.done;
+      expect(code).toBe(1);
+      const row = JSON.parse(stdout.trim());
+      expect(row.loadError).toMatch(
+        /ws simulator and dashboard client exited during the run \(killed by SIGKILL\)/,
+      );
+      expect(row.ticks + row.missed).toBeLessThan(60_000);
+      expect(stderr.match(/the row stops here/g)).toHaveLength(1);
+    } finally {
+      bench.child.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('refuses an unknown mode, naming the choices', () => {
+    const result = runSourceCli(['bench', 'loop', '--mode', 'busy', '--json']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('--mode expects a comma-separated list of quiet, load; got "busy"');
   });
 });
