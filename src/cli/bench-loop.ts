@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
-import type { WsEnvironment } from '../io/ws/environment.js';
+import type { WsEnvironment } from '../env/ws/environment.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
 import { LoadProcess, Ros2Traffic, shutdownRos2Traffic } from './bench-load.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';

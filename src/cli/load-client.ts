@@ -13,9 +13,9 @@
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { ArenaClient } from '../env/arena/client.js';
 import { DEFAULT_ARENA } from '../env/arena/world.js';
 import type { RclTypeClass } from '../io/ros2/rcl-api.js';
-import { ArenaClient } from '../io/ws/arena-client.js';
 import { BridgeClient } from '../io/ws/client.js';
 import { safeLogLine } from '../io/ws/log-line.js';
 import { MAX_WALL_S, numberInRange } from './parse.js';
