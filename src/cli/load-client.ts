@@ -141,15 +141,18 @@ async function runLoadClient(options: LoadClientOptions): Promise<void> {
       });
       arena = client;
       const running = client.run();
+      let simulatorConnected = false;
       closers.push(async () => {
         await client.close();
-        await running;
+        // run() ends once closed, but only after it has connected: before that it waits forever.
+        if (simulatorConnected) await running;
       });
       // The client counts a sensor frame as sent only once the bridge has answered its hello.
       ready.push(
         new Promise<void>((resolve, reject) => {
           const poll = setInterval(() => {
             if (client.result().sensorSent > 0) {
+              simulatorConnected = true;
               clearInterval(poll);
               resolve();
             }
@@ -218,7 +221,14 @@ async function runLoadClient(options: LoadClientOptions): Promise<void> {
       });
     }
     // Connection failures end the wait too: the parent sees this process exit with the reason.
-    await Promise.race([Promise.all(ready), finished]);
+    let connected = false;
+    await Promise.race([
+      Promise.all(ready).then(() => {
+        connected = true;
+      }),
+      finished,
+    ]);
+    if (!connected) throw new Error('load-client: stopped before every part had connected');
     emit({ event: 'ready' });
     await finished;
     const end = counts();

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runSourceCli, startCli } from './live-cli.js';
+import { runSourceCli, sleep, startCli } from './live-cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -152,5 +152,49 @@ describe('spikeloop bench loop --mode load', () => {
     const result = runSourceCli(['bench', 'loop', '--mode', 'busy', '--json']);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('--mode expects a comma-separated list of quiet, load; got "busy"');
+  });
+});
+
+describe('spikeloop load-client', () => {
+  // Port 9 (discard) on loopback: nothing listens, so the simulator keeps retrying and never connects.
+  const unreachable = ['load-client', '--simulator', 'ws://127.0.0.1:9'];
+
+  it('stops by itself after --max-s, even when it never connected', async () => {
+    const client = startCli([...unreachable, '--max-s', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const startedMs = Date.now();
+    try {
+      const { code, stdout, stderr } = await client.done;
+      expect(code).toBe(1);
+      expect(stderr).toContain('stopping after --max-s 2 s');
+      expect(stderr).toContain('stopped before every part had connected');
+      expect(stdout).not.toContain('"ready"');
+      expect(Date.now() - startedMs).toBeLessThan(60_000);
+    } finally {
+      client.child.kill('SIGKILL');
+    }
+  }, 90_000);
+
+  it('stops when its stdin ends (the benchmark that started it is gone)', async () => {
+    const client = startCli([...unreachable, '--max-s', '600'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      // Started (the module graph loaded): the simulator is retrying by now.
+      await sleep(3000);
+      client.child.stdin!.end();
+      const { code } = await Promise.race([
+        client.done,
+        sleep(60_000).then(() => ({ code: 'still running' })),
+      ]);
+      expect(code).toBe(1);
+    } finally {
+      client.child.kill('SIGKILL');
+    }
+  }, 90_000);
+
+  it('refuses to start with nothing to do', () => {
+    const result = runSourceCli(['load-client', '--max-s', '1']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'load-client: nothing to do; give --simulator, --dashboard and/or --ros2-topic',
+    );
   });
 });
