@@ -13,15 +13,17 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
 import type { WsEnvironment } from '../env/ws/environment.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
+import { DEFAULT_REALTIME_PRIORITY } from '../loop/tick-thread/realtime.js';
 import { LoadProcess, Ros2Traffic, shutdownRos2Traffic } from './bench-load.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
 import { printRows, type Row } from './output.js';
 import { choice, integer, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
+import { realtimeRequest } from './run.js';
 import { stopSignal } from './signals.js';
 
 export const LOOP_MODES = ['quiet', 'load'] as const;
 export type LoopMode = (typeof LOOP_MODES)[number];
-export const LOOP_PRIORITIES = ['normal'] as const;
+export const LOOP_PRIORITIES = ['normal', 'realtime'] as const;
 export type LoopPriority = (typeof LOOP_PRIORITIES)[number];
 
 function sizeList(value: string): number[] {
@@ -51,7 +53,8 @@ interface BenchLoopOptions {
   tickMs: number;
   n: number[];
   mode: LoopMode[];
-  priority: LoopPriority[];
+  /** Default: normal, or realtime alone when --realtime is given. */
+  priority?: LoopPriority[];
   loadRateHz: number;
   backend: BackendChoice;
   latePolicy: LatePolicy;
@@ -61,6 +64,10 @@ interface BenchLoopOptions {
   json?: boolean;
   /** Each size twice in the same process: without, then with an MCAP recording. */
   record?: boolean;
+  tickThread: 'on' | 'off';
+  /** The FIFO priority of the realtime rows (true: the default priority). */
+  realtime?: boolean | string;
+  cpu?: number;
 }
 
 type Percentiles = { p50: number; p99: number; p999: number; max: number };
@@ -95,9 +102,8 @@ export function registerBenchLoop(bench: Command): Command {
     )
     .option(
       '--priority <list>',
-      `scheduling of the loop: ${LOOP_PRIORITIES.join(', ')}`,
+      'normal and/or realtime (FIFO priority for the tick thread alone; default: normal, or realtime with --realtime)',
       nameList('--priority', LOOP_PRIORITIES),
-      ['normal'],
     )
     .option(
       '--load-rate-hz <hz>',
@@ -115,12 +121,38 @@ export function registerBenchLoop(bench: Command): Command {
       integer('--nice', -20),
     )
     .option('--record', 'run each size twice, without and with --record (recording overhead in one run)')
+    .option(
+      '--tick-thread <on|off>',
+      'the tick on a thread of its own, or on the main thread',
+      choice(['on', 'off'] as const),
+      'on',
+    )
+    .option(
+      '--realtime [priority]',
+      `FIFO priority of the realtime rows (default ${DEFAULT_REALTIME_PRIORITY}); alone, it means --priority realtime`,
+    )
+    .option('--cpu <n>', 'pin the tick thread of the realtime rows to this CPU', integer('--cpu', 0))
     .option('--json', 'one JSON object per row')
     .action(async (options: BenchLoopOptions) => {
+      const priorities = options.priority ?? [options.realtime === undefined ? 'normal' : 'realtime'];
+      if (priorities.includes('realtime') && options.tickThread === 'off') {
+        throw new Error(
+          '--priority realtime applies to the tick thread; it cannot be combined with --tick-thread off',
+        );
+      }
+      if (options.cpu !== undefined && !priorities.includes('realtime')) {
+        throw new Error(
+          '--cpu pins the tick thread of the realtime rows; give --priority realtime or --realtime',
+        );
+      }
+      // Checked before the first row: a bad priority must not cost the rows before it.
+      const realtime = priorities.includes('realtime')
+        ? realtimeRequest(options.realtime ?? true, options.cpu)
+        : undefined;
       const rows: Row[] = [];
       const recordDir = options.record ? mkdtempSync(join(tmpdir(), 'spikeloop-bench-record-')) : null;
       const runs = options.mode.flatMap((mode) =>
-        options.priority.flatMap((priority) =>
+        priorities.flatMap((priority) =>
           options.n.flatMap((n) =>
             (recordDir ? [false, true] : [false]).map((record) => ({ mode, priority, n, record })),
           ),
@@ -132,7 +164,12 @@ export function registerBenchLoop(bench: Command): Command {
           // A Ctrl-C stops the row it lands in and every row after it.
           if (stopSignal() !== null) break;
           const recordFile = run.record && recordDir ? join(recordDir, `n${run.n}.mcap`) : undefined;
-          const row = await benchRow(options, run, recordFile).catch((error: unknown): Row => {
+          const row = await benchRow(
+            options,
+            run,
+            run.priority === 'realtime' ? realtime : undefined,
+            recordFile,
+          ).catch((error: unknown): Row => {
             const message = error instanceof Error ? error.message : String(error);
             console.error(`spikeloop: bench loop ${run.mode} ${run.priority} N=${run.n}: ${message}`);
             return { bench: 'loop', mode: run.mode, priority: run.priority, n: run.n, error: message };
@@ -158,7 +195,12 @@ interface RunSpec {
   record: boolean;
 }
 
-async function benchRow(options: BenchLoopOptions, run: RunSpec, recordFile?: string): Promise<Row> {
+async function benchRow(
+  options: BenchLoopOptions,
+  run: RunSpec,
+  realtime: ClosedLoopOptions['realtime'],
+  recordFile?: string,
+): Promise<Row> {
   const common: ClosedLoopOptions = {
     record: recordFile,
     env: 'synthetic',
@@ -172,6 +214,8 @@ async function benchRow(options: BenchLoopOptions, run: RunSpec, recordFile?: st
     warmupTicks: 200,
     threads: options.threads,
     nice: options.nice,
+    tickThread: options.tickThread !== 'off',
+    realtime,
   };
   const load = run.mode === 'load' ? new LoadRun(options.loadRateHz, options.duration, options.tickMs) : null;
   const { summary, recording } = await runClosedLoop(
@@ -197,6 +241,17 @@ async function benchRow(options: BenchLoopOptions, run: RunSpec, recordFile?: st
     durationS: options.duration,
     latePolicy: options.latePolicy,
     nice: summary.nice ?? null,
+    tickThread: summary.tickThread!,
+    // null: normal priority, or realtime refused (no privilege; the row then ran at normal priority).
+    realtimePriority: summary.realtimePriority ?? null,
+    ...(realtime !== undefined
+      ? {
+          realtime:
+            summary.realtimePriority === null || summary.realtimePriority === undefined
+              ? 'refused: ran at normal priority (FIFO needs root, CAP_SYS_NICE or an rtprio limit)'
+              : `FIFO ${summary.realtimePriority}${summary.tickCpu !== undefined ? ` on CPU ${summary.tickCpu}` : ''}`,
+        }
+      : {}),
     ticks,
     missed,
     missedPct: ticks + missed > 0 ? Math.round((missed / (ticks + missed)) * 1e5) / 1e3 : 0,
@@ -359,6 +414,7 @@ function tableColumns(rows: readonly Row[]): string[] {
   return [
     'mode',
     'priority',
+    'realtime',
     'n',
     'nice',
     'ticks',

@@ -7,11 +7,14 @@ import { getPriority, setPriority } from 'node:os';
 import { createEngine } from '../engine/create.js';
 import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
 import { createEnvironment } from '../env/registry.js';
+import type { EngineInfo, LoopHandle } from '../loop/handle.js';
 import type { Environment } from '../loop/ports.js';
 import { safetyFromSettings } from '../loop/safety.js';
 import type { LatePolicy } from '../loop/schedule.js';
 import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
+import { TickThread } from '../loop/tick-thread/host.js';
+import { applyRealtime, checkRealtimeRequest, type RealtimeRequest } from '../loop/tick-thread/realtime.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import type { FoxgloveLive, FoxgloveOptions } from '../record/foxglove.js';
@@ -56,11 +59,27 @@ export interface ClosedLoopOptions {
   /** Stop on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
   /**
+   * Run the tick (engine included) on a thread of its own (default true; docs/tick.md). False:
+   * the old in-process mode, where the tick shares the main thread with every socket and timer.
+   */
+  tickThread?: boolean;
+  /** FIFO priority (and a CPU) for the tick thread alone (`--realtime`, `--cpu`); needs the tick thread. */
+  realtime?: RealtimeRequest;
+  /** How long a silent tick thread may go without a tick before the robot is halted (default 500 ms). */
+  stallMs?: number;
+  /**
    * Called once the loop exists, before the first tick: live consumers (the dashboard, ROS 2
    * diagnostics) subscribe to `loop.feed` here. The returned function runs at shutdown.
    */
-  onStart?: (loop: TickLoop, env: Environment, engine: Engine) => Promise<(() => Promise<void>) | undefined>;
+  onStart?: (
+    loop: LoopHandle,
+    env: Environment,
+    engine: EngineInfo,
+  ) => Promise<(() => Promise<void>) | undefined>;
 }
+
+/** Pure in-process environments: created inside the tick thread (the arena steps in lockstep with the tick). */
+const IN_THREAD_ENVIRONMENTS = new Set(['synthetic', 'arena']);
 
 export interface ClosedLoopResult {
   /** The `--json` summary (field names: docs/architecture.md). */
@@ -118,18 +137,22 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   // A report that cannot be written must be found now, not after a run of hours.
   if (options.reportDir) await prepareReportDirectory(options.reportDir);
   const nice = options.nice === undefined ? undefined : applyNice(options.nice);
+  if (options.realtime) checkRealtimeRequest(options.realtime);
   const network = deriveNetwork(
     modelParams(options.model, options.n, { ...options.modelOverrides, seed: options.seed }),
   );
-  const engine = await createEngine(options.backend, {
-    networks: [network],
-    threads: options.threads,
-    connectivity: options.connectivity,
-  });
+  const wantThread = options.tickThread !== false;
+  if (options.realtime && !wantThread) {
+    throw new Error('--realtime applies to the tick thread; it cannot be combined with --tick-thread off');
+  }
+  let engine: Engine | null = null;
+  let thread: TickThread | null = null;
+  let engineInfo: EngineInfo | null = null;
   let env: Environment | null = null;
   let cleanup: (() => Promise<void>) | undefined;
   let stopReason = 'duration';
-  let loop: TickLoop | null = null;
+  let loop: LoopHandle | null = null;
+  let realtime: { priority: number | null; cpu: number | null } | undefined;
   // Registered until the report is written; the process-wide owner (signals.ts) keeps a second
   // Ctrl-C from killing the process while the report and the summary are written.
   const releaseSignals =
@@ -150,57 +173,123 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     // The stale-input safety keys (staleAfterMs, onStale, …) are the loop's, the same for every
     // environment; the rest goes to the environment.
     const { consumed } = safetyFromSettings(options.envSettings);
-    env = await createEnvironment(options.env, {
-      layout: engine.layout,
-      tickMs: options.tickMs,
-      seed: options.seed,
-      clockUs: monotonicUs,
-      settings: Object.fromEntries(
-        Object.entries(options.envSettings ?? {}).filter(([key]) => !consumed.has(key)),
-      ),
-      token: options.token,
-      latePolicy: options.latePolicy,
-    });
-    loop = new TickLoop({
-      engine,
-      env,
-      tickMs: options.tickMs,
-      dtMs: network.params.dtMs,
-      latePolicy: options.latePolicy,
-      safety: safetyFromSettings(options.envSettings, env.safety).safety,
-    });
-    const tickLoop = loop;
+    const envSettings = Object.fromEntries(
+      Object.entries(options.envSettings ?? {}).filter(([key]) => !consumed.has(key)),
+    );
+    const inThread = wantThread && IN_THREAD_ENVIRONMENTS.has(options.env);
+    if (!inThread) {
+      env = await createEnvironment(options.env, {
+        layout: network.layout,
+        tickMs: options.tickMs,
+        seed: options.seed,
+        clockUs: monotonicUs,
+        settings: envSettings,
+        token: options.token,
+        latePolicy: options.latePolicy,
+      });
+    }
+    const codecSpec = env?.codecSpec;
+    if (wantThread && !inThread && codecSpec === undefined) {
+      console.error(
+        `spikeloop: the ${options.env} environment does not describe its codecs for the tick thread; its tick runs on the main thread`,
+      );
+    }
+    if (inThread || (wantThread && codecSpec !== undefined)) {
+      thread = await TickThread.start({
+        setup: {
+          engine: {
+            backend: options.backend,
+            model: options.model,
+            n: options.n,
+            modelOverrides: options.modelOverrides,
+            seed: options.seed,
+            threads: options.threads,
+            connectivity: options.connectivity,
+            warmupTicks,
+            realtime: options.realtime !== undefined,
+          },
+          tickMs: options.tickMs,
+          latePolicy: options.latePolicy,
+          safety: safetyFromSettings(options.envSettings, env?.safety).safety,
+        },
+        env:
+          env !== null && codecSpec !== undefined
+            ? { kind: 'external', env, codecs: codecSpec }
+            : {
+                kind: 'in-thread',
+                name: options.env,
+                settings: envSettings,
+                seed: options.seed,
+                token: options.token,
+              },
+        stallMs: options.stallMs,
+      });
+      env ??= thread.env;
+      loop = thread;
+      engineInfo = thread.engine;
+      if (options.realtime) {
+        const applied = applyRealtime(thread.threadId, options.realtime);
+        for (const line of applied.warnings) console.error(`spikeloop: ${line}`);
+        realtime = { priority: applied.priority, cpu: applied.cpu };
+      }
+    } else {
+      engine = await createEngine(options.backend, {
+        networks: [network],
+        threads: options.threads,
+        connectivity: options.connectivity,
+      });
+      engineInfo = engine;
+      env ??= await createEnvironment(options.env, {
+        layout: engine.layout,
+        tickMs: options.tickMs,
+        seed: options.seed,
+        clockUs: monotonicUs,
+        settings: envSettings,
+        token: options.token,
+        latePolicy: options.latePolicy,
+      });
+      const tickLoop = new TickLoop({
+        engine,
+        env,
+        tickMs: options.tickMs,
+        dtMs: network.params.dtMs,
+        latePolicy: options.latePolicy,
+        safety: safetyFromSettings(options.envSettings, env.safety).safety,
+      });
+      loop = tickLoop;
+      for (let k = 0; k < warmupTicks; k++) await engine.run(tickLoop.substeps);
+    }
+    const handle = loop;
     env.attachTelemetry?.({
-      feed: tickLoop.feed,
+      feed: handle.feed,
       tickMs: options.tickMs,
-      substeps: tickLoop.substeps,
-      streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
+      substeps: handle.substeps,
+      streamSpikes: (enabled) => handle.streamSpikes(enabled),
     });
-    for (let k = 0; k < warmupTicks; k++) await engine.run(loop.substeps);
     if (options.record || options.foxglove) {
       const live = await import('../record/run-recording.js');
       const description = live.describeRun({
         env,
         envName: options.env,
         envSettings: options.envSettings,
-        engine,
+        engine: engineInfo,
         network,
         model: options.model,
         tickMs: options.tickMs,
-        substeps: loop.substeps,
+        substeps: handle.substeps,
         warmupTicks,
         latePolicy: options.latePolicy,
       });
       if (options.record) {
         recorder = await live.openRunRecording(options.record, description, env);
-        loop.addObserver(recorder.capture);
+        handle.addObserver(recorder.capture);
       }
       if (options.foxglove) {
-        foxglove = await live.startFoxgloveServer({ loop, env, description }, options.foxglove);
+        foxglove = await live.startFoxgloveServer({ loop: handle, env, description }, options.foxglove);
         console.error(`spikeloop: Foxglove WebSocket server at ${foxglove.url}`);
       }
     }
-    cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
+    cleanup = (await options.onStart?.(handle, env, engineInfo)) ?? undefined;
     const maxTicks =
       options.durationS === undefined
         ? Number.POSITIVE_INFINITY
@@ -209,11 +298,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     if (stopReason === 'duration') {
       startedAt = new Date().toISOString();
       loopStartUs = monotonicUs();
-      await loop.run(maxTicks);
+      await handle.run(maxTicks);
     }
   } catch (error) {
     failure = error;
     stopReason = `error: ${error instanceof Error ? error.message : String(error)}`;
+    // The tick thread stopped (error, crash, stall): one clear line now, before the stop command.
+    if (thread !== null) console.error(`spikeloop: the loop stopped: ${stopReason.slice(7)}`);
   }
   // The robot's stop command goes out first, before the report and before anything is torn down.
   await env
@@ -250,7 +341,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     await foxglove?.close();
     await cleanup?.().catch((error) => console.error(`spikeloop: shutdown hook failed: ${String(error)}`));
     await env?.close();
-    await engine.dispose();
+    await thread?.dispose();
+    await engine?.dispose();
     releaseSignals();
   }
   if (failure !== null || !loaded) throw failure;
@@ -263,9 +355,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       startedAt,
       wallS: Number.isNaN(loopStartUs) ? 0 : (monotonicUs() - loopStartUs) / 1e6,
       stopReason,
-      backend: engine.backend,
-      adapter: engine.adapter,
-      n: engine.layout.n,
+      backend: engineInfo?.backend ?? 'cpu',
+      adapter: engineInfo?.adapter ?? '',
+      n: engineInfo?.layout.n ?? options.n,
       model: options.model,
       seed: options.seed,
       ...(env?.summary ? { environment: env.summary() } : {}),
@@ -285,10 +377,14 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ...(report.activity
       ? { rateEHz: round3(report.activity.rateEHz), rateIHz: round3(report.activity.rateIHz) }
       : {}),
-    backend: engine.backend,
-    adapter: engine.adapter,
-    n: engine.layout.n,
+    backend: engineInfo!.backend,
+    adapter: engineInfo!.adapter,
+    n: engineInfo!.layout.n,
     tickMs: options.tickMs,
+    // Where the tick ran, and the FIFO priority in effect for it (null: --realtime was refused).
+    tickThread: thread !== null ? 'on' : 'off',
+    ...(realtime !== undefined ? { realtimePriority: realtime.priority } : {}),
+    ...(realtime?.cpu != null ? { tickCpu: realtime.cpu } : {}),
     wallS: report.run.wallS,
     stopReason,
     // How often an output went to its stale-input policy (loop/safety.ts).

@@ -9,6 +9,7 @@ import { applyHardwareProfile } from '../calibrate/profile.js';
 import type { BackendChoice } from '../engine/engine.js';
 import { describeEnvironments, environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
+import { checkRealtimeRequest, DEFAULT_REALTIME_PRIORITY } from '../loop/tick-thread/realtime.js';
 import { DEFAULT_PARAMS, MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.js';
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
@@ -59,6 +60,25 @@ export interface RunCommandOptions {
   /** true = default port; a string is the port given on the command line. */
   foxglove?: boolean | string;
   foxgloveHost?: string;
+  /** on (default): the tick runs on a thread of its own; off: on the main thread. */
+  tickThread: 'on' | 'off';
+  /** true = the default FIFO priority; a string is the priority given on the command line. */
+  realtime?: boolean | string;
+  cpu?: number;
+}
+
+/** `--realtime [PRIORITY]` and `--cpu N` as the closed loop's request, or undefined. */
+export function realtimeRequest(
+  realtime: boolean | string | undefined,
+  cpu: number | undefined,
+): ClosedLoopOptions['realtime'] {
+  if (realtime === undefined || realtime === false) {
+    if (cpu !== undefined) throw new Error('--cpu pins the tick thread of --realtime; give --realtime too');
+    return undefined;
+  }
+  const priority = realtime === true ? DEFAULT_REALTIME_PRIORITY : Number(realtime);
+  checkRealtimeRequest({ priority, cpu });
+  return { priority, ...(cpu !== undefined ? { cpu } : {}) };
 }
 
 /**
@@ -112,6 +132,8 @@ export function closedLoopOptions(
     reportDir: reportDirectory(options.report, options.env),
     record: options.record,
     foxglove: foxgloveOptions(options),
+    tickThread: options.tickThread !== 'off',
+    realtime: realtimeRequest(options.realtime, options.cpu),
     budgets,
     onStart: async (loop, env, engine) => {
       if (options.duration === undefined) {
@@ -193,6 +215,17 @@ export function registerRun(program: Command): Command {
     )
     .option('--foxglove [port]', 'serve the Foxglove WebSocket protocol (default port 8766 on 127.0.0.1)')
     .option('--foxglove-host <host>', 'Foxglove server bind address; anything but loopback requires --token')
+    .option(
+      '--tick-thread <on|off>',
+      'run the tick (engine included) on a thread of its own, or on the main thread',
+      choice(['on', 'off'] as const),
+      'on',
+    )
+    .option(
+      '--realtime [priority]',
+      `FIFO priority for the tick thread alone (default ${DEFAULT_REALTIME_PRIORITY}; needs root or CAP_SYS_NICE)`,
+    )
+    .option('--cpu <n>', 'pin the tick thread to this CPU (with --realtime)', integer('--cpu', 0))
     .option('--json', 'print one JSON object')
     .addHelpText('after', () => {
       const rows = describeEnvironments().map(

@@ -15,6 +15,12 @@ export interface EngineOptions {
   connectivity?: ConnectivityMode;
   /** CPU threads (main thread included). Default: chosen from N and the core count. */
   threads?: number;
+  /**
+   * The thread that calls `run` has real-time (FIFO) priority (`spikeloop run --realtime`):
+   * helper threads must then wait without spinning, since a FIFO thread spinning for a helper on
+   * the same core starves it. Default false.
+   */
+  realtime?: boolean;
 }
 
 /** Spikes of one time step: global neuron ids (instance·N + i), ascending. */

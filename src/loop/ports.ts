@@ -94,6 +94,12 @@ export interface Environment {
    * (staleAfterMs, onStale, …) override them. Left out: the defaults (500 ms, stop).
    */
   readonly safety?: SafetySettings;
+  /**
+   * How the tick thread (src/loop/tick-thread/) rebuilds this environment's encoders and decoders:
+   * external environments (ws, ROS 2) keep their transports on the main thread and describe their
+   * codecs here; one without it keeps its tick on the main thread.
+   */
+  readonly codecSpec?: CodecSpec;
   /** Environment-specific results for the run summary (e.g. collisions, targetsReached). */
   summary?(): Record<string, number | string | boolean>;
   /**
@@ -107,6 +113,15 @@ export interface Environment {
    */
   halt?(reason: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A serialisable description of an environment's codecs: the mapping (src/codec/mapping.ts) they
+ * are built from, and the input (if any) whose samples are currents per population (ROS 2 Stimulus).
+ */
+export interface CodecSpec {
+  mapping: unknown;
+  stimulusInput?: string;
 }
 
 /** What an environment may use of the loop to publish telemetry (TickLoop provides it). */

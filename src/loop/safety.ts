@@ -184,6 +184,16 @@ export class SafetyGuard {
     return this.outputs[outputIndex]?.action ?? 'command';
   }
 
+  /** Whether input `inputIndex` was stale at the last evaluate (read without allocating). */
+  inputStale(inputIndex: number): boolean {
+    return this.inputs[inputIndex]?.stale ?? false;
+  }
+
+  /** How many times any output entered its stale policy so far. */
+  get incidentCount(): number {
+    return this.incidents;
+  }
+
   state(): SafetyState {
     const outputs: Record<string, SafetyAction> = {};
     for (const output of this.outputs) outputs[output.name] = output.action;

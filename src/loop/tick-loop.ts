@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { substepsPerTick } from '../model/params.js';
 import { TelemetryFeed } from '../telemetry/live.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
+import type { LoopHandle } from './handle.js';
 import type { TickEvent, TickInput, TickObserver, TickOutput } from './observer.js';
 import type { Environment, MotorCommand, MotorSink, SensorSample, SensorSource } from './ports.js';
 import { SafetyGuard, type SafetySettings } from './safety.js';
@@ -40,9 +41,14 @@ export interface TickLoopOptions {
   warn?: (message: string) => void;
   /** The stale-input safety policy (default: the environment's own, else safety.ts's defaults). */
   safety?: SafetySettings;
+  /**
+   * Where the tick's measurements go (default: a new LoopTelemetry). The tick thread passes one
+   * that also copies each measurement into its shared tick record (src/loop/tick-thread/).
+   */
+  telemetry?: LoopTelemetry;
 }
 
-export class TickLoop {
+export class TickLoop implements LoopHandle {
   readonly telemetry: LoopTelemetry;
   readonly feed: TelemetryFeed;
   readonly substeps: number;
@@ -61,6 +67,12 @@ export class TickLoop {
   /** Stale inputs → stop/hold per output (safety.ts); `lastCommands` is what `hold` repeats. */
   readonly safety: SafetyGuard;
   private readonly lastCommands: (Float32Array | null)[];
+  /** Reused for every observer call (observers copy what they keep), so notifying allocates nothing. */
+  private readonly event: {
+    -readonly [K in keyof TickEvent]: TickEvent[K];
+  };
+  private readonly eventInputs: { name: string; taken: SensorSample | null; usedSeq: number }[];
+  private readonly eventOutputs: { name: string; command: MotorCommand | null }[];
 
   constructor(private readonly options: TickLoopOptions) {
     const { engine, env, tickMs } = options;
@@ -68,10 +80,12 @@ export class TickLoop {
     checkWiring(env, engine.layout.populationCount);
     this.clock = options.clock ?? monotonicUs;
     this.sleep = options.sleep ?? preciseSleeper(this.clock);
-    this.telemetry = new LoopTelemetry(
-      tickMs * 1000,
-      env.sources.map((source) => source.name),
-    );
+    this.telemetry =
+      options.telemetry ??
+      new LoopTelemetry(
+        tickMs * 1000,
+        env.sources.map((source) => source.name),
+      );
     const { layout } = engine;
     const sizes = Uint32Array.from({ length: layout.populationCount }, (_, p) =>
       p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
@@ -112,6 +126,21 @@ export class TickLoop {
     );
     this.lastCommands = this.outputs.map(() => null);
     this.feed.safetyState = () => this.safety.state();
+    this.eventInputs = this.inputs.map((input) => ({ name: input.source.name, taken: null, usedSeq: -1 }));
+    this.eventOutputs = this.outputs.map((output) => ({ name: output.sink.name, command: null }));
+    this.event = {
+      index: 0,
+      slot: 0,
+      startUs: 0,
+      latenessUs: 0,
+      computeUs: 0,
+      firstStep: 0,
+      substeps: this.substeps,
+      inputs: this.eventInputs as readonly TickInput[],
+      currentsPa: this.currentsPa,
+      counts: new Uint32Array(0),
+      outputs: this.eventOutputs as readonly TickOutput[],
+    };
   }
 
   /**
@@ -285,28 +314,21 @@ export class TickLoop {
     computeUs: number,
     counts: Uint32Array,
   ): void {
-    const inputs: TickInput[] = this.inputs.map((input) => ({
-      name: input.source.name,
-      taken: input.taken,
-      usedSeq: input.latest ? input.latest.seq : -1,
-    }));
-    const outputs: TickOutput[] = this.outputs.map((output) => ({
-      name: output.sink.name,
-      command: output.command,
-    }));
-    const event: TickEvent = {
-      index: this.telemetry.counters.ticks - 1,
-      slot,
-      startUs,
-      latenessUs,
-      computeUs,
-      firstStep: this.options.engine.stepCount - this.substeps,
-      substeps: this.substeps,
-      inputs,
-      currentsPa: this.currentsPa,
-      counts,
-      outputs,
-    };
+    for (let i = 0; i < this.inputs.length; i++) {
+      const input = this.inputs[i]!;
+      const entry = this.eventInputs[i]!;
+      entry.taken = input.taken;
+      entry.usedSeq = input.latest ? input.latest.seq : -1;
+    }
+    for (let k = 0; k < this.outputs.length; k++) this.eventOutputs[k]!.command = this.outputs[k]!.command;
+    const event = this.event;
+    event.index = this.telemetry.counters.ticks - 1;
+    event.slot = slot;
+    event.startUs = startUs;
+    event.latenessUs = latenessUs;
+    event.computeUs = computeUs;
+    event.firstStep = this.options.engine.stepCount - this.substeps;
+    event.counts = counts;
     for (const observer of this.observers) observer.onTick(event);
   }
 

@@ -1,8 +1,8 @@
 /** The run's full description for a recording, and how to read it back from an environment. */
 import { createRequire } from 'node:module';
 import type { CodecMapping } from '../codec/mapping.js';
-import type { Engine } from '../engine/engine.js';
 import type { ArenaScene } from '../env/arena/world.js';
+import type { EngineInfo } from '../loop/handle.js';
 import type { Environment } from '../loop/ports.js';
 import type { DerivedNetwork } from '../model/network.js';
 import type { ModelName } from '../model/params.js';
@@ -29,7 +29,7 @@ export interface DescribeOptions {
   env: Environment;
   envName: string;
   envSettings?: Record<string, string | number | boolean>;
-  engine: Engine;
+  engine: EngineInfo;
   network: DerivedNetwork;
   model: ModelName;
   tickMs: number;

@@ -10,8 +10,8 @@ import type { IncomingMessage } from 'node:http';
 import foxgloveProtocol from '@foxglove/ws-protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { checkBindAccess, DEFAULT_HOST, tokenMatches } from '../io/ws/access.js';
+import type { LoopHandle } from '../loop/handle.js';
 import type { Environment } from '../loop/ports.js';
-import type { TickLoop } from '../loop/tick-loop.js';
 import { channelsFor, LogClock, type RunDescription, tickMessages } from './channels.js';
 import { externalWorldProbeOf, TickCapture, worldProbeOf } from './tick-record.js';
 
@@ -43,7 +43,7 @@ function tokenOf(request: IncomingMessage): string | null {
 }
 
 export async function startFoxgloveServer(
-  source: { loop: TickLoop; env: Environment; description: RunDescription },
+  source: { loop: LoopHandle; env: Environment; description: RunDescription },
   options: FoxgloveOptions = {},
 ): Promise<FoxgloveLive> {
   const host = options.host ?? DEFAULT_HOST;

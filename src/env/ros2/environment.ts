@@ -63,6 +63,8 @@ export async function createRos2Environment(
     sinks: bridge.motors,
     encoders: [...mapping.encoders, new StimulusEncoder()],
     decoders: mapping.decoders,
+    // The tick thread rebuilds the same codecs, Stimulus included, from the params file's mapping.
+    codecSpec: { mapping: params.codec, stimulusInput: 'stimulus' },
     // The params file's staleness timeouts and stale policies; Stimulus input is optional.
     safety: {
       staleAfterMs: {

@@ -12,6 +12,7 @@ import type { Decoder, Encoder } from '../../codec/types.js';
 import type { ArenaView, ChannelSpec, SensorFrame } from '../../io/ws/protocol.js';
 import { BridgeServer, type BridgeServerOptions, type Connection } from '../../io/ws/server.js';
 import type {
+  CodecSpec,
   Environment,
   EnvironmentOptions,
   MonotonicUs,
@@ -102,6 +103,8 @@ export class WsEnvironment implements Environment {
   readonly motorChannels: ChannelSpec[];
   /** The codec mapping the encoders and decoders were built from (recordings store it). */
   readonly mapping: CodecMapping;
+  /** The tick thread rebuilds the codecs from the same mapping. */
+  readonly codecSpec: CodecSpec;
   private readonly sourceByName: Map<string, WsSource>;
   private readonly simulators = new Map<Connection, SimulatorState>();
   private motorFrames = 0;
@@ -116,6 +119,7 @@ export class WsEnvironment implements Environment {
         maxRangeM: DEFAULT_ARENA.sensors.maxRangeM,
       });
     this.mapping = mapping;
+    this.codecSpec = { mapping };
     const built = buildMapping(mapping, { clusters: options.clusters, tickMs: options.tickMs });
     this.encoders = built.encoders;
     this.decoders = built.decoders;

@@ -5,8 +5,8 @@
  * so a slow browser only misses frames. Spike streaming is on only while a browser is connected.
  */
 import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
+import type { LoopHandle } from '../../loop/handle.js';
 import type { Environment } from '../../loop/ports.js';
-import type { TickLoop } from '../../loop/tick-loop.js';
 import type { TelemetrySnapshot } from '../../telemetry/live.js';
 import type { ArenaView, LatencyHistogram } from '../ws/protocol.js';
 import { BridgeServer, type LogLine } from '../ws/server.js';
@@ -63,7 +63,7 @@ const HISTOGRAM_EVERY = 10;
 
 /** What the dashboard shows: the loop's feed and histograms, and the environment's arena if any. */
 export interface DashboardSource {
-  loop: TickLoop;
+  loop: LoopHandle;
   env: Environment;
   /** Neurons of the network (raster height). */
   neurons: number;

@@ -10,11 +10,11 @@ import { runClosedLoop } from '../../../src/cli/closed-loop.js';
 import { type Dashboard, startDashboard } from '../../../src/io/dashboard/dashboard.js';
 import { BridgeClient } from '../../../src/io/ws/client.js';
 import type { TelemetryFrame } from '../../../src/io/ws/protocol.js';
-import type { TickLoop } from '../../../src/loop/tick-loop.js';
+import type { LoopHandle } from '../../../src/loop/handle.js';
 import { ARTIFACTS, withPage } from '../../chromium.js';
 
 let dashboard: Dashboard;
-let loop: TickLoop;
+let loop: LoopHandle;
 let finished: Promise<unknown>;
 
 beforeAll(async () => {

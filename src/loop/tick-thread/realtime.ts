@@ -1,0 +1,93 @@
+/**
+ * `--realtime [PRIORITY]` and `--cpu N`: FIFO priority and a CPU affinity for the tick thread
+ * alone, given by its Linux thread id to `chrt -p` and `taskset -p` (sched_setscheduler and
+ * sched_setaffinity accept a thread id; no native addon needed). Never the whole process: at FIFO
+ * priority the engine's helper threads, V8's helpers and the main thread (sockets, ROS 2, the
+ * dashboard) would compete with the tick at equal priority on few cores and starve whatever the
+ * tick waits for (docs/tick.md).
+ */
+import { spawnSync } from 'node:child_process';
+
+export const DEFAULT_REALTIME_PRIORITY = 50;
+
+export interface RealtimeRequest {
+  /** SCHED_FIFO priority, 1…99. */
+  priority: number;
+  /** Pin the tick thread to this CPU. */
+  cpu?: number;
+}
+
+export interface RealtimeResult {
+  /** The FIFO priority in effect, or null when it could not be set. */
+  priority: number | null;
+  /** The CPU the tick thread is pinned to, or null. */
+  cpu: number | null;
+  /** One line for the user when something was refused. */
+  warnings: string[];
+}
+
+export function checkRealtimeRequest(request: RealtimeRequest): void {
+  if (!Number.isInteger(request.priority) || request.priority < 1 || request.priority > 99) {
+    throw new Error(`--realtime expects a FIFO priority from 1 to 99, got ${request.priority}`);
+  }
+  if (request.cpu !== undefined && (!Number.isInteger(request.cpu) || request.cpu < 0)) {
+    throw new Error(`--cpu expects a CPU number ≥ 0, got ${request.cpu}`);
+  }
+}
+
+function run(command: string, args: string[]): { ok: boolean; reason: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 5000 });
+  if (result.error) {
+    const code = (result.error as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? `${command} is not installed` : result.error.message };
+  }
+  if (result.status === 0) return { ok: true, reason: '' };
+  const text = `${result.stderr ?? ''}`.trim().split('\n').pop() ?? '';
+  // chrt/taskset say e.g. "chrt: failed to set pid 123's policy: Operation not permitted".
+  const reason = text.includes(': ')
+    ? text.slice(text.lastIndexOf(': ') + 2)
+    : text || `exit ${result.status}`;
+  return { ok: false, reason };
+}
+
+/**
+ * Applies the request to thread `tid`; what cannot be applied is said in one line each and the
+ * run goes on at the normal priority.
+ */
+export function applyRealtime(tid: number | null, request: RealtimeRequest): RealtimeResult {
+  checkRealtimeRequest(request);
+  const warnings: string[] = [];
+  if (tid === null) {
+    warnings.push(
+      '--realtime: the tick thread has no Linux thread id here (/proc/thread-self is missing); running at normal priority',
+    );
+    return { priority: null, cpu: null, warnings };
+  }
+  let cpu: number | null = null;
+  if (request.cpu !== undefined) {
+    const pinned = run('taskset', ['-p', '-c', String(request.cpu), String(tid)]);
+    if (pinned.ok) cpu = request.cpu;
+    else
+      warnings.push(
+        `--cpu: could not pin the tick thread to CPU ${request.cpu} (${pinned.reason}); it runs on any CPU`,
+      );
+  }
+  const fifo = run('chrt', ['-f', '-p', String(request.priority), String(tid)]);
+  if (!fifo.ok) {
+    const hint = /not permitted/i.test(fifo.reason) ? '; it needs root, CAP_SYS_NICE or an rtprio limit' : '';
+    warnings.push(
+      `--realtime: could not give the tick thread FIFO priority ${request.priority} (${fifo.reason}${hint}); running at normal priority`,
+    );
+    return { priority: null, cpu, warnings };
+  }
+  return { priority: request.priority, cpu, warnings };
+}
+
+/** The scheduling policy and priority of a thread as chrt reports it (tests, diagnostics). */
+export function schedulingOf(tid: number): { policy: string; priority: number } | null {
+  const result = spawnSync('chrt', ['-p', String(tid)], { encoding: 'utf8', timeout: 5000 });
+  if (result.status !== 0) return null;
+  const policy = /policy: (\S+)/.exec(result.stdout)?.[1] ?? '';
+  const priority = Number(/priority: (\d+)/.exec(result.stdout)?.[1] ?? Number.NaN);
+  return { policy, priority };
+}
