@@ -148,6 +148,61 @@ describe('spikeloop bench loop --mode load', () => {
     }
   }, 180_000);
 
+  it('--priority normal,realtime runs each size at both; realtime is FIFO for the tick thread or says it was refused', () => {
+    const result = runSourceCli(
+      [
+        'bench',
+        'loop',
+        '--priority',
+        'normal,realtime',
+        '--realtime',
+        '40',
+        '--n',
+        '100',
+        '--duration',
+        '1',
+        '--json',
+      ],
+      120_000,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const [normal, realtime] = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(normal).toMatchObject({
+      mode: 'quiet',
+      priority: 'normal',
+      tickThread: 'on',
+      realtimePriority: null,
+    });
+    expect(normal.realtime).toBeUndefined();
+    expect(realtime).toMatchObject({ mode: 'quiet', priority: 'realtime', tickThread: 'on' });
+    if (realtime.realtimePriority === 40) expect(realtime.realtime).toBe('FIFO 40');
+    else {
+      // Without the privilege the row still runs, at normal priority, and says so.
+      expect(realtime.realtimePriority).toBeNull();
+      expect(realtime.realtime).toMatch(/^refused: ran at normal priority/);
+    }
+    expect(realtime.ticks + realtime.missed).toBe(1000);
+  });
+
+  it('refuses realtime rows without the tick thread', () => {
+    const result = runSourceCli([
+      'bench',
+      'loop',
+      '--priority',
+      'realtime',
+      '--tick-thread',
+      'off',
+      '--json',
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      '--priority realtime applies to the tick thread; it cannot be combined with --tick-thread off',
+    );
+  });
+
   it('refuses an unknown mode, naming the choices', () => {
     const result = runSourceCli(['bench', 'loop', '--mode', 'busy', '--json']);
     expect(result.status).not.toBe(0);
