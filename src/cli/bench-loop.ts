@@ -371,12 +371,12 @@ class LoadRun {
       `spikeloop: bench loop: load on: ${processes.map((child) => `${child.label} (pid ${child.pid})`).join(', ')} at ${this.rateHz} Hz`,
     );
     const startMs = performance.now();
-    const bridgeStart = env.summary().sensorSamples ?? 0;
+    const bridgeStart = sensorFramesIn(env);
     const ros2Start = ros2?.received ?? 0;
     const dashboardStart = dashboard.stats().framesSent;
     return async () => {
       const seconds = (performance.now() - startMs) / 1000;
-      const bridgeReceived = (env.summary().sensorSamples ?? 0) - bridgeStart;
+      const bridgeReceived = sensorFramesIn(env) - bridgeStart;
       const ros2Received = (ros2?.received ?? 0) - ros2Start;
       const dashboardSent = dashboard.stats().framesSent - dashboardStart;
       const [simulator, publisher] = await Promise.all(processes.map((child) => child.stop()));
@@ -405,6 +405,14 @@ class LoadRun {
       });
     };
   }
+}
+
+/**
+ * Sensor frames the bridge took in: the arena sends every channel in every frame, so the busiest
+ * channel's count (the environment's `sensorSamples` adds up the channels).
+ */
+function sensorFramesIn(env: WsEnvironment): number {
+  return Math.max(0, ...env.sources.map((source) => source.received));
 }
 
 /** The table's columns, in reading order, where any row has them. */
