@@ -8,7 +8,7 @@ import { createEngine } from '../engine/create.js';
 import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
 import { createEnvironment } from '../env/registry.js';
 import type { EngineInfo, LoopHandle } from '../loop/handle.js';
-import type { Environment } from '../loop/ports.js';
+import type { Environment, LiveLoop } from '../loop/ports.js';
 import { safetyFromSettings } from '../loop/safety.js';
 import type { LatePolicy } from '../loop/schedule.js';
 import { monotonicUs } from '../loop/sleep.js';
@@ -68,14 +68,11 @@ export interface ClosedLoopOptions {
   /** How long a silent tick thread may go without a tick before the robot is halted (default 500 ms). */
   stallMs?: number;
   /**
-   * Called once the loop exists, before the first tick: live consumers (the dashboard, ROS 2
-   * diagnostics) subscribe to `loop.feed` here. The returned function runs at shutdown.
+   * Called once the loop exists, before the first tick: live consumers (the dashboard) attach to
+   * the same LiveLoop the environment's own consumers get in `attachTelemetry`. The returned
+   * function runs at shutdown.
    */
-  onStart?: (
-    loop: LoopHandle,
-    env: Environment,
-    engine: EngineInfo,
-  ) => Promise<(() => Promise<void>) | undefined>;
+  onStart?: (loop: LiveLoop, env: Environment) => Promise<(() => Promise<void>) | undefined>;
 }
 
 /** Pure in-process environments: created inside the tick thread (the arena steps in lockstep with the tick). */
@@ -260,19 +257,25 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       for (let k = 0; k < warmupTicks; k++) await engine.run(tickLoop.substeps);
     }
     const handle = loop;
-    env.attachTelemetry?.({
+    const info: EngineInfo = engineInfo;
+    const layout = info.layout;
+    const live: LiveLoop = {
       feed: handle.feed,
       tickMs: options.tickMs,
       substeps: handle.substeps,
+      neurons: layout.n,
+      e2e: handle.telemetry.e2e,
       streamSpikes: (enabled) => handle.streamSpikes(enabled),
-    });
+      stop: () => handle.stop(),
+    };
+    env.attachTelemetry?.(live);
     if (options.record || options.foxglove) {
       const live = await import('../record/run-recording.js');
       const description = live.describeRun({
         env,
         envName: options.env,
         envSettings: options.envSettings,
-        engine: engineInfo,
+        engine: info,
         network,
         model: options.model,
         tickMs: options.tickMs,
@@ -289,7 +292,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         console.error(`spikeloop: Foxglove WebSocket server at ${foxglove.url}`);
       }
     }
-    cleanup = (await options.onStart?.(handle, env, engineInfo)) ?? undefined;
+    cleanup = (await options.onStart?.(live, env)) ?? undefined;
     const maxTicks =
       options.durationS === undefined
         ? Number.POSITIVE_INFINITY
@@ -385,6 +388,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickThread: thread !== null ? 'on' : 'off',
     ...(realtime !== undefined ? { realtimePriority: realtime.priority } : {}),
     ...(realtime?.cpu != null ? { tickCpu: realtime.cpu } : {}),
+    // Collections of the tick thread's heap during the run (it allocates almost nothing per tick).
+    ...(thread?.gc
+      ? { tickGcCount: thread.gc.minor + thread.gc.major, tickGcMaxMs: round3(thread.gc.maxPauseMs) }
+      : {}),
     wallS: report.run.wallS,
     stopReason,
     // How often an output went to its stale-input policy (loop/safety.ts).

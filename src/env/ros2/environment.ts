@@ -14,7 +14,7 @@ import { loadRclnodejs } from '../../io/ros2/load.js';
 import { inputSizes, loadRobotParams, outputSizes, type RobotParams } from '../../io/ros2/params.js';
 import type { RclApi } from '../../io/ros2/rcl-api.js';
 import { splitRosArgs } from '../../io/ros2/ros-args.js';
-import type { Environment, EnvironmentOptions, TelemetryAttachment } from '../../loop/ports.js';
+import type { Environment, EnvironmentOptions, LiveLoop } from '../../loop/ports.js';
 import { populationNames } from '../../model/network.js';
 
 export interface Ros2EnvironmentDeps {
@@ -76,7 +76,7 @@ export async function createRos2Environment(
         params.motors.filter((m) => m.dependsOn !== null).map((m) => [m.name, m.dependsOn!]),
       ),
     },
-    attachTelemetry: (loop: TelemetryAttachment) => {
+    attachTelemetry: (loop: LiveLoop) => {
       if (bridge.wantsSpikes) loop.streamSpikes(true);
       bridge.attachTelemetry(loop.feed, loop.tickMs / loop.substeps);
     },

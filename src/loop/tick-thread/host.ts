@@ -9,8 +9,10 @@
  * A tick thread that stops publishing records while it should run (no record for `stallMs`) makes
  * `run` reject; so does an error in the tick thread or its exit: the caller halts the robot.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import type { ArenaState } from '../../env/arena/world.js';
+import { arenaView } from '../../env/arena/view.js';
+import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
 import type { Layout } from '../../model/network.js';
 import { TelemetryFeed } from '../../telemetry/live.js';
 import { LoopTelemetry } from '../../telemetry/loop-telemetry.js';
@@ -65,7 +67,7 @@ import {
   type TickThreadShape,
   W_FIELDS,
 } from './shared.js';
-import type { CodecSpec, EnvSummary, TickThreadSetup, ToMain, ToTick } from './types.js';
+import type { CodecSpec, EnvSummary, GcStats, TickThreadSetup, ToMain, ToTick } from './types.js';
 
 /** How long the tick thread may publish nothing while it should run before the robot is halted. */
 export const DEFAULT_STALL_MS = 500;
@@ -91,12 +93,25 @@ export interface TickThreadOptions {
   stallMs?: number;
 }
 
+/**
+ * A young generation large enough that what little the tick allocates (decoder outputs, command
+ * objects, promises: about 2 KB per tick) fills it rarely. V8 starts a new heap with 1 MB
+ * semi-spaces, a scavenge every few hundred ticks; with 16 MB from the start, one every several
+ * seconds. Worker options set only the maximum, so the minimum is V8's flag, set while the tick
+ * thread's heap is created (and the engine's helpers' heaps, created during its set-up).
+ */
+const TICK_SEMI_SPACE_MB = 16;
+
 function spawnTickWorker(setup: TickThreadSetup): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData: setup });
+  const resourceLimits = { maxYoungGenerationSizeMb: 4 * TICK_SEMI_SPACE_MB };
+  setFlagsFromString(`--min-semi-space-size=${TICK_SEMI_SPACE_MB}`);
+  if (!here.endsWith('.ts')) {
+    return new Worker(new URL('./worker.js', here), { workerData: setup, resourceLimits });
+  }
   const entry = JSON.stringify(new URL('./worker.ts', here).href);
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: setup });
+  return new Worker(bootstrap, { eval: true, workerData: setup, resourceLimits });
 }
 
 type Ready = Extract<ToMain, { kind: 'ready' }>;
@@ -140,6 +155,8 @@ export class TickThread implements LoopHandle {
   private incidents = 0;
   private readonly clock: ClockUs;
   private readonly stallUs: number;
+  /** Garbage collections in the tick thread during the run (known once it has ended). */
+  gc: GcStats | null = null;
 
   private constructor(
     private readonly worker: Worker,
@@ -207,6 +224,7 @@ export class TickThread implements LoopHandle {
       else if (message.kind === 'summary') this.summary = message.summary;
       else if (message.kind === 'done') {
         if (message.summary) this.summary = message.summary;
+        this.gc = message.gc;
         this.finish();
       } else if (message.kind === 'error') {
         this.failure ??= message.message;
@@ -260,10 +278,12 @@ export class TickThread implements LoopHandle {
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
-    }).catch(async (error: unknown) => {
-      await worker.terminate();
-      throw error;
-    });
+    })
+      .catch(async (error: unknown) => {
+        await worker.terminate();
+        throw error;
+      })
+      .finally(() => setFlagsFromString('--min-semi-space-size=0'));
     return new TickThread(worker, ready, options);
   }
 
@@ -535,7 +555,7 @@ export class TickThread implements LoopHandle {
     const inThread = (what: string) => () => {
       throw new TickThreadError(`${ready.env.name}: ${what} runs in the tick thread`);
     };
-    const view: Environment & { state?: () => ArenaState; scene?: () => unknown; mapping?: unknown } = {
+    const common: Environment = {
       name: ready.env.name,
       sources: ready.env.sources.map((source) => ({
         name: source.name,
@@ -551,14 +571,19 @@ export class TickThread implements LoopHandle {
       },
       close: async () => {},
     };
-    if (ready.env.scene !== null) {
-      const scene = ready.env.scene;
-      view.scene = () => scene;
-      view.mapping = ready.env.mapping;
-      const initial = ready.env.world as ArenaState;
-      view.state = () => this.world ?? initial;
-    }
-    return view;
+    if (ready.env.scene === null) return common;
+    const scene = ready.env.scene as ArenaScene;
+    const initial = ready.env.world as ArenaState;
+    const state = () => this.world ?? initial;
+    // What the in-process arena offers (env/arena/environment.ts): the dashboard draws `view`,
+    // recordings read `state`, `scene` and `mapping`.
+    return {
+      ...common,
+      view: { world: () => arenaView(scene, state()) },
+      state,
+      scene: () => scene,
+      mapping: ready.env.mapping,
+    } as Environment;
   }
 }
 

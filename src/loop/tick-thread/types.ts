@@ -51,6 +51,14 @@ export type { CodecSpec };
 
 export type ToTick = { kind: 'run'; maxTicks: number } | { kind: 'dispose' };
 
+/** Garbage collections of the tick thread's heap while the loop ran. */
+export interface GcStats {
+  minor: number;
+  major: number;
+  maxPauseMs: number;
+  totalPauseMs: number;
+}
+
 export type EnvSummary = Record<string, number | string | boolean>;
 
 export type ToMain =
@@ -72,6 +80,6 @@ export type ToMain =
     }
   | { kind: 'warn'; message: string }
   | { kind: 'summary'; summary: EnvSummary }
-  | { kind: 'done'; summary: EnvSummary | null; stepCount: number }
+  | { kind: 'done'; summary: EnvSummary | null; stepCount: number; gc: GcStats }
   | { kind: 'error'; message: string }
   | { kind: 'disposed' };

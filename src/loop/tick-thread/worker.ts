@@ -5,6 +5,9 @@
  * messages carry only set-up, warnings, the environment's summary on request and the end.
  */
 import { readlinkSync } from 'node:fs';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildMapping } from '../../codec/mapping.js';
 import type { Encoder } from '../../codec/types.js';
@@ -16,7 +19,7 @@ import { modelParams } from '../../model/params.js';
 import { LoopTelemetry } from '../../telemetry/loop-telemetry.js';
 import type { TickEvent, TickObserver } from '../observer.js';
 import type { Environment, MotorSink, SensorSample, SensorSource } from '../ports.js';
-import { monotonicUs } from '../sleep.js';
+import { DEFAULT_SLEEP, monotonicUs, preciseSleeper, type SleepOptions } from '../sleep.js';
 import { TickLoop } from '../tick-loop.js';
 import {
   C_RECORDS_DROPPED,
@@ -70,7 +73,7 @@ import {
   type TickThreadShape,
   W_FIELDS,
 } from './shared.js';
-import type { TickThreadSetup, ToMain, ToTick } from './types.js';
+import type { GcStats, TickThreadSetup, ToMain, ToTick } from './types.js';
 
 /** A sensor input whose samples the main thread publishes into a shared slot. */
 class SharedSource implements SensorSource {
@@ -353,6 +356,28 @@ class PublishingTelemetry extends LoopTelemetry {
   }
 }
 
+/**
+ * The tick thread serves no sockets or timers, so it sleeps blocking: one Atomics.wait nap up to
+ * the last microseconds before the deadline (no timer, no event-loop turn per nap and so no garbage
+ * from them), then the short spin. The one event-loop turn per sleep stays (the engine's promises).
+ */
+const TICK_THREAD_SLEEP: SleepOptions = {
+  ...DEFAULT_SLEEP,
+  timerThresholdUs: Number.POSITIVE_INFINITY,
+  napMaxUs: Number.POSITIVE_INFINITY,
+};
+
+/**
+ * A full collection before the first tick: what set-up left (the engine's tables, parsed settings,
+ * compiled code's garbage) is promoted or freed now, so the few scavenges during the run copy
+ * almost nothing and stay short.
+ */
+function collectGarbageNow(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (() => void) | undefined;
+  gc?.();
+}
+
 function threadId(): number {
   try {
     // "PID/task/TID": the kernel's id of this very thread, which chrt and taskset accept.
@@ -481,6 +506,7 @@ async function main(setup: TickThreadSetup): Promise<void> {
       latePolicy: setup.latePolicy,
       safety: setup.safety ?? env.safety,
       telemetry,
+      sleep: preciseSleeper(monotonicUs, TICK_THREAD_SLEEP),
       warn: (message) => post({ kind: 'warn', message }),
     });
     publisher.loop = loop;
@@ -503,12 +529,29 @@ async function main(setup: TickThreadSetup): Promise<void> {
       },
     });
     const maxTicks = await started;
+    collectGarbageNow();
     Atomics.store(control, C_STATE, STATE_RUNNING);
+    // Garbage collections of this thread's heap while the loop runs: the tick allocates (almost)
+    // nothing, so there should be none or very few (docs/tick.md); the summary reports them.
+    const gc: GcStats = { minor: 0, major: 0, maxPauseMs: 0, totalPauseMs: 0 };
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+        else gc.major++;
+        gc.maxPauseMs = Math.max(gc.maxPauseMs, entry.duration);
+        gc.totalPauseMs += entry.duration;
+      }
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
     if (Atomics.load(control, C_STOP) === 0) {
       await loop.run(maxTicks === -1 ? Number.POSITIVE_INFINITY : maxTicks);
     }
+    // Entries are delivered asynchronously: one turn of the event loop before counting.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    gcObserver.disconnect();
     publisher.publishTail();
-    post({ kind: 'done', summary: env.summary?.() ?? null, stepCount: engine.stepCount });
+    post({ kind: 'done', summary: env.summary?.() ?? null, stepCount: engine.stepCount, gc });
     Atomics.store(control, C_STATE, STATE_DONE);
     Atomics.notify(control, C_RECORDS_WRITTEN);
   } catch (error) {
