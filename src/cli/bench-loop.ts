@@ -217,7 +217,7 @@ async function benchRow(
     tickThread: options.tickThread !== 'off',
     realtime,
   };
-  const load = run.mode === 'load' ? new LoadRun(options.loadRateHz, options.duration, options.tickMs) : null;
+  const load = run.mode === 'load' ? new LoadRun(options.loadRateHz, options.duration) : null;
   const { summary, recording } = await runClosedLoop(
     load === null
       ? common
@@ -225,7 +225,7 @@ async function benchRow(
           ...common,
           env: 'ws',
           envSettings: { host: '127.0.0.1', port: 0 },
-          onStart: (loop, env, engine) => load.start(loop, env as WsEnvironment, engine.layout.n),
+          onStart: (loop, env) => load.start(loop, env as WsEnvironment),
         },
   );
   const ticks = summary.ticks as number;
@@ -289,7 +289,6 @@ class LoadRun {
   constructor(
     private readonly rateHz: number,
     private readonly durationS: number,
-    private readonly tickMs: number,
   ) {}
 
   fields(): Row {
@@ -300,14 +299,11 @@ class LoadRun {
     };
   }
 
-  async start(loop: Loop, env: WsEnvironment, neurons: number): Promise<() => Promise<void>> {
+  async start(loop: Loop, env: WsEnvironment): Promise<() => Promise<void>> {
     const server = env.server;
     if (server === null) throw new Error('bench loop: the ws environment is not listening');
     const { startDashboard } = await import('../io/dashboard/dashboard.js');
-    const dashboard = await startDashboard(
-      { loop, env, neurons, tickMs: this.tickMs },
-      { host: '127.0.0.1', port: 0 },
-    );
+    const dashboard = await startDashboard({ loop, env }, { host: '127.0.0.1', port: 0 });
     // A load process that dies mid-run ends the row: what follows would not be under load.
     const fail = (reason: string) => {
       if (!this.marked || this.loadError !== null) return;
