@@ -64,6 +64,8 @@ import {
   SAFETY_STOP,
   STATE_DONE,
   STATE_FAILED,
+  STATE_RUNNING,
+  STATE_STARTING,
   type TickThreadShape,
   W_FIELDS,
 } from './shared.js';
@@ -71,6 +73,9 @@ import type { CodecSpec, EnvSummary, GcStats, TickThreadSetup, ToMain, ToTick } 
 
 /** How long the tick thread may publish nothing while it should run before the robot is halted. */
 export const DEFAULT_STALL_MS = 500;
+
+/** From the run request to the loop's start (a full collection first): generous, the machine may be loaded. */
+const START_TIMEOUT_US = 30e6;
 
 export class TickThreadError extends Error {
   override name = 'TickThreadError';
@@ -144,6 +149,7 @@ export class TickThread implements LoopHandle {
   private readPosition = 0;
   private stepCount = 0;
   private stopRequested = false;
+  private running = false;
   private finished: Promise<void>;
   private finish: () => void = () => {};
   private failure: string | null = null;
@@ -330,8 +336,27 @@ export class TickThread implements LoopHandle {
 
   /** Runs the loop in the tick thread until `stop()`, `maxTicks`, an error or a stall. */
   async run(maxTicks = Number.POSITIVE_INFINITY): Promise<void> {
+    if (this.running) throw new TickThreadError('the tick loop is already running');
+    if (this.exited || this.failure !== null) {
+      throw new TickThreadError(this.failure ?? 'the tick thread has ended');
+    }
+    this.running = true;
+    try {
+      await this.runOnce(maxTicks);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnce(maxTicks: number): Promise<void> {
     const request: ToTick = { kind: 'run', maxTicks: Number.isFinite(maxTicks) ? maxTicks : -1 };
-    if (this.stopRequested) Atomics.store(this.control, C_STOP, 1);
+    // As TickLoop.run: a new run forgets an earlier stop().
+    this.stopRequested = false;
+    Atomics.store(this.control, C_STOP, 0);
+    Atomics.store(this.control, C_STATE, STATE_STARTING);
+    this.finished = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
     this.pollSources();
     this.worker.postMessage(request);
     let lastRecordUs = this.clock();
@@ -339,18 +364,24 @@ export class TickThread implements LoopHandle {
     void this.finished.then(() => {
       ended = true;
     });
+    let started = false;
     for (;;) {
       const taken = this.takeRecords();
       const now = this.clock();
       if (taken > 0) lastRecordUs = now;
       const state = Atomics.load(this.control, C_STATE);
+      if (!started && state === STATE_RUNNING) {
+        // The stall clock starts with the loop, not with the collection before it.
+        started = true;
+        lastRecordUs = now;
+      }
       if (ended || state === STATE_DONE || state === STATE_FAILED) {
         // The end message follows the state change; wait for it briefly, then take what is left.
         await Promise.race([this.finished, delay(2000)]);
         this.takeRecords();
         break;
       }
-      if (now - lastRecordUs > this.stallUs) {
+      if (now - lastRecordUs > (started ? this.stallUs : START_TIMEOUT_US)) {
         Atomics.store(this.control, C_STOP, 1);
         throw new TickThreadError(
           `the tick thread stopped answering: no tick for ${Math.round((now - lastRecordUs) / 1000)} ms`,

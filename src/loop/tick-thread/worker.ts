@@ -302,6 +302,8 @@ class TickPublisher implements TickObserver {
   /** Ticks dropped at the end of a bounded run (skip policy), as a record of their own. */
   publishTail(): void {
     if (this.tailDropped === 0) return;
+    const dropped = this.tailDropped;
+    this.tailDropped = 0;
     const written = Atomics.load(this.control, C_RECORDS_WRITTEN);
     const read = Atomics.load(this.control, C_RECORDS_READ);
     if (((written - read) | 0) >= this.shape.recordCapacity) {
@@ -310,7 +312,7 @@ class TickPublisher implements TickObserver {
     }
     const at = (written & this.recordMask) * this.layout.size;
     this.records[at + R_KIND] = KIND_DROPPED;
-    this.records[at + R_DROPPED] = this.tailDropped;
+    this.records[at + R_DROPPED] = dropped;
     this.records[at + R_FIRST_DROPPED_LATENESS_US] = this.tailFirstDroppedLatenessUs;
     Atomics.store(this.control, C_RECORDS_WRITTEN, (written + 1) | 0);
     Atomics.notify(this.control, C_RECORDS_WRITTEN);
@@ -400,23 +402,26 @@ async function main(setup: TickThreadSetup): Promise<void> {
   const post = (message: ToMain) => port.postMessage(message);
   const control = new Int32Array(setup.control);
   Atomics.store(control, C_TID, threadId());
-  let startRun: (maxTicks: number) => void = () => {};
-  const started = new Promise<number>((resolve) => {
-    startRun = resolve;
-  });
-  let disposeNow: () => void = () => {};
-  const disposed = new Promise<void>((resolve) => {
-    disposeNow = resolve;
-  });
+  // Runs asked for (like TickLoop, the thread runs the loop again on each request) until disposed.
+  const runRequests: number[] = [];
+  let disposing = false;
+  let wake: () => void = () => {};
   port.on('message', (message: ToTick) => {
-    if (message.kind === 'run') startRun(message.maxTicks);
+    if (message.kind === 'run') runRequests.push(message.maxTicks);
     else if (message.kind === 'dispose') {
-      // Also when the main thread gives up before the run: then no tick runs.
+      disposing = true;
       Atomics.store(control, C_STOP, 1);
-      startRun(0);
-      disposeNow();
     }
+    wake();
   });
+  const nextRun = async (): Promise<number | null> => {
+    while (runRequests.length === 0 && !disposing) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+    return disposing ? null : runRequests.shift()!;
+  };
   let engine: Engine | null = null;
   let env: Environment | null = null;
   try {
@@ -528,39 +533,40 @@ async function main(setup: TickThreadSetup): Promise<void> {
         summary: env.summary?.() ?? null,
       },
     });
-    const maxTicks = await started;
-    collectGarbageNow();
-    Atomics.store(control, C_STATE, STATE_RUNNING);
-    // Garbage collections of this thread's heap while the loop runs: the tick allocates (almost)
-    // nothing, so there should be none or very few (docs/tick.md); the summary reports them.
-    const gc: GcStats = { minor: 0, major: 0, maxPauseMs: 0, totalPauseMs: 0 };
-    const gcObserver = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) {
-        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
-        if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
-        else gc.major++;
-        gc.maxPauseMs = Math.max(gc.maxPauseMs, entry.duration);
-        gc.totalPauseMs += entry.duration;
+    for (let maxTicks = await nextRun(); maxTicks !== null; maxTicks = await nextRun()) {
+      collectGarbageNow();
+      Atomics.store(control, C_STATE, STATE_RUNNING);
+      // Garbage collections of this thread's heap while the loop runs: the tick allocates (almost)
+      // nothing, so there should be none or very few (docs/tick.md); the summary reports them.
+      const gc: GcStats = { minor: 0, major: 0, maxPauseMs: 0, totalPauseMs: 0 };
+      const gcObserver = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+          const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+          if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+          else gc.major++;
+          gc.maxPauseMs = Math.max(gc.maxPauseMs, entry.duration);
+          gc.totalPauseMs += entry.duration;
+        }
+      });
+      gcObserver.observe({ entryTypes: ['gc'] });
+      if (Atomics.load(control, C_STOP) === 0) {
+        await loop.run(maxTicks === -1 ? Number.POSITIVE_INFINITY : maxTicks);
       }
-    });
-    gcObserver.observe({ entryTypes: ['gc'] });
-    if (Atomics.load(control, C_STOP) === 0) {
-      await loop.run(maxTicks === -1 ? Number.POSITIVE_INFINITY : maxTicks);
+      // Entries are delivered asynchronously: one turn of the event loop before counting.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      gcObserver.disconnect();
+      publisher.publishTail();
+      post({ kind: 'done', summary: env.summary?.() ?? null, stepCount: engine.stepCount, gc });
+      Atomics.store(control, C_STATE, STATE_DONE);
+      Atomics.notify(control, C_RECORDS_WRITTEN);
     }
-    // Entries are delivered asynchronously: one turn of the event loop before counting.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    gcObserver.disconnect();
-    publisher.publishTail();
-    post({ kind: 'done', summary: env.summary?.() ?? null, stepCount: engine.stepCount, gc });
-    Atomics.store(control, C_STATE, STATE_DONE);
-    Atomics.notify(control, C_RECORDS_WRITTEN);
   } catch (error) {
     post({ kind: 'error', message: error instanceof Error ? error.message : String(error) });
     Atomics.store(control, C_STATE, STATE_FAILED);
     Atomics.notify(control, C_RECORDS_WRITTEN);
   }
   // Torn down when the main thread says so, after it has halted the robot and written the report.
-  await disposed;
+  while ((await nextRun()) !== null) {}
   await env?.close().catch(() => {});
   await engine?.dispose().catch(() => {});
   post({ kind: 'disposed' });
