@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
 import type { WsEnvironment } from '../env/ws/environment.js';
+import type { LiveLoop } from '../loop/ports.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
 import { DEFAULT_REALTIME_PRIORITY } from '../loop/tick-thread/realtime.js';
 import { LoadProcess, Ros2Traffic, shutdownRos2Traffic } from './bench-load.js';
@@ -274,8 +275,6 @@ async function benchRow(
   };
 }
 
-type Loop = Parameters<NonNullable<ClosedLoopOptions['onStart']>>[0];
-
 /**
  * One load-mode row's load: the dashboard on this process's telemetry feed, the load-client
  * processes and the ROS 2 subscription, started before the first tick and measured from it.
@@ -299,7 +298,7 @@ class LoadRun {
     };
   }
 
-  async start(loop: Loop, env: WsEnvironment): Promise<() => Promise<void>> {
+  async start(loop: LiveLoop, env: WsEnvironment): Promise<() => Promise<void>> {
     const server = env.server;
     if (server === null) throw new Error('bench loop: the ws environment is not listening');
     const { startDashboard } = await import('../io/dashboard/dashboard.js');

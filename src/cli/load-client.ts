@@ -135,6 +135,8 @@ async function runLoadClient(options: LoadClientOptions): Promise<void> {
     if (options.simulator !== undefined) {
       const client = new ArenaClient({
         url: options.simulator,
+        // The ws environment asks for $SPIKELOOP_TOKEN when it is set (inherited from the benchmark).
+        token: process.env.SPIKELOOP_TOKEN || undefined,
         arena: DEFAULT_ARENA,
         clock: { mode: 'realtime', rateHz: options.rateHz },
         log,
