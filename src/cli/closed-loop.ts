@@ -306,8 +306,6 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   } catch (error) {
     failure = error;
     stopReason = `error: ${error instanceof Error ? error.message : String(error)}`;
-    // The tick thread stopped (error, crash, stall): one clear line now, before the stop command.
-    if (thread !== null) console.error(`spikeloop: the loop stopped: ${stopReason.slice(7)}`);
   }
   // The robot's stop command goes out first, before the report and before anything is torn down.
   await env

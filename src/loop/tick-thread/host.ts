@@ -148,7 +148,6 @@ export class TickThread implements LoopHandle {
   private spikeConsumers = 0;
   private readPosition = 0;
   private stepCount = 0;
-  private stopRequested = false;
   private running = false;
   private finished: Promise<void>;
   private finish: () => void = () => {};
@@ -161,6 +160,13 @@ export class TickThread implements LoopHandle {
   private incidents = 0;
   private readonly clock: ClockUs;
   private readonly stallUs: number;
+  /**
+   * How long the main thread waits for a record before it moves the external sources' newest
+   * samples into the slots anyway: half a tick, so a sample that arrives while the tick thread
+   * sleeps is read by the next tick, not the one after (at most half a tick later than in-process).
+   * Without external sources, only the stall check needs waking.
+   */
+  private readonly pollIntervalMs: number;
   /** Garbage collections in the tick thread during the run (known once it has ended). */
   gc: GcStats | null = null;
 
@@ -221,6 +227,7 @@ export class TickThread implements LoopHandle {
       this.sinks = [];
       this.env = this.inThreadView(ready);
     }
+    this.pollIntervalMs = this.sources.length > 0 ? options.setup.tickMs / 2 : 50;
     this.finished = new Promise<void>((resolve) => {
       this.finish = resolve;
     });
@@ -330,7 +337,6 @@ export class TickThread implements LoopHandle {
   }
 
   stop(): void {
-    this.stopRequested = true;
     Atomics.store(this.control, C_STOP, 1);
   }
 
@@ -351,7 +357,6 @@ export class TickThread implements LoopHandle {
   private async runOnce(maxTicks: number): Promise<void> {
     const request: ToTick = { kind: 'run', maxTicks: Number.isFinite(maxTicks) ? maxTicks : -1 };
     // As TickLoop.run: a new run forgets an earlier stop().
-    this.stopRequested = false;
     Atomics.store(this.control, C_STOP, 0);
     Atomics.store(this.control, C_STATE, STATE_STARTING);
     this.finished = new Promise<void>((resolve) => {
@@ -389,9 +394,9 @@ export class TickThread implements LoopHandle {
       }
       const written = Atomics.load(this.control, C_RECORDS_WRITTEN);
       if (written !== this.readPosition) continue;
-      const wait = waitAsync(this.control, C_RECORDS_WRITTEN, written, 50);
-      if (wait.async) await wait.value;
-      else await new Promise<void>((resolve) => setImmediate(resolve));
+      const wait = waitAsync(this.control, C_RECORDS_WRITTEN, written, this.pollIntervalMs);
+      if (!wait.async) await new Promise<void>((resolve) => setImmediate(resolve));
+      else if ((await wait.value) === 'timed-out') this.pollSources();
     }
     if (this.failure !== null) throw new TickThreadError(this.failure);
     const dropped = this.droppedRecords;
