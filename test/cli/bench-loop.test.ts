@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runSourceCli, sleep, startCli } from './live-cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -72,5 +74,182 @@ describe('spikeloop bench loop', () => {
     expect(rows[0].recordBytes).toBe(0);
     expect(rows[1].recordBytes).toBeGreaterThan(1000);
     for (const row of rows) expect(typeof row.latenessUs.p999).toBe('number');
+  });
+});
+
+describe('spikeloop bench loop --mode load', () => {
+  it('runs the loop under a ws simulator and a dashboard client in another process, and says what the load was', () => {
+    const result = runSourceCli(
+      ['bench', 'loop', '--mode', 'quiet,load', '--n', '100', '--duration', '2', '--json'],
+      180_000,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows.map((row) => [row.mode, row.priority, row.n])).toEqual([
+      ['quiet', 'normal', 100],
+      ['load', 'normal', 100],
+    ]);
+    for (const row of rows) {
+      expect(typeof row.missed).toBe('number');
+      expect(row.missedPct).toBeCloseTo((100 * row.missed) / (row.ticks + row.missed), 2);
+      for (const key of ['p50', 'p99', 'p999', 'max']) expect(typeof row.latenessUs[key]).toBe('number');
+      for (const key of ['p50', 'p99']) expect(typeof row.computeUs[key]).toBe('number');
+    }
+    const [quiet, load] = rows;
+    expect(quiet.simSensorSent).toBeUndefined();
+    // The simulator's frames reached the loop and its commands came back.
+    expect(load.simSensorSent).toBeGreaterThan(0);
+    expect(load.bridgeSensorReceived).toBeGreaterThan(0);
+    expect(load.simMotorReceived).toBeGreaterThan(0);
+    expect(load.simSensorSentPerS).toBeGreaterThan(0);
+    expect(load.simMotorReceivedPerS).toBeGreaterThan(0);
+    expect(load.simRttUs.count).toBeGreaterThan(0);
+    // The dashboard client got telemetry frames, spikes included, as the page does.
+    expect(load.dashboardFramesReceived).toBeGreaterThan(0);
+    expect(load.dashboardFramesSent).toBeGreaterThan(0);
+    expect(load.loadRateHz).toBe(1000);
+    expect(load.loadError).toBeUndefined();
+    if (load.ros2 === 'on') {
+      expect(load.ros2Published).toBeGreaterThan(0);
+      expect(load.ros2Received).toBeGreaterThan(0);
+    } else {
+      expect(load.ros2).toMatch(/^left out: /);
+      expect(result.stderr).toContain('ROS 2 traffic left out');
+    }
+    // The load processes stopped with the row.
+    const pids = [...result.stderr.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
+  it('a load process that dies ends the row with one line, marks it and exits 1 instead of hanging', async () => {
+    const bench = startCli(['bench', 'loop', '--mode', 'load', '--n', '100', '--duration', '60', '--json'], {
+      env: { ...process.env, ROS_DISTRO: '' },
+    });
+    try {
+      const [, pid] = await bench.waitForStderr(
+        /load on: ws simulator and dashboard client \(pid (\d+)\)/,
+        120_000,
+      );
+      process.kill(Number(pid), 'SIGKILL');
+      const { code, stdout, stderr } = await bench.done;
+      expect(code).toBe(1);
+      const row = JSON.parse(stdout.trim());
+      expect(row.loadError).toMatch(
+        /ws simulator and dashboard client exited during the run \(killed by SIGKILL\)/,
+      );
+      expect(row.ticks + row.missed).toBeLessThan(60_000);
+      expect(stderr.match(/the row stops here/g)).toHaveLength(1);
+    } finally {
+      bench.child.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('--priority normal,realtime runs each size at both; realtime is FIFO for the tick thread or says it was refused', () => {
+    const result = runSourceCli(
+      [
+        'bench',
+        'loop',
+        '--priority',
+        'normal,realtime',
+        '--realtime',
+        '40',
+        '--n',
+        '100',
+        '--duration',
+        '1',
+        '--json',
+      ],
+      120_000,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const [normal, realtime] = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(normal).toMatchObject({
+      mode: 'quiet',
+      priority: 'normal',
+      tickThread: 'on',
+      realtimePriority: null,
+    });
+    expect(normal.realtime).toBeUndefined();
+    expect(realtime).toMatchObject({ mode: 'quiet', priority: 'realtime', tickThread: 'on' });
+    if (realtime.realtimePriority === 40) expect(realtime.realtime).toBe('FIFO 40');
+    else {
+      // Without the privilege the row still runs, at normal priority, and says so.
+      expect(realtime.realtimePriority).toBeNull();
+      expect(realtime.realtime).toMatch(/^refused: ran at normal priority/);
+    }
+    expect(realtime.ticks + realtime.missed).toBe(1000);
+  });
+
+  it('refuses realtime rows without the tick thread', () => {
+    const result = runSourceCli([
+      'bench',
+      'loop',
+      '--priority',
+      'realtime',
+      '--tick-thread',
+      'off',
+      '--json',
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      '--priority realtime applies to the tick thread; it cannot be combined with --tick-thread off',
+    );
+  });
+
+  it('refuses an unknown mode, naming the choices', () => {
+    const result = runSourceCli(['bench', 'loop', '--mode', 'busy', '--json']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('--mode expects a comma-separated list of quiet, load; got "busy"');
+  });
+});
+
+describe('spikeloop load-client', () => {
+  // Port 9 (discard) on loopback: nothing listens, so the simulator keeps retrying and never connects.
+  const unreachable = ['load-client', '--simulator', 'ws://127.0.0.1:9'];
+
+  it('stops by itself after --max-s, even when it never connected', async () => {
+    const client = startCli([...unreachable, '--max-s', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const startedMs = Date.now();
+    try {
+      const { code, stdout, stderr } = await client.done;
+      expect(code).toBe(1);
+      expect(stderr).toContain('stopping after --max-s 2 s');
+      expect(stderr).toContain('stopped before every part had connected');
+      expect(stdout).not.toContain('"ready"');
+      expect(Date.now() - startedMs).toBeLessThan(60_000);
+    } finally {
+      client.child.kill('SIGKILL');
+    }
+  }, 90_000);
+
+  it('stops when its stdin ends (the benchmark that started it is gone)', async () => {
+    const client = startCli([...unreachable, '--max-s', '600'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      // Started (the module graph loaded): the simulator is retrying by now.
+      await sleep(3000);
+      client.child.stdin!.end();
+      const { code } = await Promise.race([
+        client.done,
+        sleep(60_000).then(() => ({ code: 'still running' })),
+      ]);
+      expect(code).toBe(1);
+    } finally {
+      client.child.kill('SIGKILL');
+    }
+  }, 90_000);
+
+  it('refuses to start with nothing to do', () => {
+    const result = runSourceCli(['load-client', '--max-s', '1']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'load-client: nothing to do; give --simulator, --dashboard and/or --ros2-topic',
+    );
   });
 });
