@@ -24,8 +24,8 @@ export function mappingOf(env: object): CodecMapping | null {
 
 /** The resolved robot params of a ROS 2 environment (what its codecs and safety were built from). */
 export function robotOf(env: object): RobotParams | null {
-  const candidate = env as { name?: string; robot?: unknown };
-  return candidate.name === 'ros2' && candidate.robot && typeof candidate.robot === 'object'
+  const candidate = env as { robot?: unknown };
+  return candidate.robot && typeof candidate.robot === 'object'
     ? (candidate.robot as RobotParams)
     : null;
 }

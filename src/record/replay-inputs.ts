@@ -21,13 +21,12 @@ export async function recordedCodecs(
   path: string,
 ): Promise<{ encoders: readonly Encoder[]; decoders: readonly Decoder[] }> {
   const context = { clusters: layout.clusters, tickMs: description.tickMs };
+  // A ROS 2 run's codecs come from its robot params (the mapping plus the Stimulus input).
+  if (description.robot) return ros2Codecs(description.robot, context);
   if (description.env === 'ros2') {
-    if (!description.robot) {
-      throw new Error(
-        `cannot replay ${path}: this ROS 2 recording holds no robot params (it was made by an older spikeloop); record the run again`,
-      );
-    }
-    return ros2Codecs(description.robot, context);
+    throw new Error(
+      `cannot replay ${path}: this ROS 2 recording holds no robot params (it was made by an older spikeloop); record the run again`,
+    );
   }
   if (description.mapping) return buildMapping(description.mapping, context);
   if (description.env === 'synthetic') {

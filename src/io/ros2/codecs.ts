@@ -6,6 +6,7 @@
  */
 import { type BuiltMapping, buildMapping, type MappingContext } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
+import type { SafetySettings } from '../../loop/safety.js';
 import { StimulusEncoder } from './channels.js';
 import { Ros2ParamsError } from './errors.js';
 import { inputSizes, outputSizes, type RobotParams } from './params.js';
@@ -22,6 +23,20 @@ export function ros2Codecs(params: RobotParams, context: MappingContext): Ros2Co
   checkMappingFits(params, mapping.inputs, mapping.outputs);
   // Stimulus messages from other nodes drive populations directly, next to the mapped sensors.
   return { encoders: [...mapping.encoders, new StimulusEncoder()], decoders: mapping.decoders, mapping };
+}
+
+/** The params file's staleness timeouts and stale policies; the Stimulus input is optional. */
+export function ros2Safety(params: RobotParams): SafetySettings {
+  return {
+    staleAfterMs: {
+      ...Object.fromEntries(params.sensors.map((s) => [s.name, s.staleAfterMs])),
+      stimulus: Number.POSITIVE_INFINITY,
+    },
+    onStale: Object.fromEntries(params.motors.map((m) => [m.name, m.onStale])),
+    dependsOn: Object.fromEntries(
+      params.motors.flatMap((m) => (m.dependsOn === null ? [] : [[m.name, m.dependsOn]])),
+    ),
+  };
 }
 
 /** The codec mapping must read the params file's sensors with their sizes and write its motors. */
