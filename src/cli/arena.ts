@@ -5,8 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ArenaClient } from '../env/arena/client.js';
 import { DEFAULT_ARENA } from '../env/arena/world.js';
-import { ArenaClient } from '../io/ws/arena-client.js';
 import { safeLogLine } from '../io/ws/log-line.js';
 import { printRows } from './output.js';
 import { integer, MAX_WALL_S, numberInRange } from './parse.js';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { BackendChoice } from '../engine/engine.js';
-import type { WsEnvironment } from '../io/ws/environment.js';
+import type { WsEnvironment } from '../env/ws/environment.js';
 import { runClosedLoop } from './closed-loop.js';
 import { printRows, type Row } from './output.js';
 import { choice, finiteNumber, integer } from './parse.js';

@@ -4,24 +4,7 @@
  * by adding an entry to BUILT_IN, or at run time with registerEnvironment.
  */
 
-import type { Environment } from '../loop/ports.js';
-import type { LatePolicy } from '../loop/schedule.js';
-import type { Layout } from '../model/network.js';
-
-export interface EnvironmentOptions {
-  /** The network the environment's codecs map onto (population count, cluster sizes). */
-  layout: Layout;
-  tickMs: number;
-  seed: number;
-  /** Monotonic µs, the clock of sample arrival times (performance.now based unless a test fakes it). */
-  clockUs: () => number;
-  /** Environment-specific settings (from the command line or a profile). */
-  settings?: Readonly<Record<string, string | number | boolean>>;
-  /** The run's access token (--token / $SPIKELOOP_TOKEN) for environments that accept clients. */
-  token?: string;
-  /** The loop's overrun policy (--late-policy), for environments that report it (ROS 2 LatencyReport). */
-  latePolicy?: LatePolicy;
-}
+import type { Environment, EnvironmentOptions } from '../loop/ports.js';
 
 export type EnvironmentFactory = (options: EnvironmentOptions) => Promise<Environment>;
 
@@ -43,12 +26,12 @@ const BUILT_IN: Record<string, Entry> = {
   ros2: {
     description:
       'ROS 2 bridge node spikeloop_bridge (rclnodejs); --env-set robot=FILE, remaps after --ros-args',
-    load: async () => (await import('../io/ros2/environment.js')).createRos2Environment,
+    load: async () => (await import('./ros2/environment.js')).createRos2Environment,
   },
   ws: {
     description:
       'external simulators over the WebSocket + MessagePack protocol (docs/protocol.md); --env-set port=, host=, token=',
-    load: async () => (await import('../io/ws/environment.js')).createWsEnvironment,
+    load: async () => (await import('./ws/environment.js')).createWsEnvironment,
   },
 };
 

@@ -6,9 +6,15 @@
  * timer on the event loop.
  */
 import type { Decoder, Encoder, PopulationActivity } from '../codec/types.js';
-import type { Environment, MotorCommand, MotorSink, SensorSample, SensorSource } from '../loop/ports.js';
+import type {
+  Environment,
+  EnvironmentOptions,
+  MotorCommand,
+  MotorSink,
+  SensorSample,
+  SensorSource,
+} from '../loop/ports.js';
 import type { Layout } from '../model/network.js';
-import type { EnvironmentOptions } from './registry.js';
 
 export type SyntheticPattern = 'sine' | 'step';
 

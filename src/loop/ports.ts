@@ -4,8 +4,10 @@
  * commands. Nothing here blocks: the tick must never wait on I/O.
  */
 import type { Decoder, Encoder } from '../codec/types.js';
+import type { Layout } from '../model/network.js';
 import type { TelemetryFeed } from '../telemetry/live.js';
 import type { SafetySettings } from './safety.js';
+import type { LatePolicy } from './schedule.js';
 
 /** Monotonic microseconds (performance.now based), the clock of every latency measurement. */
 export type MonotonicUs = number;
@@ -51,6 +53,22 @@ export interface MotorSink {
   readonly name: string;
   /** Hands the command over; must return at once (queue or send without waiting). */
   write(command: MotorCommand): void;
+}
+
+/** What every environment factory is given (src/env/registry.ts creates environments by name). */
+export interface EnvironmentOptions {
+  /** The network the environment's codecs map onto (population count, cluster sizes). */
+  layout: Layout;
+  tickMs: number;
+  seed: number;
+  /** Monotonic µs, the clock of sample arrival times (performance.now based unless a test fakes it). */
+  clockUs: () => number;
+  /** Environment-specific settings (from the command line or a profile). */
+  settings?: Readonly<Record<string, string | number | boolean>>;
+  /** The run's access token (--token / $SPIKELOOP_TOKEN) for environments that accept clients. */
+  token?: string;
+  /** The loop's overrun policy (--late-policy), for environments that report it (ROS 2 LatencyReport). */
+  latePolicy?: LatePolicy;
 }
 
 /**

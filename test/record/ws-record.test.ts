@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runClosedLoop } from '../../src/cli/closed-loop.js';
-import type { WsEnvironment } from '../../src/io/ws/environment.js';
+import type { WsEnvironment } from '../../src/env/ws/environment.js';
 import { TOPICS } from '../../src/record/channels.js';
 import { readMcapRecords } from '../../src/record/mcap-file.js';
 import { readRecording } from '../../src/record/reader.js';

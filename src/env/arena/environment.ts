@@ -10,13 +10,13 @@ import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
 import type {
   Environment,
+  EnvironmentOptions,
   MonotonicUs,
   MotorCommand,
   MotorSink,
   SensorSample,
   SensorSource,
 } from '../../loop/ports.js';
-import type { EnvironmentOptions } from '../registry.js';
 import { arenaControllerMapping } from './controller.js';
 import { Arena, type ArenaConfig, type ArenaScene, type ArenaState, DEFAULT_ARENA } from './world.js';
 

@@ -2,7 +2,7 @@
  * The bridge's WebSocket server: handshake, authentication, per-connection validation and limits,
  * and the two outbound streams (motor frames to simulators, telemetry to observers). One bad client
  * gets an error frame and a log line; the others are never affected. What the frames mean (sensor
- * sources, motor sinks) lives in environment.ts; this file only speaks the protocol.
+ * sources, motor sinks) lives in src/env/ws/environment.ts; this file only speaks the protocol.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import type * as Rcl from 'rclnodejs';
 import { describe, expect, it } from 'vitest';
+import { createRos2Environment } from '../../../src/env/ros2/environment.js';
 import { Ros2Bridge } from '../../../src/io/ros2/bridge.js';
-import { createRos2Environment } from '../../../src/io/ros2/environment.js';
 import type { DiagnosticArrayMsg, LaserScanMsg, TwistMsg } from '../../../src/io/ros2/messages.js';
 import { loadRobotParams } from '../../../src/io/ros2/params.js';
 import type { RclApi, RclNode } from '../../../src/io/ros2/rcl-api.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildMapping } from '../../../src/codec/mapping.js';
-import { checkMappingFits } from '../../../src/io/ros2/environment.js';
+import { checkMappingFits } from '../../../src/env/ros2/environment.js';
 import { Ros2ParamsError } from '../../../src/io/ros2/errors.js';
 import { loadRobotParams, parseRobotParams } from '../../../src/io/ros2/params.js';
 

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WsEnvironment } from '../../../src/io/ws/environment.js';
+import { WsEnvironment } from '../../../src/env/ws/environment.js';
 import { safeLogLine } from '../../../src/io/ws/log-line.js';
 import { BridgeServer } from '../../../src/io/ws/server.js';
 import {

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../../src/engine/create.js';
 import type { Engine } from '../../../src/engine/engine.js';
-import { WsEnvironment } from '../../../src/io/ws/environment.js';
+import { WsEnvironment } from '../../../src/env/ws/environment.js';
 import type { SafetySettings } from '../../../src/loop/safety.js';
 import { TickLoop } from '../../../src/loop/tick-loop.js';
 import { deriveNetwork } from '../../../src/model/network.js';

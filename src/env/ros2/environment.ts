@@ -7,16 +7,15 @@
  * what is missing.
  */
 import { buildMapping } from '../../codec/mapping.js';
-import type { EnvironmentOptions } from '../../env/registry.js';
-import type { Environment, TelemetryAttachment } from '../../loop/ports.js';
+import { Ros2Bridge } from '../../io/ros2/bridge.js';
+import { StimulusEncoder } from '../../io/ros2/channels.js';
+import { Ros2ParamsError } from '../../io/ros2/errors.js';
+import { loadRclnodejs } from '../../io/ros2/load.js';
+import { inputSizes, loadRobotParams, outputSizes, type RobotParams } from '../../io/ros2/params.js';
+import type { RclApi } from '../../io/ros2/rcl-api.js';
+import { splitRosArgs } from '../../io/ros2/ros-args.js';
+import type { Environment, EnvironmentOptions, TelemetryAttachment } from '../../loop/ports.js';
 import { populationNames } from '../../model/network.js';
-import { Ros2Bridge } from './bridge.js';
-import { StimulusEncoder } from './channels.js';
-import { Ros2ParamsError } from './errors.js';
-import { loadRclnodejs } from './load.js';
-import { inputSizes, loadRobotParams, outputSizes, type RobotParams } from './params.js';
-import type { RclApi } from './rcl-api.js';
-import { splitRosArgs } from './ros-args.js';
 
 export interface Ros2EnvironmentDeps {
   /** How rclnodejs is obtained (tests pass a fake). */

@@ -14,7 +14,7 @@ import type { PopulationActivity } from '../../../src/codec/types.js';
 import { createEngine } from '../../../src/engine/create.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import { ArenaEnvironment } from '../../../src/env/arena/environment.js';
-import { WsEnvironment } from '../../../src/io/ws/environment.js';
+import { WsEnvironment } from '../../../src/env/ws/environment.js';
 import type { Environment, SensorSample } from '../../../src/loop/ports.js';
 import { deriveNetwork } from '../../../src/model/network.js';
 import { modelParams } from '../../../src/model/params.js';

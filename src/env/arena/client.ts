@@ -10,10 +10,10 @@
  * names the newest sensor frame it reflects.
  */
 import * as hdr from 'hdr-histogram-js';
-import { Arena, type ArenaConfig, DEFAULT_ARENA, type RobotState } from '../../env/arena/world.js';
-import { arenaView } from './arena-view.js';
-import { BridgeClient } from './client.js';
-import type { ChannelSpec, MotorFrame } from './protocol.js';
+import { BridgeClient } from '../../io/ws/client.js';
+import type { ChannelSpec, MotorFrame } from '../../io/ws/protocol.js';
+import { arenaView } from './view.js';
+import { Arena, type ArenaConfig, DEFAULT_ARENA, type RobotState } from './world.js';
 
 export type ArenaClock = { mode: 'lockstep' } | { mode: 'realtime'; rateHz: number };
 

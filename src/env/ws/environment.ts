@@ -9,20 +9,20 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { buildMapping, type CodecMapping } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
-import { arenaChannelInfo, type ChannelInfo } from '../../env/arena/channels.js';
-import { arenaControllerMapping } from '../../env/arena/controller.js';
-import { DEFAULT_ARENA } from '../../env/arena/world.js';
-import type { EnvironmentOptions } from '../../env/registry.js';
+import type { ArenaView, ChannelSpec, SensorFrame } from '../../io/ws/protocol.js';
+import { BridgeServer, type BridgeServerOptions, type Connection } from '../../io/ws/server.js';
 import type {
   Environment,
+  EnvironmentOptions,
   MonotonicUs,
   MotorCommand,
   MotorSink,
   SensorSample,
   SensorSource,
 } from '../../loop/ports.js';
-import type { ArenaView, ChannelSpec, SensorFrame } from './protocol.js';
-import { BridgeServer, type BridgeServerOptions, type Connection } from './server.js';
+import { arenaChannelInfo, type ChannelInfo } from '../arena/channels.js';
+import { arenaControllerMapping } from '../arena/controller.js';
+import { DEFAULT_ARENA } from '../arena/world.js';
 
 /** The port simulators connect to unless told otherwise. */
 export const DEFAULT_WS_PORT = 8765;

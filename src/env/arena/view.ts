@@ -1,6 +1,7 @@
 /** The arena as the protocol describes it (telemetry.arena, world frames): flat float32 arrays. */
-import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
-import type { ArenaView } from './protocol.js';
+
+import type { ArenaView } from '../../io/ws/protocol.js';
+import type { ArenaScene, ArenaState } from './world.js';
 
 export function arenaView(scene: ArenaScene, state: ArenaState): ArenaView {
   const circles = scene.obstacles.filter((o) => o.kind === 'circle');

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { arenaView } from '../../../src/env/arena/view.js';
 import { Arena, DEFAULT_ARENA } from '../../../src/env/arena/world.js';
 import { createEnvironment } from '../../../src/env/registry.js';
-import { arenaView } from '../../../src/io/ws/arena-view.js';
+import { WsEnvironment } from '../../../src/env/ws/environment.js';
 import { BridgeClient } from '../../../src/io/ws/client.js';
-import { WsEnvironment } from '../../../src/io/ws/environment.js';
 import { layoutOf } from '../../../src/model/network.js';
 import { modelParams } from '../../../src/model/params.js';
-import { type Decoded, f32Bin, greetedPeer, rawPeer, until } from './helpers.js';
+import { type Decoded, f32Bin, greetedPeer, rawPeer, until } from '../../io/ws/helpers.js';
 
 const arenaChannels = {
   sensors: [
