@@ -25,9 +25,7 @@ export function mappingOf(env: object): CodecMapping | null {
 /** The resolved robot params of a ROS 2 environment (what its codecs and safety were built from). */
 export function robotOf(env: object): RobotParams | null {
   const candidate = env as { robot?: unknown };
-  return candidate.robot && typeof candidate.robot === 'object'
-    ? (candidate.robot as RobotParams)
-    : null;
+  return candidate.robot && typeof candidate.robot === 'object' ? (candidate.robot as RobotParams) : null;
 }
 
 /** The in-process arena's static world. */

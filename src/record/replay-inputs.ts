@@ -6,7 +6,7 @@
 import { buildMapping } from '../codec/mapping.js';
 import type { Decoder, Encoder } from '../codec/types.js';
 import { createEnvironment } from '../env/registry.js';
-import { ros2Codecs } from '../io/ros2/codecs.js';
+import { ros2Codecs } from '../env/ros2/codecs.js';
 import type { Environment, MotorCommand, MotorSink, SensorSample, SensorSource } from '../loop/ports.js';
 import type { SafetySettings } from '../loop/safety.js';
 import type { Layout } from '../model/network.js';

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runClosedLoop } from '../../src/cli/closed-loop.js';
 import { registerEnvironment } from '../../src/env/registry.js';
+import { ros2Codecs, ros2Safety } from '../../src/env/ros2/codecs.js';
 import { MotorChannel, SensorChannel, StimulusChannel } from '../../src/io/ros2/channels.js';
-import { ros2Codecs, ros2Safety } from '../../src/io/ros2/codecs.js';
 import type { LaserScanMsg } from '../../src/io/ros2/messages.js';
 import type { MotorMessage } from '../../src/io/ros2/motors.js';
 import { loadRobotParams, type RobotParams } from '../../src/io/ros2/params.js';
@@ -79,10 +79,9 @@ registerEnvironment('ros2-loopback', 'ROS 2 channels fed in-process (test)', asy
       stimulus.receive({ populations: [0, 3], currents_pa: [40, -15], duration_ms: 100 });
     }
   }, 20);
-  const env: Environment & { robot: RobotParams; mapping: unknown } = {
+  const env: Environment & { robot: RobotParams } = {
     name: 'ros2-loopback',
     robot,
-    mapping: robot.codec,
     sources: [sensor, stimulus],
     sinks: [motor],
     encoders: codecs.encoders,

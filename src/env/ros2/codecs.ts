@@ -6,10 +6,10 @@
  */
 import { type BuiltMapping, buildMapping, type MappingContext } from '../../codec/mapping.js';
 import type { Decoder, Encoder } from '../../codec/types.js';
+import { StimulusEncoder } from '../../io/ros2/channels.js';
+import { Ros2ParamsError } from '../../io/ros2/errors.js';
+import { inputSizes, outputSizes, type RobotParams } from '../../io/ros2/params.js';
 import type { SafetySettings } from '../../loop/safety.js';
-import { StimulusEncoder } from './channels.js';
-import { Ros2ParamsError } from './errors.js';
-import { inputSizes, outputSizes, type RobotParams } from './params.js';
 
 export interface Ros2Codecs {
   /** The mapping's encoders, then the Stimulus input's. */
