@@ -26,6 +26,7 @@ import { runCli } from '../cli/run-cli.js';
 
 const PARAMS = join(import.meta.dirname, '../../launch/params');
 const TURTLEBOT3 = join(PARAMS, 'turtlebot3.yaml');
+const ARM = join(PARAMS, 'ros2_control_arm.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'spikeloop-ros2-replay-'));
 
 /** A 360-beam scan (0…2π) with a wall at 0.4 m over the beams 30°–70° (to the left). */
@@ -50,12 +51,27 @@ function scan(): LaserScanMsg {
   };
 }
 
+/** Six joint positions that move with the tick count (radians). */
+function jointState(tick: number) {
+  const ns = BigInt(Date.now()) * 1_000_000n;
+  return {
+    header: {
+      stamp: { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) },
+      frame_id: '',
+    },
+    name: ['joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6'],
+    position: [0, 1, 2, 3, 4, 5].map((k) => 1.2 * Math.sin(tick / 300 + k)),
+    velocity: [],
+    effort: [],
+  };
+}
+
 /** Ticks during which the "robot" sends no scan: long enough for any staleness timeout here. */
 const SILENT_TICKS = { from: 500, to: 1400 };
 const published: MotorMessage[] = [];
 
-// The ROS 2 environment's parts with timers in place of DDS: scans at 50 Hz from the first tick on
-// (silent for the ticks above), one Stimulus message of 100 ms at tick 200. Timers stop on close.
+// The ROS 2 environment's parts with timers in place of DDS: scans (or joint states) at 50 Hz from
+// the first tick on (silent for the ticks above), one Stimulus message of 100 ms at tick 200. Timers stop on close.
 registerEnvironment('ros2-loopback', 'ROS 2 channels fed in-process (test)', async (options) => {
   const robot = loadRobotParams(String(options.settings?.robot));
   const codecs = ros2Codecs(robot, { clusters: options.layout.clusters, tickMs: options.tickMs });
@@ -73,7 +89,9 @@ registerEnvironment('ros2-loopback', 'ROS 2 channels fed in-process (test)', asy
   const timer = setInterval(() => {
     // Nothing before the loop runs: its first ticks see no scan yet.
     if (ticks === 0) return;
-    if (ticks < SILENT_TICKS.from || ticks >= SILENT_TICKS.to) sensor.receive(scan());
+    if (ticks < SILENT_TICKS.from || ticks >= SILENT_TICKS.to) {
+      sensor.receive(sensor.params.conversion.kind === 'jointState' ? jointState(ticks) : scan());
+    }
     if (!stimulated && ticks >= 200) {
       stimulated = true;
       stimulus.receive({ populations: [0, 3], currents_pa: [40, -15], duration_ms: 100 });
@@ -219,5 +237,48 @@ describe('replay of ROS 2 recordings', () => {
     const cli = runCli(['replay', file, '--backend', 'cpu', '--json']);
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ identical: true, ticks: read.ticks.length });
+  }, 180_000);
+
+  it('replays a position robot whose outputs hold while stale (ros2_control_arm), held commands included', async () => {
+    const file = join(dir, 'arm.mcap');
+    const { recording } = await runClosedLoop({
+      env: 'ros2-loopback',
+      envSettings: { robot: ARM },
+      durationS: 2,
+      tickMs: 1,
+      n: 400,
+      model: 'ei-clustered',
+      backend: 'cpu',
+      seed: 12,
+      latePolicy: 'late',
+      record: file,
+      handleSignals: false,
+    });
+    expect(recording?.error).toBeNull();
+    const read = await readRecording(file);
+    expect(read.description.safety?.onStale).toEqual({ arm: 'hold' });
+    const actions = read.ticks.map((t) => t.actions.get('arm'));
+    // Nothing to hold before the first joint state: no command at all, never zeros.
+    expect(actions[0]).toBeNull();
+    expect(read.ticks[0]!.commands.get('arm')).toBeNull();
+    const firstHold = actions.indexOf('hold');
+    expect(firstHold).toBeGreaterThan(actions.indexOf('command'));
+    const lastCommand = read.ticks[actions.lastIndexOf('command', firstHold)]!.commands.get('arm');
+    expect(read.ticks[firstHold]!.commands.get('arm')).toEqual(lastCommand);
+
+    expect(await replay(file, { backend: 'cpu' })).toMatchObject({
+      identical: true,
+      ticks: read.ticks.length,
+    });
+    // A changed network holds its own last command: its new recording replays identically too.
+    const out = join(dir, 'arm.changed.mcap');
+    const changed = await replay(file, {
+      backend: 'cpu',
+      overrides: { jEPlus: 6 },
+      changes: ['jEPlus=6'],
+      out,
+    });
+    expect(changed.identical).toBe(false);
+    expect(await replay(out, { backend: 'cpu' })).toMatchObject({ identical: true });
   }, 180_000);
 });
