@@ -22,7 +22,15 @@ export async function recordedCodecs(
 ): Promise<{ encoders: readonly Encoder[]; decoders: readonly Decoder[] }> {
   const context = { clusters: layout.clusters, tickMs: description.tickMs };
   // A ROS 2 run's codecs come from its robot params (the mapping plus the Stimulus input).
-  if (description.robot) return ros2Codecs(description.robot, context);
+  if (description.robot) {
+    try {
+      return ros2Codecs(description.robot, context);
+    } catch (error) {
+      throw new Error(
+        `cannot replay ${path}: the codec mapping of robot "${description.robot.robot}" does not fit this network (${layout.clusters} clusters): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
   if (description.env === 'ros2') {
     throw new Error(
       `cannot replay ${path}: this ROS 2 recording holds no robot params (it was made by an older spikeloop); record the run again`,

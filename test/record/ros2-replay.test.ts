@@ -156,7 +156,7 @@ describe('replay of ROS 2 recordings', () => {
     const broken = structuredClone(stored);
     (broken.codec.encoders as { input: string }[])[0]!.input = 'lidar';
     await expect(recordedCodecs({ ...description, robot: broken }, layout, 'run.mcap')).rejects.toThrow(
-      /input "lidar" is not a sensor of this robot \(sensors: scan\)/,
+      /cannot replay run\.mcap: the codec mapping of robot "turtlebot3" does not fit .*input "lidar" is not a sensor of this robot \(sensors: scan\)/,
     );
     await expect(recordedCodecs({ ...description, robot: null }, layout, 'old.mcap')).rejects.toThrow(
       /cannot replay old\.mcap: this ROS 2 recording holds no robot params/,
