@@ -5,9 +5,9 @@
  */
 import { getPriority, setPriority } from 'node:os';
 import { createEngine } from '../engine/create.js';
-import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
+import type { BackendChoice, ConnectivityMode } from '../engine/engine.js';
 import { createEnvironment } from '../env/registry.js';
-import type { Environment } from '../loop/ports.js';
+import type { Environment, LiveLoop } from '../loop/ports.js';
 import { safetyFromSettings } from '../loop/safety.js';
 import type { LatePolicy } from '../loop/schedule.js';
 import { monotonicUs } from '../loop/sleep.js';
@@ -56,10 +56,11 @@ export interface ClosedLoopOptions {
   /** Stop on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
   /**
-   * Called once the loop exists, before the first tick: live consumers (the dashboard, ROS 2
-   * diagnostics) subscribe to `loop.feed` here. The returned function runs at shutdown.
+   * Called once the loop exists, before the first tick: live consumers (the dashboard) attach to
+   * the same LiveLoop the environment's own consumers get in `attachTelemetry`. The returned
+   * function runs at shutdown.
    */
-  onStart?: (loop: TickLoop, env: Environment, engine: Engine) => Promise<(() => Promise<void>) | undefined>;
+  onStart?: (loop: LiveLoop, env: Environment) => Promise<(() => Promise<void>) | undefined>;
 }
 
 export interface ClosedLoopResult {
@@ -170,12 +171,16 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       safety: safetyFromSettings(options.envSettings, env.safety).safety,
     });
     const tickLoop = loop;
-    env.attachTelemetry?.({
+    const live: LiveLoop = {
       feed: tickLoop.feed,
       tickMs: options.tickMs,
       substeps: tickLoop.substeps,
+      neurons: engine.layout.n,
+      e2e: tickLoop.telemetry.e2e,
       streamSpikes: (enabled) => tickLoop.streamSpikes(enabled),
-    });
+      stop: () => tickLoop.stop(),
+    };
+    env.attachTelemetry?.(live);
     for (let k = 0; k < warmupTicks; k++) await engine.run(loop.substeps);
     if (options.record || options.foxglove) {
       const live = await import('../record/run-recording.js');
@@ -200,7 +205,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         console.error(`spikeloop: Foxglove WebSocket server at ${foxglove.url}`);
       }
     }
-    cleanup = (await options.onStart?.(loop, env, engine)) ?? undefined;
+    cleanup = (await options.onStart?.(live, env)) ?? undefined;
     const maxTicks =
       options.durationS === undefined
         ? Number.POSITIVE_INFINITY

@@ -63,7 +63,7 @@ export interface RunCommandOptions {
 
 /**
  * Turns parsed command-line options into a closed-loop run; live consumers (the dashboard) attach
- * to `loop.feed` in `onStart`, before the first tick.
+ * to the LiveLoop in `onStart`, before the first tick.
  */
 /** Every run writes its latency report (docs/architecture.md): into `dir`, or a fresh one under reports/. */
 export function reportDirectory(report: string | boolean | undefined, env: string): string | undefined {
@@ -113,7 +113,7 @@ export function closedLoopOptions(
     record: options.record,
     foxglove: foxgloveOptions(options),
     budgets,
-    onStart: async (loop, env, engine) => {
+    onStart: async (loop, env) => {
       if (options.duration === undefined) {
         console.error('spikeloop: running until SIGINT (Ctrl-C) or SIGTERM; the report is written on exit');
       }
@@ -124,7 +124,7 @@ export function closedLoopOptions(
         throw new Error(`--dashboard expects a port number, got "${String(options.dashboard)}"`);
       }
       const dashboard = await startDashboard(
-        { loop, env, neurons: engine.layout.n, tickMs: options.tickMs },
+        { loop, env },
         { port, host: options.dashboardHost, token: accessToken(options) },
       );
       console.error(`spikeloop: dashboard at ${dashboard.url}`);

@@ -4,8 +4,10 @@
  * commands. Nothing here blocks: the tick must never wait on I/O.
  */
 import type { Decoder, Encoder } from '../codec/types.js';
+import type { ArenaView } from '../io/ws/protocol.js';
 import type { Layout } from '../model/network.js';
 import type { TelemetryFeed } from '../telemetry/live.js';
+import type { Histogram } from '../telemetry/loop-telemetry.js';
 import type { SafetySettings } from './safety.js';
 import type { LatePolicy } from './schedule.js';
 
@@ -97,10 +99,16 @@ export interface Environment {
   /** Environment-specific results for the run summary (e.g. collisions, targetsReached). */
   summary?(): Record<string, number | string | boolean>;
   /**
-   * Environments that publish the loop's telemetry themselves (the ROS 2 bridge: population
-   * activity, latency reports, diagnostics) subscribe to the live feed here, once, before the first tick.
+   * What live consumers (the dashboard, recordings of an external world) may draw of the world;
+   * left out by environments with nothing to draw (synthetic, ROS 2).
    */
-  attachTelemetry?(loop: TelemetryAttachment): void;
+  readonly view?: EnvironmentView;
+  /**
+   * Environments that publish the loop's telemetry themselves (the ROS 2 bridge: population
+   * activity, latency reports, diagnostics) attach here like any other live consumer: once, with
+   * the same LiveLoop the run's other consumers (the dashboard) get, before the first tick.
+   */
+  attachTelemetry?(loop: LiveLoop): void;
   /**
    * Called as soon as the loop has stopped (signal, duration, error), before the report and
    * before anything is torn down: environments with a robot send their stop command here.
@@ -109,12 +117,38 @@ export interface Environment {
   close(): Promise<void>;
 }
 
-/** What an environment may use of the loop to publish telemetry (TickLoop provides it). */
-export interface TelemetryAttachment {
+/**
+ * What an environment shows live consumers of its world. Plain data only, read off the tick at the
+ * consumer's own rate, so a view can be copied to another thread.
+ */
+export interface EnvironmentView {
+  /**
+   * The world now, as docs/protocol.md's ArenaView (flat float32 arrays: pose, rays, targets,
+   * obstacles), or null while none is known (no simulator connected yet). An external world hands
+   * back the same object until its simulator sends a new one.
+   */
+  world(): ArenaView | null;
+}
+
+/**
+ * What a live consumer (the dashboard, the ROS 2 bridge's telemetry) may use of a running loop:
+ * its feed and counters, read off the tick. Every consumer attaches through this one interface:
+ * environments in `attachTelemetry`, the others in the run's `onStart`.
+ */
+export interface LiveLoop {
   readonly feed: TelemetryFeed;
   readonly tickMs: number;
   /** Simulation substeps per tick (dt = tickMs / substeps). */
   readonly substeps: number;
-  /** Streams spike events of instance 0 into the feed (for spike publication). */
+  /** Neurons of the network (spike events carry ids below this). */
+  readonly neurons: number;
+  /** End-to-end latency (sensor arrival → command written, µs) over the whole run so far. */
+  readonly e2e: Histogram;
+  /**
+   * Streams spike events of instance 0 into the feed (rasters, spike publication): each
+   * `streamSpikes(true)` is matched by one `streamSpikes(false)`.
+   */
   streamSpikes(enabled: boolean): void;
+  /** Asks the loop to stop after the current tick (a consumer that cannot go on; tests). */
+  stop(): void;
 }

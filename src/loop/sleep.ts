@@ -84,3 +84,21 @@ export function preciseSleeper(clock: ClockUs = monotonicUs, options: SleepOptio
       step();
     });
 }
+
+/**
+ * Simulated time, for running the one TickLoop without waiting (replay, evaluations over long
+ * simulated time, tests): the clock stands still while a tick computes and each sleep jumps it to
+ * the deadline, so every tick starts on time. Every 50th sleep turns the event loop once, so
+ * timers (a recorder's flush) and sockets are still served.
+ */
+export function virtualTime(startUs = 0): { clock: ClockUs; sleep: Sleeper } {
+  let nowUs = startUs;
+  let sleeps = 0;
+  return {
+    clock: () => nowUs,
+    sleep: async (deadlineUs) => {
+      if (deadlineUs > nowUs) nowUs = deadlineUs;
+      if (++sleeps % 50 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+  };
+}

@@ -6,6 +6,7 @@
  */
 import type { Decoder, Encoder, PopulationActivity } from '../codec/types.js';
 import type { Engine } from '../engine/engine.js';
+import { populationSizes } from '../model/network.js';
 import { substepsPerTick } from '../model/params.js';
 import { TelemetryFeed } from '../telemetry/live.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
@@ -73,9 +74,7 @@ export class TickLoop {
       env.sources.map((source) => source.name),
     );
     const { layout } = engine;
-    const sizes = Uint32Array.from({ length: layout.populationCount }, (_, p) =>
-      p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
-    );
+    const sizes = populationSizes(layout);
     this.telemetry.setPopulations(sizes, layout.clusters);
     this.feed = new TelemetryFeed(this.telemetry, sizes, layout.clusters, tickMs, this.clock);
     const warn = options.warn ?? ((message: string) => console.error(`spikeloop: ${message}`));

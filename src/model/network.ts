@@ -81,6 +81,13 @@ export function populationNames(layout: Layout): string[] {
   return names;
 }
 
+/** Neurons per population, E clusters then I clusters (what rate decoders divide counts by). */
+export function populationSizes(layout: Layout): Uint32Array {
+  return Uint32Array.from({ length: layout.populationCount }, (_, p) =>
+    p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
+  );
+}
+
 /** First neuron and size of population `pop`. */
 export function populationRange(layout: Layout, pop: number): { start: number; size: number } {
   if (pop < layout.clusters) return { start: pop * layout.nEPerCluster, size: layout.nEPerCluster };

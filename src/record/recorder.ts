@@ -63,7 +63,7 @@ export class McapRecorder {
   static async open(
     path: string,
     description: RunDescription,
-    env: Pick<Environment, 'sources' | 'sinks'> & object,
+    env: Pick<Environment, 'name' | 'sources' | 'sinks' | 'view'>,
     options: {
       sceneEvery?: number;
       warn?: (message: string) => void;

@@ -11,6 +11,7 @@ import { ArenaEnvironment } from '../env/arena/environment.js';
 import { DEFAULT_ARENA } from '../env/arena/world.js';
 import type { TickEvent, TickObserver } from '../loop/observer.js';
 import type { Environment } from '../loop/ports.js';
+import { virtualTime } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams, validateParams } from '../model/params.js';
@@ -139,20 +140,6 @@ function firstDifference(a: number[], b: number[], sa: number[], sb: number[]): 
   let k = 0;
   while (k < a.length && k < b.length && a[k] === b[k] && sa[k] === sb[k]) k++;
   return k;
-}
-
-/** A clock that jumps to every deadline: the loop runs as fast as the engine allows. */
-function virtualTime() {
-  let nowUs = 0;
-  let sleeps = 0;
-  return {
-    clock: () => nowUs,
-    sleep: async (deadlineUs: number) => {
-      if (deadlineUs > nowUs) nowUs = deadlineUs;
-      // Let timers (the recorder's flush) and I/O run now and then.
-      if (++sleeps % 50 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    },
-  };
 }
 
 export async function replay(path: string, options: ReplayOptions): Promise<ReplayResult> {

@@ -4,6 +4,7 @@
  * happen elsewhere (a worker thread for recordings, a timer for the live Foxglove view).
  */
 import type { TickEvent, TickObserver } from '../loop/observer.js';
+import type { Environment } from '../loop/ports.js';
 
 export interface RecordedSample {
   seq: number;
@@ -198,9 +199,9 @@ export function worldProbeOf(env: object): WorldProbe | null {
   };
 }
 
-/** For environments fed by an external simulator's world frames (ws: `arenaView()`). */
-export function externalWorldProbeOf(env: object): ExternalWorldProbe | null {
-  const candidate = env as { name?: string; arenaView?: () => object | null };
-  if (candidate.name !== 'ws' || typeof candidate.arenaView !== 'function') return null;
-  return () => candidate.arenaView!();
+/** For environments fed by an external simulator's world frames (ws: its view's `world()`). */
+export function externalWorldProbeOf(env: Pick<Environment, 'name' | 'view'>): ExternalWorldProbe | null {
+  const view = env.view;
+  if (env.name !== 'ws' || view === undefined) return null;
+  return () => view.world();
 }

@@ -52,7 +52,7 @@ describe('recording the ws environment', () => {
         );
         // The loop starts once the simulator is connected and sending (its start-up takes seconds on a busy machine).
         const ws = env as WsEnvironment;
-        for (let k = 0; k < 600 && ws.arenaView() === null; k++) await new Promise((r) => setTimeout(r, 50));
+        for (let k = 0; k < 600 && ws.view.world() === null; k++) await new Promise((r) => setTimeout(r, 50));
         return async () => {
           arena?.kill('SIGTERM');
         };

@@ -11,6 +11,7 @@ import type { Decoder, Encoder } from '../../codec/types.js';
 import type {
   Environment,
   EnvironmentOptions,
+  EnvironmentView,
   MonotonicUs,
   MotorCommand,
   MotorSink,
@@ -18,6 +19,7 @@ import type {
   SensorSource,
 } from '../../loop/ports.js';
 import { arenaControllerMapping } from './controller.js';
+import { arenaView } from './view.js';
 import { Arena, type ArenaConfig, type ArenaScene, type ArenaState, DEFAULT_ARENA } from './world.js';
 
 export interface ArenaEnvironmentOptions {
@@ -84,6 +86,8 @@ export class ArenaEnvironment implements Environment {
   private readonly target: LatestSource;
   private readonly sink: ArenaCommandSink;
   private readonly clock: () => MonotonicUs;
+  /** The world as live consumers draw it, rebuilt from the current state at their rate (off the tick). */
+  readonly view: EnvironmentView;
 
   constructor(options: ArenaEnvironmentOptions) {
     this.arena = new Arena(options.arena ?? DEFAULT_ARENA);
@@ -104,6 +108,8 @@ export class ArenaEnvironment implements Environment {
     this.sources = [this.ranges, this.target];
     this.sinks = [this.sink];
     this.clock = options.clock ?? (() => performance.now() * 1000);
+    const scene = this.arena.scene();
+    this.view = { world: () => arenaView(scene, this.arena.state()) };
     this.publish();
   }
 

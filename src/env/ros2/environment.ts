@@ -12,7 +12,7 @@ import { loadRclnodejs } from '../../io/ros2/load.js';
 import { loadRobotParams, type RobotParams } from '../../io/ros2/params.js';
 import type { RclApi } from '../../io/ros2/rcl-api.js';
 import { splitRosArgs } from '../../io/ros2/ros-args.js';
-import type { Environment, EnvironmentOptions, TelemetryAttachment } from '../../loop/ports.js';
+import type { Environment, EnvironmentOptions, LiveLoop } from '../../loop/ports.js';
 import { populationNames } from '../../model/network.js';
 import { ros2Codecs, ros2Safety } from './codecs.js';
 
@@ -71,7 +71,7 @@ export async function createRos2Environment(
     decoders: codecs.decoders,
     safety: ros2Safety(params),
     robot: params,
-    attachTelemetry: (loop: TelemetryAttachment) => {
+    attachTelemetry: (loop: LiveLoop) => {
       if (bridge.wantsSpikes) loop.streamSpikes(true);
       bridge.attachTelemetry(loop.feed, loop.tickMs / loop.substeps);
     },

@@ -14,6 +14,7 @@ import { BridgeServer, type BridgeServerOptions, type Connection } from '../../i
 import type {
   Environment,
   EnvironmentOptions,
+  EnvironmentView,
   MonotonicUs,
   MotorCommand,
   MotorSink,
@@ -27,16 +28,36 @@ import { DEFAULT_ARENA } from '../arena/world.js';
 /** The port simulators connect to unless told otherwise. */
 export const DEFAULT_WS_PORT = 8765;
 
-/** Per simulator: what the loop consumed from it, and where its motor channels sit in frames. */
-interface SimulatorState {
-  takenSeq: number;
-  motorIndex: Map<string, number>;
-  motorCount: number;
+/** A connected simulator: where its motor channels sit in frames, and what it was answered. */
+interface Simulator {
+  readonly connection: Connection;
+  readonly motorIndex: Map<string, number>;
+  readonly motorCount: number;
+  /** Seq of its newest sensor frame a motor frame to it reflected so far (-1: none yet). */
+  answeredSeq: number;
+}
+
+/**
+ * What sources and sinks share: the server and its connected simulators. Sinks send through it
+ * directly (the environment is not on the motor path).
+ */
+class SimulatorLink {
+  server: BridgeServer | null = null;
+  readonly simulators = new Map<Connection, Simulator>();
+  /** Motor frames sent by any sink (the frames' `tick`). */
+  motorFrames = 0;
+  /** Motor commands of other widths than the simulator declared, not sent. */
+  motorSizeMismatches = 0;
 }
 
 class WsSource implements SensorSource {
   private pending: SensorSample | null = null;
-  private pendingFrom: SimulatorState | null = null;
+  private pendingFrom: Simulator | null = null;
+  /**
+   * The simulator that sent the newest sample the loop took: its seq (in MotorCommand.sourceSeq)
+   * is a frame seq of that simulator only, so sinks echo it to that simulator alone.
+   */
+  takenFrom: Simulator | null = null;
   /** Samples replaced by a newer one before the loop took them. */
   superseded = 0;
   received = 0;
@@ -48,7 +69,7 @@ class WsSource implements SensorSource {
     readonly isLive: () => boolean,
   ) {}
 
-  offer(values: Float32Array, seq: number, arrivalUs: MonotonicUs, from: SimulatorState): void {
+  offer(values: Float32Array, seq: number, arrivalUs: MonotonicUs, from: Simulator): void {
     if (this.pending !== null) this.superseded++;
     this.received++;
     this.pending = { values, seq, arrivalUs };
@@ -57,9 +78,7 @@ class WsSource implements SensorSource {
 
   takeLatest(): SensorSample | null {
     const sample = this.pending;
-    if (sample !== null && this.pendingFrom !== null) {
-      this.pendingFrom.takenSeq = Math.max(this.pendingFrom.takenSeq, sample.seq);
-    }
+    if (sample !== null) this.takenFrom = this.pendingFrom;
     this.pending = null;
     this.pendingFrom = null;
     return sample;
@@ -71,12 +90,44 @@ class WsSink implements MotorSink {
 
   constructor(
     readonly name: string,
-    private readonly env: WsEnvironment,
+    private readonly link: SimulatorLink,
+    private readonly sources: readonly WsSource[],
   ) {}
 
+  /**
+   * Sends the command to every simulator that declared this channel, stamped with the newest of
+   * that simulator's frame seqs the command reflects (`command.sourceSeq` of the inputs whose
+   * sample came from it), so each simulator measures its own round trips.
+   */
   write(command: MotorCommand): void {
     this.written++;
-    this.env.sendMotor(this.name, command);
+    const server = this.link.server;
+    if (server === null) return;
+    const tick = ++this.link.motorFrames;
+    for (const simulator of this.link.simulators.values()) {
+      const index = simulator.motorIndex.get(this.name);
+      if (index === undefined) continue;
+      const { connection } = simulator;
+      if (command.values.length !== connection.hello!.motors[index]!.size) {
+        this.link.motorSizeMismatches++;
+        continue;
+      }
+      for (const source of this.sources) {
+        const seq = command.sourceSeq[source.name];
+        if (source.takenFrom === simulator && seq !== undefined && seq > simulator.answeredSeq) {
+          simulator.answeredSeq = seq;
+        }
+      }
+      const v: (Float32Array | null)[] = new Array(simulator.motorCount).fill(null);
+      v[index] = command.values;
+      server.sendMotor(connection, {
+        t: 'motor',
+        seq: simulator.answeredSeq,
+        ts: command.computedUs,
+        tick,
+        v,
+      });
+    }
   }
 }
 
@@ -103,9 +154,7 @@ export class WsEnvironment implements Environment {
   /** The codec mapping the encoders and decoders were built from (recordings store it). */
   readonly mapping: CodecMapping;
   private readonly sourceByName: Map<string, WsSource>;
-  private readonly simulators = new Map<Connection, SimulatorState>();
-  private motorFrames = 0;
-  server: BridgeServer | null = null;
+  private readonly link = new SimulatorLink();
 
   constructor(private readonly options: WsEnvironmentOptions) {
     const mapping =
@@ -131,14 +180,20 @@ export class WsEnvironment implements Environment {
     // Every built-in decoder has a fixed width; a simulator declaring another is refused at hello.
     this.motorChannels = built.decoders.map((decoder) => described(decoder.output, decoder.size ?? 0));
     this.sources = this.sensorChannels.map(
-      (channel) => new WsSource(channel.name, channel.size, () => this.simulators.size > 0),
+      (channel) => new WsSource(channel.name, channel.size, () => this.link.simulators.size > 0),
     );
-    this.sinks = built.outputs.map((name) => new WsSink(name, this));
+    this.sinks = built.outputs.map((name) => new WsSink(name, this.link, this.sources));
     this.sourceByName = new Map(this.sources.map((source) => [source.name, source]));
   }
 
+  /** The server simulators connect to, once `listen()` has resolved (null after close). */
+  get server(): BridgeServer | null {
+    return this.link.server;
+  }
+
   async listen(): Promise<BridgeServer> {
-    this.server = await BridgeServer.listen({
+    const { simulators } = this.link;
+    const server = await BridgeServer.listen({
       port: DEFAULT_WS_PORT,
       ...this.options.server,
       tickMs: this.options.tickMs,
@@ -147,66 +202,41 @@ export class WsEnvironment implements Environment {
       onConnect: (connection) => {
         if (connection.role !== 'simulator') return;
         const motors = connection.hello!.motors;
-        this.simulators.set(connection, {
-          takenSeq: -1,
+        simulators.set(connection, {
+          connection,
           motorIndex: new Map(motors.map((channel, k) => [channel.name, k])),
           motorCount: motors.length,
+          answeredSeq: -1,
         });
       },
       onDisconnect: (connection) => {
-        this.simulators.delete(connection);
+        simulators.delete(connection);
         // A world nobody simulates any more is not shown as if it were live.
-        if (this.simulators.size === 0) this.world = null;
+        if (simulators.size === 0) this.world = null;
       },
       onSensor: (connection, frame, arrivalUs) => this.receive(connection, frame, arrivalUs),
       onWorld: (_connection, frame) => {
         this.world = frame.arena;
       },
     });
-    return this.server;
+    this.link.server = server;
+    return server;
   }
 
-  /** The newest world view a simulator sent (for the dashboard), or null. */
+  /** The newest world frame a simulator sent, or null. */
   private world: ArenaView | null = null;
 
-  arenaView(): ArenaView | null {
-    return this.world;
-  }
-
-  /** Motor commands of other widths than the simulator declared, not sent. */
-  motorSizeMismatches = 0;
-
-  sendMotor(channel: string, command: MotorCommand): void {
-    const server = this.server;
-    if (server === null) return;
-    this.motorFrames++;
-    for (const [connection, state] of this.simulators) {
-      const index = state.motorIndex.get(channel);
-      if (index === undefined) continue;
-      if (command.values.length !== connection.hello!.motors[index]!.size) {
-        this.motorSizeMismatches++;
-        continue;
-      }
-      const v: (Float32Array | null)[] = new Array(state.motorCount).fill(null);
-      v[index] = command.values;
-      server.sendMotor(connection, {
-        t: 'motor',
-        seq: state.takenSeq,
-        ts: command.computedUs,
-        tick: this.motorFrames,
-        v,
-      });
-    }
-  }
+  /** Live consumers draw the world the simulators send (world frames), not one of the bridge's own. */
+  readonly view: EnvironmentView = { world: () => this.world };
 
   private receive(connection: Connection, frame: SensorFrame, arrivalUs: number): void {
-    const state = this.simulators.get(connection);
-    if (state === undefined) return;
+    const simulator = this.link.simulators.get(connection);
+    if (simulator === undefined) return;
     const channels = connection.hello!.sensors;
     for (let k = 0; k < frame.v.length; k++) {
       const values = frame.v[k];
       if (values === null || values === undefined) continue;
-      this.sourceByName.get(channels[k]!.name)?.offer(values, frame.seq, arrivalUs, state);
+      this.sourceByName.get(channels[k]!.name)?.offer(values, frame.seq, arrivalUs, simulator);
     }
   }
 
@@ -218,17 +248,17 @@ export class WsEnvironment implements Environment {
       superseded += source.superseded;
     }
     return {
-      simulators: this.simulators.size,
+      simulators: this.link.simulators.size,
       sensorSamples: received,
       sensorSuperseded: superseded,
-      motorDropped: this.server?.outboundDropped ?? 0,
-      motorSizeMismatches: this.motorSizeMismatches,
+      motorDropped: this.link.server?.outboundDropped ?? 0,
+      motorSizeMismatches: this.link.motorSizeMismatches,
     };
   }
 
   async close(): Promise<void> {
-    await this.server?.close();
-    this.server = null;
+    await this.link.server?.close();
+    this.link.server = null;
   }
 }
 

@@ -4,14 +4,12 @@
  * taken on the feed's interval, encoded once per frame, and offered newest-wins to every browser,
  * so a slow browser only misses frames. Spike streaming is on only while a browser is connected.
  */
-import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
-import type { Environment } from '../../loop/ports.js';
-import type { TickLoop } from '../../loop/tick-loop.js';
+import type { Environment, LiveLoop } from '../../loop/ports.js';
 import type { TelemetrySnapshot } from '../../telemetry/live.js';
-import type { ArenaView, LatencyHistogram } from '../ws/protocol.js';
+import type { LatencyHistogram } from '../ws/protocol.js';
 import { BridgeServer, type LogLine } from '../ws/server.js';
 import { serveDashboardAsset } from './static.js';
-import { arenaView, latencyHistogram, telemetryFrame } from './telemetry-frame.js';
+import { latencyHistogram, telemetryFrame } from './telemetry-frame.js';
 
 export const DEFAULT_DASHBOARD_PORT = 8787;
 
@@ -33,22 +31,6 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-interface ArenaLike {
-  scene(): ArenaScene;
-  state(): ArenaState;
-}
-
-function hasArena(env: Environment): env is Environment & ArenaLike {
-  const candidate = env as Partial<ArenaLike>;
-  return typeof candidate.scene === 'function' && typeof candidate.state === 'function';
-}
-
-/** Environments fed by an external simulator (ws) relay the view it sends in world frames. */
-function remoteView(env: Environment): ArenaView | null {
-  const candidate = env as Partial<{ arenaView: () => ArenaView | null }>;
-  return typeof candidate.arenaView === 'function' ? candidate.arenaView() : null;
-}
-
 /** The environment's own counters (collisions, superseded samples, …) for the page's header. */
 function numericSummary(env: Environment): Record<string, number> {
   const counters: Record<string, number> = {};
@@ -61,20 +43,18 @@ function numericSummary(env: Environment): Record<string, number> {
 /** Frames between two recomputations of the latency histogram. */
 const HISTOGRAM_EVERY = 10;
 
-/** What the dashboard shows: the loop's feed and histograms, and the environment's arena if any. */
+/** What the dashboard shows: the loop's feed and histograms, and the environment's view if any. */
 export interface DashboardSource {
-  loop: TickLoop;
+  loop: LiveLoop;
   env: Environment;
-  /** Neurons of the network (raster height). */
-  neurons: number;
-  tickMs: number;
 }
 
 export async function startDashboard(
   source: DashboardSource,
   options: DashboardOptions = {},
 ): Promise<Dashboard> {
-  const { loop, env, tickMs } = source;
+  const { loop, env } = source;
+  const { neurons, tickMs } = loop;
   const telemetryHz = options.telemetryHz ?? 20;
   let observers = 0;
   const server = await BridgeServer.listen({
@@ -93,19 +73,17 @@ export async function startDashboard(
       if (connection.role === 'observer' && --observers === 0) loop.streamSpikes(false);
     },
   });
-  const { neurons } = source;
-  const scene = hasArena(env) ? env.scene() : null;
   let framesSent = 0;
   let histogram: LatencyHistogram | null = null;
   const listener = (snapshot: TelemetrySnapshot) => {
     if (observers === 0) return;
-    if (framesSent % HISTOGRAM_EVERY === 0) histogram = latencyHistogram(loop.telemetry.e2e);
+    if (framesSent % HISTOGRAM_EVERY === 0) histogram = latencyHistogram(loop.e2e);
     const frame = telemetryFrame(
       snapshot,
       { neurons, tickMs, rasterNeurons: options.rasterNeurons ?? 1000, maxSpikes: 20_000 },
       {
         histogram: framesSent % HISTOGRAM_EVERY === 0 ? histogram : null,
-        arena: scene !== null && hasArena(env) ? arenaView(scene, env.state()) : remoteView(env),
+        arena: env.view?.world() ?? null,
         counters: { ...numericSummary(env), telemetryDropped: server.outboundDropped },
       },
     );

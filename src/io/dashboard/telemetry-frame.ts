@@ -9,8 +9,6 @@ import type { TelemetrySnapshot } from '../../telemetry/live.js';
 import type { Histogram, LatencySummary as LoopSummary } from '../../telemetry/loop-telemetry.js';
 import type { ArenaView, LatencyHistogram, LatencySummary, TelemetryFrame } from '../ws/protocol.js';
 
-export { arenaView } from '../../env/arena/view.js';
-
 export interface TelemetryFrameOptions {
   neurons: number;
   tickMs: number;

@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PopulationActivity } from '../../../src/codec/types.js';
 import { createEngine } from '../../../src/engine/create.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import { ArenaEnvironment } from '../../../src/env/arena/environment.js';
 import { WsEnvironment } from '../../../src/env/ws/environment.js';
-import type { Environment, SensorSample } from '../../../src/loop/ports.js';
+import type { TickObserver } from '../../../src/loop/observer.js';
+import type { Environment } from '../../../src/loop/ports.js';
+import { virtualTime } from '../../../src/loop/sleep.js';
+import { TickLoop } from '../../../src/loop/tick-loop.js';
 import { deriveNetwork } from '../../../src/model/network.js';
 import { modelParams } from '../../../src/model/params.js';
 
@@ -27,45 +29,42 @@ const SEED = 4;
 const work = mkdtempSync(join(tmpdir(), 'spikeloop-arena-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+const network = deriveNetwork(modelParams('ei-clustered', N, { seed: SEED }));
+
 async function engineFor(): Promise<Engine> {
-  return createEngine('cpu', {
-    networks: [deriveNetwork(modelParams('ei-clustered', N, { seed: SEED }))],
-    threads: 1,
-  });
+  return createEngine('cpu', { networks: [network], threads: 1 });
 }
 
-/** read → update → write, then `advance` (the world's step); no clock, so both runs are comparable. */
+/** What the loops warned about (stale inputs, bad values, missed ticks): a sound run has nothing. */
+const warnings: string[] = [];
+
+/**
+ * The one TickLoop on simulated time, TICKS ticks. `beforeTick(k)` runs in the sleeper before
+ * tick k: a remote world waits there for its next observation (lockstep), so both runs see the
+ * same samples in the same ticks.
+ */
 async function lockstep(
   engine: Engine,
   env: Environment,
-  advance: (tick: number) => Promise<void>,
+  beforeTick: (tick: number) => Promise<void>,
+  observer?: TickObserver,
 ): Promise<void> {
-  const { layout } = engine;
-  const sizes = Uint32Array.from({ length: layout.populationCount }, (_, p) =>
-    p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
-  );
-  const currents = new Float32Array(layout.populationCount);
-  const activity: PopulationActivity = { counts: new Uint32Array(0), sizes, tickMs: 1 };
-  const latest = new Map<string, SensorSample>();
-  const sinks = new Map(env.sinks.map((sink) => [sink.name, sink]));
-  for (let tick = 0; tick < TICKS; tick++) {
-    currents.fill(0);
-    for (const source of env.sources) {
-      const sample = source.takeLatest();
-      if (sample) latest.set(source.name, sample);
-    }
-    for (const encoder of env.encoders) {
-      const sample = latest.get(encoder.input);
-      if (sample) encoder.encode(sample.values, currents);
-    }
-    engine.setPopulationCurrents(0, currents);
-    activity.counts = (await engine.run(10)).subarray(0, layout.populationCount);
-    const sourceSeq = Object.fromEntries([...latest].map(([name, sample]) => [name, sample.seq]));
-    for (const decoder of env.decoders) {
-      sinks.get(decoder.output)!.write({ values: decoder.decode(activity), sourceSeq, computedUs: 0 });
-    }
-    await advance(tick);
-  }
+  const time = virtualTime();
+  const loop: TickLoop = new TickLoop({
+    engine,
+    env,
+    tickMs: 1,
+    dtMs: network.params.dtMs,
+    latePolicy: 'late',
+    clock: time.clock,
+    sleep: async (deadlineUs, mayBlock) => {
+      await time.sleep(deadlineUs, mayBlock);
+      await beforeTick(loop.telemetry.counters.ticks);
+    },
+    warn: (message) => warnings.push(message),
+  });
+  if (observer) loop.addObserver(observer);
+  await loop.run(TICKS);
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -81,10 +80,12 @@ describe('arena over the socket vs in-process', () => {
     const engineA = await engineFor();
     const local = new ArenaEnvironment({ clusters: engineA.layout.clusters, tickMs: 1 });
     const localPoses: { x: number; y: number; headingRad: number }[] = [];
-    await lockstep(engineA, local, async () => {
-      local.step(1);
-      const { x, y, headingRad } = local.state().robot;
-      localPoses.push({ x, y, headingRad });
+    // The loop steps the in-process arena itself after every tick.
+    await lockstep(engineA, local, async () => {}, {
+      onTick: () => {
+        const { x, y, headingRad } = local.state().robot;
+        localPoses.push({ x, y, headingRad });
+      },
     });
     await engineA.dispose();
 
@@ -125,8 +126,9 @@ describe('arena over the socket vs in-process', () => {
     // The arena sends its first observation right after the handshake.
     await until(() => ranges.received >= 1, `the arena process to connect (stderr: ${stderr})`);
     await lockstep(engineB, remote, async (tick) => {
-      // Lockstep: the arena answers each motor frame with one step and a new observation.
-      if (tick < TICKS - 1) await until(() => ranges.received >= tick + 2, `sensor frame ${tick + 1}`);
+      // Lockstep: the arena answers each motor frame with one step and a new observation; tick k
+      // reads observation k (the first came with the handshake).
+      if (tick < TICKS) await until(() => ranges.received >= tick + 1, `sensor frame ${tick}`);
     });
     expect(await exited).toBe(0);
     await remote.close();
@@ -150,5 +152,6 @@ describe('arena over the socket vs in-process', () => {
       sensorDropped: 0,
     });
     expect(summary.collisions).toBe(local.summary().collisions);
+    expect(warnings).toEqual([]);
   });
 });

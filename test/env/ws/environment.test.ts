@@ -74,15 +74,27 @@ describe('ws environment', () => {
     expect([...new Float32Array(new Uint8Array(values).buffer)]).toEqual([Math.fround(0.2), -0.5]);
     expect(motorsOf(b.messages)[0]).toMatchObject({ seq: -1 });
     expect(motorsOf(observer.messages)).toEqual([]);
+    // The stamp is the command's sourceSeq of the inputs whose sample came from that simulator:
+    // b's seq 7 goes back to b only; a keeps its newest answered seq.
+    b.send({ t: 'sensor', seq: 7, ts: 0, v: [ones(7), null] });
+    await until(() => ranges.received === 2, 'sample from b');
+    ranges.takeLatest();
+    ws.sinks[0]!.write({ values: Float32Array.of(0, 0), sourceSeq: { ranges: 7 }, computedUs: 1235 });
+    await until(
+      () => motorsOf(a.messages).length === 2 && motorsOf(b.messages).length === 2,
+      'second frames',
+    );
+    expect(motorsOf(a.messages)[1]).toMatchObject({ seq: 41, tick: 2 });
+    expect(motorsOf(b.messages)[1]).toMatchObject({ seq: 7, tick: 2 });
     // A command of another width than the simulator declared is not sent, and counted.
     ws.sinks[0]!.write({ values: Float32Array.of(1, 2, 3), sourceSeq: {}, computedUs: 0 });
     expect(ws.summary().motorSizeMismatches).toBe(2);
     for (const peer of [a, b, observer]) peer.socket.terminate();
   });
 
-  it('keeps the newest world view a simulator sends, for the dashboard', async () => {
+  it('shows live consumers the newest world view a simulator sends', async () => {
     const ws = await listen();
-    expect(ws.arenaView()).toBeNull();
+    expect(ws.view.world()).toBeNull();
     const arena = new Arena(DEFAULT_ARENA);
     const client = new BridgeClient({
       url: ws.server!.url,
@@ -93,8 +105,8 @@ describe('ws environment', () => {
     await client.ready();
     const view = arenaView(arena.scene(), arena.state());
     expect(client.sendWorld(view)).toBe(true);
-    await until(() => ws.arenaView() !== null, 'world view');
-    expect(ws.arenaView()).toEqual(view);
+    await until(() => ws.view.world() !== null, 'world view');
+    expect(ws.view.world()).toEqual(view);
     await client.close();
   });
 

@@ -10,11 +10,11 @@ import { runClosedLoop } from '../../../src/cli/closed-loop.js';
 import { type Dashboard, startDashboard } from '../../../src/io/dashboard/dashboard.js';
 import { BridgeClient } from '../../../src/io/ws/client.js';
 import type { TelemetryFrame } from '../../../src/io/ws/protocol.js';
-import type { TickLoop } from '../../../src/loop/tick-loop.js';
+import type { LiveLoop } from '../../../src/loop/ports.js';
 import { ARTIFACTS, withPage } from '../../chromium.js';
 
 let dashboard: Dashboard;
-let loop: TickLoop;
+let loop: LiveLoop;
 let finished: Promise<unknown>;
 
 beforeAll(async () => {
@@ -32,12 +32,9 @@ beforeAll(async () => {
     latePolicy: 'skip',
     durationS: 120,
     handleSignals: false,
-    onStart: async (tickLoop, env, engine) => {
-      loop = tickLoop;
-      dashboard = await startDashboard(
-        { loop: tickLoop, env, neurons: engine.layout.n, tickMs: 1 },
-        { port: 0, log: () => {} },
-      );
+    onStart: async (live, env) => {
+      loop = live;
+      dashboard = await startDashboard({ loop: live, env }, { port: 0, log: () => {} });
       ready();
       return () => dashboard.close();
     },

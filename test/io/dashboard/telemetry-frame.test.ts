@@ -1,7 +1,8 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
+import { arenaView } from '../../../src/env/arena/view.js';
 import { Arena, DEFAULT_ARENA } from '../../../src/env/arena/world.js';
-import { arenaView, latencyHistogram, telemetryFrame } from '../../../src/io/dashboard/telemetry-frame.js';
+import { latencyHistogram, telemetryFrame } from '../../../src/io/dashboard/telemetry-frame.js';
 import { encodeTelemetryFrame, parseServerMessage } from '../../../src/io/ws/messages.js';
 import { createWireCodec } from '../../../src/io/ws/wire.js';
 import type { TelemetrySnapshot } from '../../../src/telemetry/live.js';
