@@ -4,6 +4,7 @@
  * for one tick of substeps, decode the population counts into motor commands, then sleep until
  * t0 + (k+1)·tick. Everything slow (snapshots, reports, warnings) happens off this path.
  */
+import { CodecError } from '../codec/errors.js';
 import type { Decoder, Encoder, PopulationActivity } from '../codec/types.js';
 import type { Engine } from '../engine/engine.js';
 import { populationSizes } from '../model/network.js';
@@ -217,7 +218,11 @@ export class TickLoop {
         try {
           encoder.encode(input.latest.values, this.currentsPa);
         } catch (error) {
-          this.codecWarning.warn(`input "${input.source.name}": ${messageOf(error)}`);
+          // Codec errors already name their input ('input "scan": value 3 is NaN; …').
+          const message = messageOf(error);
+          this.codecWarning.warn(
+            error instanceof CodecError ? message : `input "${input.source.name}": ${message}`,
+          );
         }
       }
     }

@@ -1,7 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildMapping, resolvePopulation } from '../../src/codec/mapping.js';
-import { CodecRuntime } from '../../src/codec/runtime.js';
+import type { PopulationActivity } from '../../src/codec/types.js';
+import { createEngine } from '../../src/engine/create.js';
+import type { Engine } from '../../src/engine/engine.js';
+import type {
+  Environment,
+  MotorCommand,
+  MotorSink,
+  SensorSample,
+  SensorSource,
+} from '../../src/loop/ports.js';
+import { virtualTime } from '../../src/loop/sleep.js';
+import { TickLoop } from '../../src/loop/tick-loop.js';
+import { deriveNetwork, populationSizes } from '../../src/model/network.js';
+import { modelParams } from '../../src/model/params.js';
 
 const yaml = `
 version: 1
@@ -87,45 +100,112 @@ describe('mapping format', () => {
   });
 });
 
-describe('CodecRuntime', () => {
-  const sizes = Uint32Array.of(10, 10, 10, 5, 5, 5);
+/** A source that hands the loop, tick by tick, the samples of a script (null: nothing new). */
+class ScriptedSource implements SensorSource {
+  private tick = 0;
+  constructor(
+    readonly name: string,
+    private readonly script: readonly (readonly number[] | null)[],
+    private readonly clock: () => number,
+  ) {}
+  takeLatest(): SensorSample | null {
+    const values = this.script[this.tick++] ?? null;
+    return values === null
+      ? null
+      : { values: Float32Array.from(values), seq: this.tick, arrivalUs: this.clock() };
+  }
+}
 
-  it('encodes the newest samples, holds them between deliveries, decodes every output', () => {
-    const runtime = new CodecRuntime(buildMapping(parseYaml(yaml), { clusters: 3, tickMs: 1 }), sizes);
-    const first = runtime.encode(
-      new Map([
-        ['ranges', Float32Array.of(0.5, 1)],
-        ['target', Float32Array.of(0)],
-      ]),
-    );
-    expect(first.errors).toEqual([]);
-    const snapshot = Array.from(first.currentsPa);
-    expect(snapshot[0]).toBeCloseTo(-0.5 + 2 * Math.exp(-2), 5);
-    expect(snapshot[1]).toBeCloseTo(2, 5);
-    // No new samples: the same currents again.
-    expect(Array.from(runtime.encode(new Map()).currentsPa)).toEqual(snapshot);
-    const out = runtime.decode(Uint32Array.of(5, 0, 0, 1, 1, 1), 1);
-    expect([...out.keys()]).toEqual(['cmd', 'inhibition']);
-    expect(Array.from(out.get('cmd')!)).toEqual([0, 1]);
+class KeptSink implements MotorSink {
+  readonly commands: MotorCommand[] = [];
+  constructor(readonly name: string) {}
+  write(command: MotorCommand): void {
+    this.commands.push(command);
+  }
+}
+
+/** The mapping above applied by the one TickLoop (simulated time) to a 3-cluster network. */
+describe('the mapping in the tick loop', () => {
+  const network = deriveNetwork(modelParams('ei-clustered', 150, { clusters: 3, jEPlus: 3, seed: 1 }));
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createEngine('cpu', { networks: [network], threads: 1 });
+  });
+  afterAll(async () => {
+    await engine.dispose();
   });
 
-  it('reports bad samples once and keeps the last good values', () => {
-    const runtime = new CodecRuntime(buildMapping(parseYaml(yaml), { clusters: 3, tickMs: 1 }), sizes);
-    const good = Array.from(runtime.encode(new Map([['ranges', Float32Array.of(0.5, 1)]])).currentsPa);
-    const bad = runtime.encode(
-      new Map([
-        ['ranges', Float32Array.of(Number.NaN, 1)],
-        ['lidar', Float32Array.of(1)],
-      ]),
-    );
-    expect(bad.errors.map((e) => e.message)).toEqual([
-      'input "lidar" is not in the mapping',
-      'input "ranges": value 0 is NaN; kept the last good value',
-    ]);
-    expect(Array.from(bad.currentsPa)).toEqual(good);
-    expect(runtime.encode(new Map()).errors).toEqual([]);
-    const short = runtime.encode(new Map([['ranges', Float32Array.of(1)]]));
-    expect(short.errors[0]!.message).toBe('input "ranges": expected 2 values, got 1');
-    expect(Array.from(short.currentsPa)).toEqual(good);
+  async function run(script: Record<string, (readonly number[] | null)[]>) {
+    const time = virtualTime();
+    const built = buildMapping(parseYaml(yaml), { clusters: 3, tickMs: 1 });
+    const sinks = built.outputs.map((name) => new KeptSink(name));
+    const env: Environment = {
+      name: 'scripted',
+      sources: Object.entries(script).map(([name, samples]) => new ScriptedSource(name, samples, time.clock)),
+      sinks,
+      encoders: built.encoders,
+      decoders: built.decoders,
+      close: async () => {},
+    };
+    const ticks: { currentsPa: number[]; counts: Uint32Array }[] = [];
+    const warnings: string[] = [];
+    const loop = new TickLoop({
+      engine,
+      env,
+      tickMs: 1,
+      dtMs: network.params.dtMs,
+      latePolicy: 'late',
+      clock: time.clock,
+      sleep: time.sleep,
+      warn: (message) => warnings.push(message),
+    });
+    loop.addObserver({
+      onTick: (event) =>
+        ticks.push({ currentsPa: Array.from(event.currentsPa), counts: event.counts.slice() }),
+    });
+    await loop.run(Math.max(...Object.values(script).map((samples) => samples.length)));
+    // Warnings are printed off the tick (setImmediate).
+    await new Promise((resolve) => setImmediate(resolve));
+    return { ticks, warnings, sinks };
+  }
+
+  it('encodes the newest samples, holds them between deliveries, decodes every output', async () => {
+    const { ticks, warnings, sinks } = await run({
+      ranges: [[0.5, 1], null, null],
+      target: [[0], null, [1]],
+    });
+    expect(warnings).toEqual([]);
+    const first = ticks[0]!.currentsPa;
+    expect(first[0]).toBeCloseTo(-0.5 + 2 * Math.exp(-2), 5);
+    expect(first[1]).toBeCloseTo(2, 5);
+    // No new samples: the same currents again; a new target sample moves the bump.
+    expect(ticks[1]!.currentsPa).toEqual(first);
+    expect(ticks[2]!.currentsPa[1]).toBeCloseTo(2 * Math.exp(-2), 5);
+    // Every output gets a command every tick: what its decoder makes of that tick's counts.
+    const reference = buildMapping(parseYaml(yaml), { clusters: 3, tickMs: 1 }).decoders;
+    const activity: PopulationActivity = {
+      counts: new Uint32Array(0),
+      sizes: populationSizes(network.layout),
+      tickMs: 1,
+    };
+    expect(sinks.map((sink) => sink.name)).toEqual(['cmd', 'inhibition']);
+    ticks.forEach(({ counts }, k) => {
+      activity.counts = counts;
+      for (const [d, decoder] of reference.entries()) {
+        const command = sinks[d]!.commands[k]!;
+        expect(Array.from(command.values)).toEqual(Array.from(decoder.decode(activity)));
+        expect(command.sourceSeq).toEqual({ ranges: 1, target: k === 2 ? 3 : 1 });
+      }
+    });
+  });
+
+  it('warns about a bad sample once, naming the input, and keeps the last good values', async () => {
+    const { ticks, warnings } = await run({
+      ranges: [[0.5, 1], [Number.NaN, 1], null],
+      target: [[0], null, null],
+    });
+    expect(warnings).toEqual(['input "ranges": value 0 is NaN; kept the last good value']);
+    expect(ticks[1]!.currentsPa).toEqual(ticks[0]!.currentsPa);
+    expect(ticks[2]!.currentsPa).toEqual(ticks[0]!.currentsPa);
   });
 });

@@ -14,7 +14,7 @@ import { loadRobotParams } from '../../../src/io/ros2/params.js';
 import type { RclApi, RclNode } from '../../../src/io/ros2/rcl-api.js';
 import type { LatencyReportMsg, PopulationActivityMsg } from '../../../src/io/ros2/spikeloop-msgs.js';
 import type { MotorCommand } from '../../../src/loop/ports.js';
-import { layoutOf, populationNames } from '../../../src/model/network.js';
+import { layoutOf, populationNames, populationSizes } from '../../../src/model/network.js';
 import { modelParams } from '../../../src/model/params.js';
 import type { TelemetryFeed, TelemetrySnapshot } from '../../../src/telemetry/live.js';
 
@@ -245,9 +245,7 @@ function snapshot(
 }
 
 const layout = layoutOf(modelParams('ei-clustered', 1000));
-const sizes = Uint32Array.from({ length: layout.populationCount }, (_, p) =>
-  p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
-);
+const sizes = populationSizes(layout);
 
 async function startBridge() {
   const rcl = fakeRclnodejs();
