@@ -400,7 +400,8 @@ describe.skipIf(missing !== null)('ROS 2 bridge on a live graph', () => {
     expect(recording.description.robot?.robot).toBe('turtlebot3');
     expect(recording.inputs).toEqual(['scan', 'stimulus']);
     const taken = (input: string) => recording.ticks.filter((t) => t.samples.has(input)).length;
-    expect(taken('scan')).toBeGreaterThan(50);
+    // About 90 scans were sent at 20 Hz; a loaded machine delivers fewer (keep-last 1), never none.
+    expect(taken('scan')).toBeGreaterThan(10);
     expect(taken('stimulus')).toBeGreaterThanOrEqual(1);
     const actions = recording.ticks.map((t) => t.actions.get('cmd_vel'));
     const firstCommand = actions.indexOf('command');
