@@ -6,7 +6,8 @@
     python3 examples/plot_recording.py run.mcap --summary       # one JSON line, no plotting
 
 Messages are JSON (see README "Recording, replay, Foxglove and plots"); the run's description
-(model, parameters, N, layout, mapping, arena) is the MCAP metadata record "spikeloop.run".
+(model, parameters, N, layout, mapping, arena, safety, ROS 2 robot params) is the MCAP metadata
+record "spikeloop.run". Recordings without an arena (ROS 2, ws, synthetic) get raster and rates.
 """
 import argparse
 import json

@@ -16,7 +16,9 @@ import {
 } from '@foxglove/schemas/jsonschema.js';
 import type { CodecMapping } from '../codec/mapping.js';
 import type { ArenaScene } from '../env/arena/world.js';
-import type { Layout } from '../model/network.js';
+import type { RobotParams } from '../io/ros2/params.js';
+import type { StalePolicy } from '../loop/safety.js';
+import { type Layout, populationSizes } from '../model/network.js';
 import type { ModelName, ModelParams } from '../model/params.js';
 import type { TickRecord } from './tick-record.js';
 
@@ -43,9 +45,25 @@ export interface RunDescription {
   mapping: CodecMapping | null;
   /** The arena's static world, for the in-process arena. */
   scene: ArenaScene | null;
+  /**
+   * The resolved robot params of a ROS 2 run (topics, conversions, safety, codec mapping): replay
+   * rebuilds the run's encoders and decoders from it, without the file or ROS 2.
+   */
+  robot?: RobotParams | null;
+  /** The stale-input safety settings the loop ran with (absent in older recordings). */
+  safety?: RecordedSafety;
   startedAt: string;
   /** For recordings written by `spikeloop replay`: the recording replayed and what changed. */
   replayOf?: { file: string; changes: string[] };
+}
+
+/** The loop's stale-input safety settings (loop/safety.ts) as JSON: null stands for "never stale". */
+export interface RecordedSafety {
+  staleAfterMs: Record<string, number | null>;
+  defaultStaleAfterMs: number | null;
+  onStale: Record<string, StalePolicy>;
+  defaultOnStale: StalePolicy;
+  dependsOn: Record<string, string[]>;
 }
 
 export const METADATA_NAME = 'spikeloop.run';
@@ -148,6 +166,10 @@ export function channelsFor(description: RunDescription, inputs: string[], outpu
         sourceSeq: { type: 'object' },
         computedUs: { type: 'number' },
         computeUs: { type: 'number' },
+        safety: {
+          type: ['string', 'null'],
+          description: 'command | stop | hold: the stale-input policy on this output (null: nothing written)',
+        },
       }),
     });
   }
@@ -264,10 +286,8 @@ export function tickMessages(
     });
   }
   const { layout, tickMs } = description;
-  const ratesHz = Array.from(record.counts, (count, p) => {
-    const size = p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster;
-    return (count * 1000) / (size * tickMs);
-  });
+  const sizes = populationSizes(layout);
+  const ratesHz = Array.from(record.counts, (count, p) => (count * 1000) / ((sizes[p] ?? 1) * tickMs));
   let spikesE = 0;
   let spikesI = 0;
   record.counts.forEach((count, p) => {
@@ -306,6 +326,7 @@ export function tickMessages(
         sourceSeq: output.sourceSeq,
         computedUs: Number.isFinite(output.computedUs) ? output.computedUs : null,
         computeUs: record.computeUs,
+        safety: output.safety,
       },
     });
   }

@@ -2,11 +2,14 @@
 import { createRequire } from 'node:module';
 import type { CodecMapping } from '../codec/mapping.js';
 import type { ArenaScene } from '../env/arena/world.js';
+import type { RobotParams } from '../io/ros2/params.js';
 import type { EngineInfo } from '../loop/handle.js';
 import type { Environment } from '../loop/ports.js';
+import { safetyFromSettings } from '../loop/safety.js';
 import type { DerivedNetwork } from '../model/network.js';
 import type { ModelName } from '../model/params.js';
 import type { RunDescription } from './channels.js';
+import { recordSafety } from './recorded-safety.js';
 
 export function spikeloopVersion(): string {
   const require = createRequire(import.meta.url);
@@ -17,6 +20,12 @@ export function spikeloopVersion(): string {
 export function mappingOf(env: object): CodecMapping | null {
   const mapping = (env as { mapping?: unknown }).mapping;
   return mapping && typeof mapping === 'object' ? (mapping as CodecMapping) : null;
+}
+
+/** The resolved robot params of a ROS 2 environment (what its codecs and safety were built from). */
+export function robotOf(env: object): RobotParams | null {
+  const candidate = env as { robot?: unknown };
+  return candidate.robot && typeof candidate.robot === 'object' ? (candidate.robot as RobotParams) : null;
 }
 
 /** The in-process arena's static world. */
@@ -58,6 +67,9 @@ export function describeRun(options: DescribeOptions): RunDescription {
     layout: network.layout,
     mapping: mappingOf(env),
     scene: sceneOf(env),
+    robot: robotOf(env),
+    // The settings the loop is given (closed-loop.ts): the environment's, then --env-set keys.
+    safety: recordSafety(safetyFromSettings(options.envSettings, env.safety).safety),
     startedAt: new Date().toISOString(),
   };
 }

@@ -18,6 +18,8 @@ export interface RecordedTick {
   spikeIds: number[];
   /** Commands written in this tick, by output (null: the decoder failed). */
   commands: Map<string, Float32Array | null>;
+  /** What the stale-input policy did per output (empty in recordings made before it was recorded). */
+  actions: Map<string, 'command' | 'stop' | 'hold' | null>;
   world: RecordedWorld | null;
 }
 
@@ -71,6 +73,7 @@ export async function readRecording(path: string): Promise<Recording> {
           spikeSteps: [],
           spikeIds: [],
           commands: new Map(),
+          actions: new Map(),
           world: null,
         });
       } else if (topic === TOPICS.counts) {
@@ -91,7 +94,10 @@ export async function readRecording(path: string): Promise<Recording> {
         });
       } else if (topic.startsWith(motorPrefix)) {
         const values = data.ok ? Float32Array.from(data.values as number[]) : null;
-        tickOf(data.tick, topic).commands.set(topic.slice(motorPrefix.length), values);
+        const tick = tickOf(data.tick, topic);
+        const name = topic.slice(motorPrefix.length);
+        tick.commands.set(name, values);
+        if ('safety' in data) tick.actions.set(name, data.safety as 'command' | 'stop' | 'hold' | null);
       }
     }
   }

@@ -5,22 +5,20 @@
  * answers "what would this network have commanded" and writes a new recording; `--env arena`
  * closes the loop through a fresh arena from the recorded start instead of the recorded inputs.
  */
-import { buildMapping } from '../codec/mapping.js';
-import type { Decoder, Encoder } from '../codec/types.js';
 import { createEngine } from '../engine/create.js';
 import type { BackendChoice } from '../engine/engine.js';
 import { ArenaEnvironment } from '../env/arena/environment.js';
 import { DEFAULT_ARENA } from '../env/arena/world.js';
-import { createEnvironment } from '../env/registry.js';
 import type { TickEvent, TickObserver } from '../loop/observer.js';
-import type { Environment, MotorCommand, MotorSink, SensorSample, SensorSource } from '../loop/ports.js';
+import type { Environment } from '../loop/ports.js';
 import { virtualTime } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
-import { deriveNetwork, type Layout } from '../model/network.js';
+import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams, validateParams } from '../model/params.js';
 import type { RunDescription } from './channels.js';
 import { type RecordedTick, type Recording, readRecording } from './reader.js';
 import { McapRecorder, type RecordingResult } from './recorder.js';
+import { RecordedInputs, recordedCodecs } from './replay-inputs.js';
 
 export interface ReplayOptions {
   backend: BackendChoice;
@@ -67,72 +65,6 @@ export function replayParams(description: RunDescription, options: ReplayOptions
     ? modelParams(options.model, description.n, { seed: description.seed })
     : description.params;
   return validateParams({ ...base, ...(options.overrides ?? {}) });
-}
-
-/** The recorded run's encoders and decoders for a network of this layout. */
-async function codecsFor(
-  description: RunDescription,
-  layout: Layout,
-): Promise<{ encoders: readonly Encoder[]; decoders: readonly Decoder[] }> {
-  if (description.mapping)
-    return buildMapping(description.mapping, { clusters: layout.clusters, tickMs: description.tickMs });
-  if (description.env === 'synthetic') {
-    const env = await createEnvironment('synthetic', {
-      layout,
-      tickMs: description.tickMs,
-      seed: description.seed,
-      clockUs: () => 0,
-      settings: description.envSettings,
-    });
-    await env.close();
-    return { encoders: env.encoders, decoders: env.decoders };
-  }
-  throw new Error(
-    `cannot replay a recording of the "${description.env}" environment: its codec mapping is not in the recording`,
-  );
-}
-
-/** Sources that hand out, tick by tick, the samples the recorded run took. */
-class RecordedSource implements SensorSource {
-  current: RecordedTick | null = null;
-  constructor(readonly name: string) {}
-  takeLatest(): SensorSample | null {
-    const sample = this.current?.samples.get(this.name);
-    return sample ? { values: sample.values, seq: sample.seq, arrivalUs: sample.arrivalUs } : null;
-  }
-}
-
-class NullSink implements MotorSink {
-  constructor(readonly name: string) {}
-  write(_command: MotorCommand): void {}
-}
-
-class RecordedInputs implements Environment {
-  readonly name = 'replay';
-  readonly sources: RecordedSource[];
-  readonly sinks: MotorSink[];
-  private cursor = 0;
-
-  constructor(
-    private readonly recording: Recording,
-    readonly encoders: readonly Encoder[],
-    readonly decoders: readonly Decoder[],
-  ) {
-    this.sources = recording.inputs.map((name) => new RecordedSource(name));
-    this.sinks = recording.outputs.map((name) => new NullSink(name));
-    this.moveTo(0);
-  }
-
-  private moveTo(index: number): void {
-    const tick = this.recording.ticks[index] ?? null;
-    for (const source of this.sources) source.current = tick;
-  }
-
-  step(): void {
-    this.moveTo(++this.cursor);
-  }
-
-  async close(): Promise<void> {}
 }
 
 const sameBits = (a: Float32Array, b: Float32Array) => {
@@ -240,7 +172,7 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
         clock: time.clock,
       });
     } else {
-      const codecs = await codecsFor(description, network.layout);
+      const codecs = await recordedCodecs(description, network.layout, path);
       env = new RecordedInputs(recording, codecs.encoders, codecs.decoders);
     }
     const loop = new TickLoop({
@@ -251,7 +183,10 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
       latePolicy: 'late',
       clock: time.clock,
       sleep: time.sleep,
-      warn: (message) => console.error(`spikeloop replay: ${message}`),
+      // Safety transitions are the recording's (replay-inputs.ts), not news: only the rest is shown.
+      warn: (message) => {
+        if (!message.startsWith('safety: ')) console.error(`spikeloop replay: ${message}`);
+      },
     });
     for (let k = 0; k < description.warmupTicks; k++) await engine.run(loop.substeps);
     const comparator = new Comparator(recording.ticks);

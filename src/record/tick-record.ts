@@ -27,6 +27,12 @@ export interface RecordedCommand {
   values: Float32Array | null;
   sourceSeq: Record<string, number>;
   computedUs: number;
+  /**
+   * What the stale-input policy made of this output (loop/safety.ts): the decoded `command`, a
+   * `stop` or a `hold`; null when nothing was written. A replay re-applies it (staleness is a
+   * property of the recorded inputs' timing, which an offline run does not have).
+   */
+  safety: 'command' | 'stop' | 'hold' | null;
 }
 
 /** The arena's state after the tick's physics step (in-process arena only). */
@@ -134,6 +140,7 @@ export class TickCapture implements TickObserver {
         values: output.command ? output.command.values.slice() : null,
         sourceSeq: output.command ? { ...output.command.sourceSeq } : {},
         computedUs: output.command ? output.command.computedUs : Number.NaN,
+        safety: output.command ? (output.command.safety ?? 'command') : null,
       })),
       spikeSteps,
       spikeIds: Uint32Array.from(this.spikeIds),

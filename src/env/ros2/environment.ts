@@ -6,17 +6,18 @@
  * Without a usable ROS 2 environment this fails before touching rclnodejs, with one line naming
  * what is missing.
  */
-import { buildMapping } from '../../codec/mapping.js';
 import { checkSettingKeys } from '../../config/settings.js';
 import { Ros2Bridge } from '../../io/ros2/bridge.js';
-import { StimulusEncoder } from '../../io/ros2/channels.js';
 import { Ros2ParamsError } from '../../io/ros2/errors.js';
 import { loadRclnodejs } from '../../io/ros2/load.js';
-import { inputSizes, loadRobotParams, outputSizes, type RobotParams } from '../../io/ros2/params.js';
+import { loadRobotParams, type RobotParams } from '../../io/ros2/params.js';
 import type { RclApi } from '../../io/ros2/rcl-api.js';
 import { splitRosArgs } from '../../io/ros2/ros-args.js';
 import type { Environment, EnvironmentOptions, LiveLoop } from '../../loop/ports.js';
-import { populationNames } from '../../model/network.js';
+import { populationNames, populationSizes } from '../../model/network.js';
+import { ros2Codecs, ros2Safety } from './codecs.js';
+
+export { checkMappingFits } from './codecs.js';
 
 export interface Ros2EnvironmentDeps {
   /** How rclnodejs is obtained (tests pass a fake). */
@@ -25,10 +26,15 @@ export interface Ros2EnvironmentDeps {
   rosArgs: string[];
 }
 
+export interface Ros2LoopEnvironment extends Environment {
+  /** The resolved robot params (a recording stores them: replay rebuilds the codecs from them). */
+  readonly robot: RobotParams;
+}
+
 export async function createRos2Environment(
   options: EnvironmentOptions,
   deps: Ros2EnvironmentDeps = { loadApi: () => loadRclnodejs(), rosArgs: splitRosArgs(process.argv).rosArgs },
-): Promise<Environment> {
+): Promise<Ros2LoopEnvironment> {
   // A misspelt setting is a mistake on the command line whatever the machine: said first.
   checkSettingKeys('ros2', options.settings, ['robot']);
   // Then the ROS 2 check: without ROS nothing else matters, and the user gets one line.
@@ -43,11 +49,8 @@ export async function createRos2Environment(
   }
   const params = loadRobotParams(robot);
   const { layout } = options;
-  const mapping = buildMapping(params.codec, { clusters: layout.clusters, tickMs: options.tickMs });
-  checkMappingFits(params, mapping.inputs, mapping.outputs);
-  const sizes = Uint32Array.from({ length: layout.populationCount }, (_, p) =>
-    p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
-  );
+  const codecs = ros2Codecs(params, { clusters: layout.clusters, tickMs: options.tickMs });
+  const sizes = populationSizes(layout);
   const bridge = await Ros2Bridge.start({
     api,
     params,
@@ -64,21 +67,13 @@ export async function createRos2Environment(
     // Stimulus messages from other nodes drive populations directly, next to the mapped sensors.
     sources: [...bridge.sensors, bridge.stimulus],
     sinks: bridge.motors,
-    encoders: [...mapping.encoders, new StimulusEncoder()],
-    decoders: mapping.decoders,
+    // The mapping's encoders and the Stimulus input's; the params file's safety settings.
+    encoders: codecs.encoders,
+    decoders: codecs.decoders,
+    safety: ros2Safety(params),
+    robot: params,
     // The tick thread rebuilds the same codecs, Stimulus included, from the params file's mapping.
     codecSpec: { mapping: params.codec, stimulusInput: 'stimulus' },
-    // The params file's staleness timeouts and stale policies; Stimulus input is optional.
-    safety: {
-      staleAfterMs: {
-        ...Object.fromEntries(params.sensors.map((s) => [s.name, s.staleAfterMs])),
-        stimulus: Number.POSITIVE_INFINITY,
-      },
-      onStale: Object.fromEntries(params.motors.map((m) => [m.name, m.onStale])),
-      dependsOn: Object.fromEntries(
-        params.motors.filter((m) => m.dependsOn !== null).map((m) => [m.name, m.dependsOn!]),
-      ),
-    },
     attachTelemetry: (loop: LiveLoop) => {
       if (bridge.wantsSpikes) loop.streamSpikes(true);
       bridge.attachTelemetry(loop.feed, loop.tickMs / loop.substeps);
@@ -93,47 +88,4 @@ export async function createRos2Environment(
     halt: async (reason: string) => bridge.halt(reason),
     close: () => bridge.close(),
   };
-}
-
-/** The codec mapping must read the params file's sensors with their sizes and write its motors. */
-export function checkMappingFits(
-  params: RobotParams,
-  inputs: ReadonlyMap<string, number>,
-  outputs: readonly string[],
-) {
-  const sensorSizes = inputSizes(params);
-  for (const [input, size] of inputs) {
-    if (input === 'stimulus') {
-      throw new Ros2ParamsError(
-        params.source,
-        'codec.encoders',
-        'input "stimulus" is built in (Stimulus messages add their currents directly); remove its encoder',
-      );
-    }
-    const produced = sensorSizes[input];
-    if (produced === undefined) {
-      throw new Ros2ParamsError(
-        params.source,
-        'codec.encoders',
-        `input "${input}" is not a sensor of this robot (sensors: ${Object.keys(sensorSizes).join(', ')})`,
-      );
-    }
-    if (produced !== size) {
-      throw new Ros2ParamsError(
-        params.source,
-        'codec.encoders',
-        `input "${input}" has ${produced} values per message, but its encoder expects ${size}`,
-      );
-    }
-  }
-  const motors = outputSizes(params);
-  for (const output of outputs) {
-    if (motors[output] === undefined) {
-      throw new Ros2ParamsError(
-        params.source,
-        'codec.decoders',
-        `output "${output}" is not a motor of this robot (motors: ${Object.keys(motors).join(', ')})`,
-      );
-    }
-  }
 }

@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { arenaView } from '../../env/arena/view.js';
 import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
-import type { Layout } from '../../model/network.js';
+import { type Layout, populationSizes } from '../../model/network.js';
 import { TelemetryFeed } from '../../telemetry/live.js';
 import { LoopTelemetry } from '../../telemetry/loop-telemetry.js';
 import type { EngineInfo, LoopHandle } from '../handle.js';
@@ -641,12 +641,6 @@ const waitAsync = (
       | { async: false; value: 'not-equal' | 'timed-out' };
   }
 ).waitAsync;
-
-function populationSizes(layout: Layout): Uint32Array {
-  return Uint32Array.from({ length: layout.populationCount }, (_, p) =>
-    p < layout.clusters ? layout.nEPerCluster : layout.nIPerCluster,
-  );
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
