@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { mix32 } from '../../model/rng.js';
-import { EngineError } from '../engine.js';
+import { type CpuWaitMode, EngineError } from '../engine.js';
 import {
   blockThreshold,
   buildStoredRows,
@@ -18,14 +18,7 @@ import {
   type StoredRows,
   segmentsFor,
 } from './connectivity.js';
-import {
-  allocate,
-  CONTROL,
-  partitionRange,
-  type RegionName,
-  type SharedBuffers,
-  view,
-} from './shared-state.js';
+import { allocate, CONTROL, type RegionName, type SharedBuffers, view } from './shared-state.js';
 
 interface KernelExports {
   update(
@@ -123,6 +116,9 @@ function copyRows(buffers: SharedBuffers, rows: StoredRows): RowPointers {
   };
 }
 
+/** Barrier polls before sleeping, per wait mode (EngineOptions.waitMode). */
+const BARRIER_SPIN_POLLS: Record<CpuWaitMode, number> = { spin: 20_000, block: 1_000 };
+
 export class PartitionStepper {
   readonly lo: number;
   readonly hi: number;
@@ -138,14 +134,21 @@ export class PartitionStepper {
   private readonly partitionStarts: Int32Array;
   /** The stimulus version the drive was last computed for (CONTROL.stimulusVersion). */
   private driveVersion = -1;
+  /** CONTROL.barrier's value once every thread has passed this thread's latest barrier (wrapping). */
+  private barrierTarget = 0;
+  /** Polls of the barrier word before sleeping on it (see EngineOptions.waitMode). */
+  private readonly spinPolls: number;
 
   constructor(
     private readonly buffers: SharedBuffers,
     readonly partition: number,
     stored: boolean,
+    waitMode: CpuWaitMode = 'spin',
   ) {
     this.total = buffers.batch * buffers.n;
-    ({ lo: this.lo, hi: this.hi } = partitionRange(this.total, buffers.threads, partition));
+    this.lo = buffers.partitionStarts[partition]!;
+    this.hi = buffers.partitionStarts[partition + 1]!;
+    this.spinPolls = BARRIER_SPIN_POLLS[waitMode];
     this.populations = 2 * buffers.clusters;
     const instance = new WebAssembly.Instance(kernelModule(), {
       env: {
@@ -162,10 +165,7 @@ export class PartitionStepper {
     this.spikeLists = view(buffers, 'spikeLists');
     this.spikeCounts = view(buffers, 'spikeCounts');
     this.control = view(buffers, 'control');
-    this.partitionStarts = Int32Array.from(
-      { length: buffers.threads },
-      (_, p) => partitionRange(this.total, buffers.threads, p).lo,
-    );
+    this.partitionStarts = buffers.partitionStarts;
     this.rows = stored
       ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi))
       : null;
@@ -302,22 +302,36 @@ export class PartitionStepper {
     }
   }
 
-  /** Sense-reversing barrier over all partitions: spin briefly, then sleep on the generation word. */
+  /**
+   * Waits until every partition has finished this step. Each arrival is one atomic add on one word
+   * (CONTROL.barrier counts arrivals, never reset: this barrier is complete at the next multiple of
+   * `threads`); a thread that has waited `spinPolls` polls sleeps on the word, and the completing
+   * thread pays for Atomics.notify only when someone sleeps.
+   */
   barrier(): void {
     const control = this.control;
-    const generation = Atomics.load(control, CONTROL.generation);
-    if (Atomics.add(control, CONTROL.arrived, 1) === this.buffers.threads - 1) {
-      Atomics.store(control, CONTROL.arrived, 0);
-      Atomics.add(control, CONTROL.generation, 1);
-      Atomics.notify(control, CONTROL.generation);
+    const target = (this.barrierTarget + this.buffers.threads) | 0;
+    this.barrierTarget = target;
+    if (((Atomics.add(control, CONTROL.barrier, 1) + 1) | 0) === target) {
+      if (Atomics.load(control, CONTROL.sleepers) !== 0) Atomics.notify(control, CONTROL.barrier);
       return;
     }
-    for (let spin = 0; spin < 20_000; spin++) {
-      if (Atomics.load(control, CONTROL.generation) !== generation) return;
+    // Wrapping comparison: passed once the word is at or beyond the target.
+    for (let poll = this.spinPolls; poll > 0; poll--) {
+      if (((Atomics.load(control, CONTROL.barrier) - target) | 0) >= 0) return;
     }
-    while (Atomics.load(control, CONTROL.generation) === generation) {
-      if (Atomics.load(control, CONTROL.failed) !== 0) throw new Error('a CPU engine worker failed');
-      Atomics.wait(control, CONTROL.generation, generation, 50);
+    // Counted as a sleeper before the last look at the word: a completion after that look sees the
+    // count and notifies, and Atomics.wait returns at once if the word moved in between.
+    Atomics.add(control, CONTROL.sleepers, 1);
+    try {
+      for (;;) {
+        const arrivals = Atomics.load(control, CONTROL.barrier);
+        if (((arrivals - target) | 0) >= 0) return;
+        if (Atomics.load(control, CONTROL.failed) !== 0) throw new Error('a CPU engine worker failed');
+        Atomics.wait(control, CONTROL.barrier, arrivals, 50);
+      }
+    } finally {
+      Atomics.sub(control, CONTROL.sleepers, 1);
     }
   }
 }
