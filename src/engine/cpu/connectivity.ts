@@ -5,8 +5,8 @@
  * post and split into six segments by post type and cluster (each segment has one weight);
  * "procedural" evaluates it again for every spike.
  */
-import { mix32 } from '../../model/rng.js';
-import { INSTANCE_TABLE_STRIDE, type SharedBuffers, view } from './shared-state.js';
+import { instantiateKernel, type KernelExports } from './kernel-module.js';
+import { allocate, INSTANCE_TABLE_STRIDE, type SharedBuffers, view } from './shared-state.js';
 
 /** Segments of a row: E posts before / in / after the pre's cluster, then the same for I posts. */
 export const SEGMENTS = 6;
@@ -61,19 +61,26 @@ export interface StoredRows {
   synapses: number;
 }
 
-/** Materialises the rows of every presynaptic neuron of the batch onto the posts [lo, hi). */
+/**
+ * Materialises the rows of every presynaptic neuron of the batch onto the posts [lo, hi). The
+ * hashing runs in the WebAssembly kernel (connectSegment, four posts per SIMD hash), which writes
+ * each row into a scratch block of the shared memory (the partition's size: a row's segments are
+ * disjoint posts of the partition); the row is then copied to the growing targets array.
+ */
 export function buildStoredRows(
   buffers: SharedBuffers,
   table: Float64Array,
   lo: number,
   hi: number,
+  kernel: KernelExports = instantiateKernel(buffers.memory),
 ): StoredRows {
   const { n, batch, nE } = buffers;
-  const preKeys = view(buffers, 'preKey');
-  const postKeys = view(buffers, 'postKey');
   const rows = batch * n;
   const segmentStart = new Uint32Array(rows * SEGMENTS + 1);
   const wide = hi - lo > 0xffff;
+  const scratch = allocate(buffers.memory, Math.max(hi - lo, 1) * 4);
+  const postKeys = buffers.regions.postKey.offset;
+  const preKeys = view(buffers, 'preKey');
   let capacity = 1024;
   let targets: Uint16Array | Uint32Array = wide ? new Uint32Array(capacity) : new Uint16Array(capacity);
   let count = 0;
@@ -86,24 +93,38 @@ export function buildStoredRows(
     const preIsInh = pre >= nE;
     const preKey = preKeys[g]!;
     const segments = jlo < jhi ? segmentsFor(buffers, clusterOf(buffers, pre), jlo, jhi) : [];
+    let inRow = 0;
     for (let s = 0; s < SEGMENTS; s++) {
-      segmentStart[g * SEGMENTS + s] = count;
+      segmentStart[g * SEGMENTS + s] = count + inRow;
       const segment = segments[s];
       if (!segment || segment.start >= segment.end) continue;
       const threshold = blockThreshold(table, b, segment.postIsInh, preIsInh);
       if (threshold === 0) continue;
-      // Worst case: every post in the segment; grow before the loop so the loop stays tight.
-      if (count + (segment.end - segment.start) > capacity) {
-        capacity = Math.max(capacity * 2, count + (segment.end - segment.start));
-        const grown: Uint16Array | Uint32Array = wide ? new Uint32Array(capacity) : new Uint16Array(capacity);
-        grown.set(targets.subarray(0, count));
-        targets = grown;
-      }
-      const offset = base - lo;
-      for (let j = segment.start; j < segment.end; j++) {
-        if (mix32(preKey ^ postKeys[base + j]!) >>> 1 < threshold && j !== pre) targets[count++] = j + offset;
-      }
+      inRow += kernel.connectSegment(
+        preKey,
+        postKeys + 4 * base,
+        segment.start,
+        segment.end,
+        threshold,
+        pre,
+        base - lo,
+        scratch + inRow * (wide ? 4 : 2),
+        wide ? 1 : 0,
+      );
     }
+    if (inRow === 0) continue;
+    if (count + inRow > capacity) {
+      capacity = Math.max(capacity * 2, count + inRow);
+      const grown: Uint16Array | Uint32Array = wide ? new Uint32Array(capacity) : new Uint16Array(capacity);
+      grown.set(targets.subarray(0, count));
+      targets = grown;
+    }
+    const memory = buffers.memory.buffer;
+    targets.set(
+      wide ? new Uint32Array(memory, scratch, inRow) : new Uint16Array(memory, scratch, inRow),
+      count,
+    );
+    count += inRow;
   }
   segmentStart[rows * SEGMENTS] = count;
   // Shrink to fit: the doubling above may have over-allocated by up to 2x.

@@ -7,7 +7,6 @@
  * the barrier between threads, and procedural delivery for networks too large to store. A step
  * allocates nothing and makes one WebAssembly call per partition with spikes plus one per instance.
  */
-import { readFileSync } from 'node:fs';
 import { mix32 } from '../../model/rng.js';
 import { type CpuWaitMode, EngineError } from '../engine.js';
 import {
@@ -18,73 +17,8 @@ import {
   type StoredRows,
   segmentsFor,
 } from './connectivity.js';
+import { instantiateKernel, type KernelExports } from './kernel-module.js';
 import { allocate, CONTROL, type RegionName, type SharedBuffers, view } from './shared-state.js';
-
-interface KernelExports {
-  update(
-    from: number,
-    to: number,
-    accExc: number,
-    accInh: number,
-    vMv: number,
-    iExcPa: number,
-    iInhPa: number,
-    refractory: number,
-    p22: number,
-    p11Exc: number,
-    p11Inh: number,
-    p21Exc: number,
-    p21Inh: number,
-    drive: number,
-    spikeList: number,
-    thresholdMv: number,
-    resetMv: number,
-    refractorySteps: number,
-    population: number,
-    instanceBase: number,
-    populationCounts: number,
-  ): number;
-  deliverStored(
-    spikeList: number,
-    count: number,
-    n: number,
-    nE: number,
-    targets: number,
-    wideTargets: number,
-    segmentStart: number,
-    segmentWeights: number,
-    accExc: number,
-    accInh: number,
-    lo: number,
-  ): void;
-  prepareDrive(
-    from: number,
-    to: number,
-    instanceBase: number,
-    population: number,
-    backgroundPa: number,
-    stimPopulation: number,
-    stimNeuron: number,
-    p20: number,
-    drive: number,
-  ): void;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
-/** The compiled kernel (build/kernel.wasm, made by `npm run build`), compiled once per thread. */
-export function kernelModule(): WebAssembly.Module {
-  if (compiled) return compiled;
-  const url = new URL('../../../build/kernel.wasm', import.meta.url);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(url);
-  } catch {
-    throw new EngineError(`the CPU kernel ${url.pathname} is missing: run \`npm run build\``);
-  }
-  compiled = new WebAssembly.Module(bytes);
-  return compiled;
-}
 
 /** Stored rows copied into the shared memory, where the WebAssembly delivery loop reads them. */
 interface RowPointers {
@@ -150,15 +84,7 @@ export class PartitionStepper {
     this.hi = buffers.partitionStarts[partition + 1]!;
     this.spinPolls = BARRIER_SPIN_POLLS[waitMode];
     this.populations = 2 * buffers.clusters;
-    const instance = new WebAssembly.Instance(kernelModule(), {
-      env: {
-        memory: buffers.memory,
-        abort: () => {
-          throw new EngineError('the CPU kernel aborted');
-        },
-      },
-    });
-    this.wasm = instance.exports as unknown as KernelExports;
+    this.wasm = instantiateKernel(buffers.memory);
     this.pointer = Object.fromEntries(
       Object.entries(buffers.regions).map(([name, region]) => [name, region.offset]),
     ) as Record<RegionName, number>;
@@ -167,7 +93,7 @@ export class PartitionStepper {
     this.control = view(buffers, 'control');
     this.partitionStarts = buffers.partitionStarts;
     this.rows = stored
-      ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi))
+      ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi, this.wasm))
       : null;
   }
 
@@ -327,7 +253,7 @@ export class PartitionStepper {
       for (;;) {
         const arrivals = Atomics.load(control, CONTROL.barrier);
         if (((arrivals - target) | 0) >= 0) return;
-        if (Atomics.load(control, CONTROL.failed) !== 0) throw new Error('a CPU engine worker failed');
+        if (Atomics.load(control, CONTROL.failed) !== 0) throw new EngineError('a CPU engine worker failed');
         Atomics.wait(control, CONTROL.barrier, arrivals, 50);
       }
     } finally {
