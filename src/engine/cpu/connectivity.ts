@@ -54,18 +54,47 @@ export function blockThreshold(table: Float64Array, instance: number, postIsInh:
 }
 
 export interface StoredRows {
-  /** Post index relative to the partition start. */
+  /** Post index relative to the partition start (a view of the shared memory at `targetsOffset`). */
   targets: Uint16Array | Uint32Array;
   /** Row g, segment s spans targets[segmentStart[g·6 + s] .. segmentStart[g·6 + s + 1]). */
   segmentStart: Uint32Array;
+  /** Byte offsets of both arrays in the shared memory, where the WebAssembly delivery loop reads them. */
+  targetsOffset: number;
+  segmentStartOffset: number;
   synapses: number;
+  /** Shared memory taken by the rows (the targets block is sized before the rows are known). */
+  bytes: number;
 }
 
 /**
- * Materialises the rows of every presynaptic neuron of the batch onto the posts [lo, hi). The
- * hashing runs in the WebAssembly kernel (connectSegment, four posts per SIMD hash), which writes
- * each row into a scratch block of the shared memory (the partition's size: a row's segments are
- * disjoint posts of the partition); the row is then copied to the growing targets array.
+ * Room for the targets of partition [lo, hi): the expected synapse count (p·N_pre per post and
+ * block) plus 8 standard deviations, plus the longest segment, since a segment is given room for
+ * all its posts before it is hashed. Exceeding it is not an error, only a copy.
+ */
+function targetCapacity(buffers: SharedBuffers, table: Float64Array, lo: number, hi: number): number {
+  const { n, nE, batch } = buffers;
+  let expected = 0;
+  for (let b = 0; b < batch; b++) {
+    const from = Math.max(lo, b * n) - b * n;
+    const to = Math.min(hi, (b + 1) * n) - b * n;
+    if (from >= to) continue;
+    const postsE = Math.max(0, Math.min(to, nE) - from);
+    const postsI = to - from - postsE;
+    const p = (postIsInh: boolean, preIsInh: boolean) =>
+      blockThreshold(table, b, postIsInh, preIsInh) / 2 ** 31;
+    expected +=
+      postsE * (p(false, false) * nE + p(false, true) * (n - nE)) +
+      postsI * (p(true, false) * nE + p(true, true) * (n - nE));
+  }
+  return Math.ceil(expected + 8 * Math.sqrt(expected) + (hi - lo) + 1024);
+}
+
+/**
+ * Materialises the rows of every presynaptic neuron of the batch onto the posts [lo, hi), directly
+ * in the shared memory: the WebAssembly kernel hashes four posts per SIMD step (connectSegment) and
+ * appends each segment's targets to one block sized from the expected synapse count. (Copying rows
+ * built in JavaScript into the shared memory cost more than building them: TypedArray.set into a
+ * SharedArrayBuffer copies element by element.)
  */
 export function buildStoredRows(
   buffers: SharedBuffers,
@@ -76,13 +105,16 @@ export function buildStoredRows(
 ): StoredRows {
   const { n, batch, nE } = buffers;
   const rows = batch * n;
-  const segmentStart = new Uint32Array(rows * SEGMENTS + 1);
   const wide = hi - lo > 0xffff;
-  const scratch = allocate(buffers.memory, Math.max(hi - lo, 1) * 4);
+  const width = wide ? 4 : 2;
+  const startsBytes = (rows * SEGMENTS + 1) * 4;
+  const segmentStartOffset = allocate(buffers.memory, startsBytes);
+  const segmentStart = new Uint32Array(buffers.memory.buffer, segmentStartOffset, rows * SEGMENTS + 1);
+  let capacity = targetCapacity(buffers, table, lo, hi);
+  let targetsOffset = allocate(buffers.memory, capacity * width);
+  let bytes = startsBytes + capacity * width;
   const postKeys = buffers.regions.postKey.offset;
   const preKeys = view(buffers, 'preKey');
-  let capacity = 1024;
-  let targets: Uint16Array | Uint32Array = wide ? new Uint32Array(capacity) : new Uint16Array(capacity);
   let count = 0;
   for (let g = 0; g < rows; g++) {
     const b = Math.floor(g / n);
@@ -93,14 +125,20 @@ export function buildStoredRows(
     const preIsInh = pre >= nE;
     const preKey = preKeys[g]!;
     const segments = jlo < jhi ? segmentsFor(buffers, clusterOf(buffers, pre), jlo, jhi) : [];
-    let inRow = 0;
     for (let s = 0; s < SEGMENTS; s++) {
-      segmentStart[g * SEGMENTS + s] = count + inRow;
+      segmentStart[g * SEGMENTS + s] = count;
       const segment = segments[s];
       if (!segment || segment.start >= segment.end) continue;
       const threshold = blockThreshold(table, b, segment.postIsInh, preIsInh);
       if (threshold === 0) continue;
-      inRow += kernel.connectSegment(
+      if (count + (segment.end - segment.start) > capacity) {
+        capacity = Math.max(capacity * 2, count + (segment.end - segment.start));
+        const moved = allocate(buffers.memory, capacity * width);
+        kernel.copyBytes(moved, targetsOffset, count * width);
+        targetsOffset = moved;
+        bytes += capacity * width;
+      }
+      count += kernel.connectSegment(
         preKey,
         postKeys + 4 * base,
         segment.start,
@@ -108,29 +146,17 @@ export function buildStoredRows(
         threshold,
         pre,
         base - lo,
-        scratch + inRow * (wide ? 4 : 2),
+        targetsOffset + count * width,
         wide ? 1 : 0,
       );
     }
-    if (inRow === 0) continue;
-    if (count + inRow > capacity) {
-      capacity = Math.max(capacity * 2, count + inRow);
-      const grown: Uint16Array | Uint32Array = wide ? new Uint32Array(capacity) : new Uint16Array(capacity);
-      grown.set(targets.subarray(0, count));
-      targets = grown;
-    }
-    const memory = buffers.memory.buffer;
-    targets.set(
-      wide ? new Uint32Array(memory, scratch, inRow) : new Uint16Array(memory, scratch, inRow),
-      count,
-    );
-    count += inRow;
   }
   segmentStart[rows * SEGMENTS] = count;
-  // Shrink to fit: the doubling above may have over-allocated by up to 2x.
-  const fitted = wide ? new Uint32Array(count) : new Uint16Array(count);
-  fitted.set(targets.subarray(0, count));
-  return { targets: fitted, segmentStart, synapses: count };
+  const memory = buffers.memory.buffer;
+  const targets = wide
+    ? new Uint32Array(memory, targetsOffset, count)
+    : new Uint16Array(memory, targetsOffset, count);
+  return { targets, segmentStart, targetsOffset, segmentStartOffset, synapses: count, bytes };
 }
 
 /** Estimated bytes of stored rows for the whole batch (all partitions together). */

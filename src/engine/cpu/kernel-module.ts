@@ -50,6 +50,7 @@ export interface KernelExports {
     out: number,
     wideTargets: number,
   ): number;
+  copyBytes(target: number, source: number, bytes: number): void;
   prepareDrive(
     from: number,
     to: number,

@@ -18,37 +18,7 @@ import {
   segmentsFor,
 } from './connectivity.js';
 import { instantiateKernel, type KernelExports } from './kernel-module.js';
-import { allocate, CONTROL, type RegionName, type SharedBuffers, view } from './shared-state.js';
-
-/** Stored rows copied into the shared memory, where the WebAssembly delivery loop reads them. */
-interface RowPointers {
-  targets: number;
-  wide: boolean;
-  segmentStart: number;
-  synapses: number;
-  bytes: number;
-}
-
-function copyRows(buffers: SharedBuffers, rows: StoredRows): RowPointers {
-  const targetBytes = Math.ceil(rows.targets.byteLength / 16) * 16;
-  const offset = allocate(buffers.memory, targetBytes + rows.segmentStart.byteLength);
-  const wide = rows.targets instanceof Uint32Array;
-  const memory = buffers.memory.buffer;
-  const targets = wide
-    ? new Uint32Array(memory, offset, rows.targets.length)
-    : new Uint16Array(memory, offset, rows.targets.length);
-  targets.set(rows.targets);
-  new Uint32Array(buffers.memory.buffer, offset + targetBytes, rows.segmentStart.length).set(
-    rows.segmentStart,
-  );
-  return {
-    targets: offset,
-    wide,
-    segmentStart: offset + targetBytes,
-    synapses: rows.synapses,
-    bytes: targetBytes + rows.segmentStart.byteLength,
-  };
-}
+import { CONTROL, type RegionName, type SharedBuffers, view } from './shared-state.js';
 
 /** Barrier polls before sleeping, per wait mode (EngineOptions.waitMode). */
 const BARRIER_SPIN_POLLS: Record<CpuWaitMode, number> = { spin: 20_000, block: 1_000 };
@@ -58,7 +28,7 @@ export class PartitionStepper {
   readonly hi: number;
   private readonly total: number;
   private readonly populations: number;
-  private readonly rows: RowPointers | null;
+  private readonly rows: StoredRows | null;
   private readonly wasm: KernelExports;
   private readonly pointer: Record<RegionName, number>;
   private readonly spikeLists: Uint32Array;
@@ -92,9 +62,7 @@ export class PartitionStepper {
     this.spikeCounts = view(buffers, 'spikeCounts');
     this.control = view(buffers, 'control');
     this.partitionStarts = buffers.partitionStarts;
-    this.rows = stored
-      ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi, this.wasm))
-      : null;
+    this.rows = stored ? buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi, this.wasm) : null;
   }
 
   get synapses(): number {
@@ -146,9 +114,9 @@ export class PartitionStepper {
           count,
           this.buffers.n,
           this.buffers.nE,
-          this.rows.targets,
-          this.rows.wide ? 1 : 0,
-          this.rows.segmentStart,
+          this.rows.targetsOffset,
+          this.rows.targets instanceof Uint32Array ? 1 : 0,
+          this.rows.segmentStartOffset,
           p.segmentWeights,
           p.accExc,
           p.accInh,

@@ -350,3 +350,8 @@ function hash(key: u32): u32 {
   x ^= x >>> 16;
   return x;
 }
+
+/** Moves `bytes` bytes from `source` to `target` (rows outgrowing their block while being built). */
+export function copyBytes(target: usize, source: usize, bytes: usize): void {
+  memory.copy(target, source, bytes);
+}
