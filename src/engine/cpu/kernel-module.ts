@@ -51,6 +51,16 @@ export interface KernelExports {
     wideTargets: number,
   ): number;
   copyBytes(target: number, source: number, bytes: number): void;
+  accumulateSegment(
+    preKey: number,
+    postKeys: number,
+    start: number,
+    end: number,
+    threshold: number,
+    self: number,
+    acc: number,
+    weight: number,
+  ): void;
   prepareDrive(
     from: number,
     to: number,

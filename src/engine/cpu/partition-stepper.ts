@@ -7,7 +7,6 @@
  * the barrier between threads, and procedural delivery for networks too large to store. A step
  * allocates nothing and makes one WebAssembly call per partition with spikes plus one per instance.
  */
-import { mix32 } from '../../model/rng.js';
 import { type CpuWaitMode, EngineError } from '../engine.js';
 import {
   blockThreshold,
@@ -165,13 +164,15 @@ export class PartitionStepper {
     this.spikeCounts[parity * this.buffers.threads + this.partition] = spikes;
   }
 
-  /** Regenerates each spiking neuron's synapses onto [lo, hi) from the hash: O(N) per spike, O(N) memory. */
+  /**
+   * Regenerates each spiking neuron's synapses onto [lo, hi) from the hash: O(N) per spike, O(N)
+   * memory. The kernel hashes four posts per SIMD step and adds the masked weight to four
+   * accumulators at once (accumulateSegment).
+   */
   private deliverProcedural(start: number, count: number): void {
     const { n, nE, instanceTable } = this.buffers;
+    const p = this.pointer;
     const preKeys = view(this.buffers, 'preKey');
-    const postKeys = view(this.buffers, 'postKey');
-    const accExc = view(this.buffers, 'accExc');
-    const accInh = view(this.buffers, 'accInh');
     const segmentWeights = view(this.buffers, 'segmentWeights');
     for (let k = start; k < start + count; k++) {
       const g = this.spikeLists[k]!;
@@ -182,16 +183,25 @@ export class PartitionStepper {
       const jhi = Math.min(this.hi, base + n) - base;
       if (jlo >= jhi) continue;
       const preIsInh = pre >= nE;
-      const acc = preIsInh ? accInh : accExc;
+      const acc = (preIsInh ? p.accInh : p.accExc) + 4 * base;
       const preKey = preKeys[g]!;
       const segments = segmentsFor(this.buffers, clusterOf(this.buffers, pre), jlo, jhi);
       for (let s = 0; s < SEGMENTS; s++) {
         const segment = segments[s]!;
+        if (segment.start >= segment.end) continue;
         const threshold = blockThreshold(instanceTable, b, segment.postIsInh, preIsInh);
+        if (threshold === 0) continue;
         const weight = segmentWeights[(b * 2 + (preIsInh ? 1 : 0)) * SEGMENTS + s]!;
-        for (let j = segment.start + base; j < segment.end + base; j++) {
-          if (mix32(preKey ^ postKeys[j]!) >>> 1 < threshold && j !== g) acc[j] += weight;
-        }
+        this.wasm.accumulateSegment(
+          preKey,
+          p.postKey + 4 * base,
+          segment.start,
+          segment.end,
+          threshold,
+          pre,
+          acc,
+          weight,
+        );
       }
     }
   }

@@ -355,3 +355,54 @@ function hash(key: u32): u32 {
 export function copyBytes(target: usize, source: usize, bytes: usize): void {
   memory.copy(target, source, bytes);
 }
+
+/**
+ * Procedural delivery of one spike to one row segment: acc[j] += weight for every post j in
+ * [start, end) connected to the presynaptic neuron (the hash test of connectSegment), except
+ * j = self. The posts are contiguous, so four accumulators are updated per SIMD add with the weight
+ * masked to the connected lanes. The autapse is taken back afterwards if the hash connected it
+ * (integer sums: the result is the same bits as never adding it).
+ * postKeys and acc point at post 0 of the instance.
+ */
+export function accumulateSegment(
+  preKey: u32,
+  postKeys: usize,
+  start: i32,
+  end: i32,
+  threshold: u32,
+  self: i32,
+  acc: usize,
+  weight: i32,
+): void {
+  const pre = i32x4.splat(<i32>preKey);
+  const m1 = i32x4.splat(0x7feb352d);
+  const m2 = i32x4.splat(<i32>0x846ca68b);
+  const limit = i32x4.splat(<i32>threshold);
+  const w = i32x4.splat(weight);
+  let j = start;
+  for (; j + 4 <= end; j += 4) {
+    const o = (<usize>j) << 2;
+    let x = v128.xor(v128.load(postKeys + o), pre);
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    x = i32x4.mul(x, m1);
+    x = v128.xor(x, i32x4.shr_u(x, 15));
+    x = i32x4.mul(x, m2);
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    const connected = i32x4.lt_u(i32x4.shr_u(x, 1), limit);
+    v128.store(acc + o, i32x4.add(v128.load(acc + o), v128.and(w, connected)));
+  }
+  for (; j < end; j++) {
+    if (hash(preKey ^ load<u32>(postKeys + ((<usize>j) << 2))) >>> 1 < threshold) {
+      const at = acc + ((<usize>j) << 2);
+      store<i32>(at, load<i32>(at) + weight);
+    }
+  }
+  if (
+    self >= start &&
+    self < end &&
+    hash(preKey ^ load<u32>(postKeys + ((<usize>self) << 2))) >>> 1 < threshold
+  ) {
+    const at = acc + ((<usize>self) << 2);
+    store<i32>(at, load<i32>(at) - weight);
+  }
+}
