@@ -13,15 +13,25 @@ export interface EngineOptions {
   networks: readonly DerivedNetwork[];
   /** Stored rows (materialised from the same hash) or regenerated per spike. Default auto. */
   connectivity?: ConnectivityMode;
-  /** CPU threads (main thread included). Default: chosen from N and the core count. */
+  /** CPU threads (main thread included). Default: chosen from N, the core count and `waitMode`. */
   threads?: number;
   /**
-   * The thread that calls `run` has real-time (FIFO) priority (`spikeloop run --realtime`):
-   * helper threads must then wait without spinning, since a FIFO thread spinning for a helper on
-   * the same core starves it. Default false.
+   * CPU backend: how a thread with nothing to do waits, at the barrier that ends every time step
+   * and (workers) between runs.
+   * - 'spin' (default): poll; at the barrier for up to ~20,000 polls, between runs for 3 ms after
+   *   each run, then sleep. Lowest latency when every thread has a core to itself (offline runs,
+   *   benchmarks, a loop at normal priority).
+   * - 'block': poll at the barrier for at most ~1,000 polls (a few µs), then sleep on a futex;
+   *   between runs sleep at once. Use it when the caller runs at real-time (SCHED_FIFO) priority:
+   *   a FIFO thread that spins waiting for a normal-priority worker holds the core that worker or
+   *   the process's I/O needs, and a worker that polls for 3 ms after every tick takes the core
+   *   the rest of the process needs. Each sleep costs a kernel wake-up (tens of µs), so the
+   *   default thread count is chosen with that cost: fewer threads than with 'spin'.
    */
-  realtime?: boolean;
+  waitMode?: CpuWaitMode;
 }
+
+export type CpuWaitMode = 'spin' | 'block';
 
 /** Spikes of one time step: global neuron ids (instance·N + i), ascending. */
 export type SpikeObserver = (step: number, neuronIds: Uint32Array) => void;

@@ -1,7 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { balancedPartitionStarts, threadsForCost } from '../../src/engine/cpu/cost-model.js';
 import { defaultThreads } from '../../src/engine/cpu/cpu-engine.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { CpuWaitMode, Engine } from '../../src/engine/engine.js';
 import { deriveNetwork, synapseCount } from '../../src/model/network.js';
 import { modelParams } from '../../src/model/params.js';
 import { buildEngine } from './helpers.js';
@@ -35,6 +37,118 @@ describe('default CPU thread count', () => {
 
   it('takes at least as many threads for procedural connectivity, which costs more per spike', () => {
     for (const n of SIZES) expect(threadsFor(n, true)).toBeGreaterThanOrEqual(threadsFor(n));
+  });
+
+  it('takes no more threads when waits block, since each barrier may then cost a kernel wake-up', () => {
+    const on = (n: number, waitMode: CpuWaitMode) =>
+      threadsForCost(n, synapseCount(modelParams('ei-clustered', n)), {
+        dtMs: 0.1,
+        procedural: false,
+        neuronsPerInstance: n,
+        cores: 8,
+        waitMode,
+      });
+    for (const n of SIZES) expect(on(n, 'block')).toBeLessThanOrEqual(on(n, 'spin'));
+    // Eight cores: a network a spinning barrier would split is kept on one thread.
+    expect(on(5000, 'spin')).toBeGreaterThan(1);
+    expect(on(5000, 'block')).toBe(1);
+  });
+});
+
+describe('partition cuts', () => {
+  const network = deriveNetwork(modelParams('ei-clustered', 5000));
+
+  it('give the partition holding the I neurons fewer neurons, which receive more events', () => {
+    // In-degree 1300 per E post and 2500 per I post (N = 5000): equal counts would give the second
+    // of two threads ~40 % more events than the first.
+    const starts = balancedPartitionStarts([network], 2, true);
+    expect(starts[0]).toBe(0);
+    expect(starts[2]).toBe(5000);
+    expect(starts[1]).toBeGreaterThan(2500);
+    expect(starts[1]! % 4).toBe(0);
+    // Expected cost (1.2 ns per neuron, 0.55 ns per event at 1 spike per 1000 steps) per side.
+    const cost = (from: number, to: number) => {
+      let ns = 0;
+      for (let i = from; i < to; i++) ns += 1.2 + (i < 4000 ? 1300 : 2500) * 1e-3 * 0.55;
+      return ns;
+    };
+    const [left, right] = [cost(0, starts[1]!), cost(starts[1]!, 5000)];
+    expect(Math.abs(left - right) / (left + right)).toBeLessThan(0.005);
+  });
+
+  it('are equal counts for procedural delivery, which hashes every post once per spike', () => {
+    expect([...balancedPartitionStarts([network], 2, false)]).toEqual([0, 2500, 5000]);
+  });
+
+  it('are ascending, 4-aligned and cover the batch for any thread count', () => {
+    for (const threads of [1, 2, 3, 5, 8]) {
+      const starts = balancedPartitionStarts([network, network, network], threads, true);
+      expect(starts.length).toBe(threads + 1);
+      expect(starts[0]).toBe(0);
+      expect(starts[threads]).toBe(15_000);
+      for (let p = 1; p <= threads; p++) {
+        expect(starts[p]!).toBeGreaterThanOrEqual(starts[p - 1]!);
+        expect(starts[p]! % 4).toBe(0);
+      }
+    }
+  });
+});
+
+describe("waitMode 'block'", () => {
+  const tasks = () => readdirSync('/proc/self/task');
+  /** CPU time of one thread of this process (ns), from the kernel's scheduler statistics. */
+  const cpuNs = (tid: string) =>
+    Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+
+  /**
+   * The worker's CPU time in the pauses between 20 runs of one step, 4 ms apart (a real-time
+   * loop's ticks), after 30 warm-up runs. A worker that polls for 3 ms after every run burns CPU
+   * in every pause while it gets a core; one that blocks is asleep and uses none.
+   */
+  async function pauseCpu(waitMode: CpuWaitMode) {
+    const network = deriveNetwork(modelParams('ei-clustered', 1000, { seed: 3 }));
+    const before = new Set(tasks());
+    const engine = await buildEngine('cpu', {
+      networks: [network],
+      threads: 2,
+      waitMode,
+      connectivity: 'stored',
+    });
+    try {
+      const workers = tasks().filter((tid) => !before.has(tid));
+      expect(workers.length).toBeGreaterThanOrEqual(1);
+      const ids: number[] = [];
+      engine.onSpikes((_step, spikes) => ids.push(...spikes));
+      for (let run = 0; run < 30; run++) await engine.run(1);
+      let pauseNs = 0;
+      for (let run = 0; run < 20; run++) {
+        await engine.run(1);
+        const start = workers.map(cpuNs);
+        await new Promise((resolve) => setTimeout(resolve, 4));
+        workers.forEach((tid, k) => {
+          pauseNs += cpuNs(tid) - start[k]!;
+        });
+      }
+      return { ids, pauseMsPerRun: pauseNs / 1e6 / 20 };
+    } finally {
+      await engine.dispose();
+    }
+  }
+
+  it('leaves the worker asleep between runs, and spikes exactly as spinning threads', async () => {
+    const blocking = await pauseCpu('block');
+    const spinning = await pauseCpu('spin');
+    expect(blocking.pauseMsPerRun).toBeLessThan(0.2);
+    expect(spinning.pauseMsPerRun).toBeGreaterThan(blocking.pauseMsPerRun);
+    expect(blocking.ids.length).toBeGreaterThan(0);
+    expect(blocking.ids).toEqual(spinning.ids);
+  });
+
+  it('is checked: an unknown wait mode is refused with its name', async () => {
+    const network = deriveNetwork(modelParams('ei-clustered', 500));
+    await expect(
+      buildEngine('cpu', { networks: [network], waitMode: 'yield' as unknown as CpuWaitMode }),
+    ).rejects.toThrow(/waitMode must be 'spin' or 'block', got "yield"/);
   });
 });
 

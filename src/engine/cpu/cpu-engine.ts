@@ -5,6 +5,7 @@ import { checkBatchCompatible, type Layout, synapseCount } from '../../model/net
 import {
   type BufferReport,
   type ConnectivityMode,
+  type CpuWaitMode,
   checkCurrents,
   checkSubsteps,
   type Engine,
@@ -14,11 +15,11 @@ import {
   type SpikeObserver,
 } from '../engine.js';
 import { storedRowsBytes } from './connectivity.js';
+import { threadsForCost } from './cost-model.js';
 import { PartitionStepper } from './partition-stepper.js';
 import {
   allocateSharedState,
   CONTROL,
-  partitionRange,
   regionBytes,
   resetDynamicState,
   type SharedBuffers,
@@ -30,47 +31,19 @@ const STORED_MEMORY_SHARE = 0.5;
 // All rows share one WebAssembly memory, which addresses 4 GiB; the neuron state needs the rest.
 const STORED_MEMORY_CAP_BYTES = 3.5 * 2 ** 30;
 
-/**
- * Per-step costs of the CPU kernel on the 2-core development VM (ns): a neuron update (SIMD) and a
- * synaptic event through stored rows, from a CPU profile of `simulate` at N = 5000 (update and
- * delivery shares of the step time); a barrier crossing of two threads on separate cores, from
- * RT(5000) on one and on two threads (overhead over half the one-thread time); a (spike, post)
- * pair hashed by procedural delivery. Only their ratios matter to the choice below.
- */
-export const STEP_COST_NS = { perNeuron: 1, perEvent: 0.5, perBarrier: 1000, perCandidate: 2 } as const;
-/** Mean firing rate assumed when choosing threads (the default model fires at 9–13 Hz). */
-const ASSUMED_RATE_HZ = 10;
-/**
- * A thread is added only when it cuts the estimated step time by this share: a thread that spins
- * at every barrier takes a core from everything else on the machine for a small gain.
- */
-const MIN_GAIN_PER_THREAD = 0.2;
+export { STEP_COST_NS } from './cost-model.js';
 
 /**
- * Threads that minimise the estimated wall time of one step: the neuron updates and the synaptic
- * events divided over t threads, plus one barrier per step when t > 1 (growing with log2 t, the
- * depth at which t arrivals meet). Up to the core count and 8.
+ * Threads that minimise the estimated wall time of one step on this machine's cores (at most 8);
+ * see threadsForCost. With `waitMode: 'block'` every barrier may cost a kernel wake-up, so larger
+ * networks are needed before a second thread pays.
  */
 export function defaultThreads(
   totalNeurons: number,
   totalSynapses: number,
-  options: { dtMs: number; procedural: boolean; neuronsPerInstance: number },
+  options: { dtMs: number; procedural: boolean; neuronsPerInstance: number; waitMode?: CpuWaitMode },
 ): number {
-  const spikesPerStep = totalNeurons * ASSUMED_RATE_HZ * options.dtMs * 1e-3;
-  const delivery = options.procedural
-    ? spikesPerStep * options.neuronsPerInstance * STEP_COST_NS.perCandidate
-    : (totalSynapses / totalNeurons) * spikesPerStep * STEP_COST_NS.perEvent;
-  const work = totalNeurons * STEP_COST_NS.perNeuron + delivery;
-  const cores = Math.min(availableParallelism(), 8);
-  let best = 1;
-  let bestNs = work;
-  for (let t = 2; t <= cores; t++) {
-    const ns = work / t + STEP_COST_NS.perBarrier * Math.log2(t);
-    if (ns > bestNs * (1 - MIN_GAIN_PER_THREAD)) break;
-    best = t;
-    bestNs = ns;
-  }
-  return best;
+  return threadsForCost(totalNeurons, totalSynapses, { ...options, cores: availableParallelism() });
 }
 
 export function chooseConnectivity(
@@ -136,11 +109,15 @@ export class CpuEngine implements Engine {
     const total = networks.length * layout.n;
     const expected = networks.reduce((sum, network) => sum + synapseCount(network.params), 0);
     const mode = options.connectivity ?? 'auto';
+    const waitMode = options.waitMode ?? 'spin';
+    if (waitMode !== 'spin' && waitMode !== 'block')
+      throw new EngineError(`waitMode must be 'spin' or 'block', got ${JSON.stringify(waitMode)}`);
     const costOf = (procedural: boolean) =>
       defaultThreads(total, expected, {
         dtMs: networks[0]!.params.dtMs,
         procedural,
         neuronsPerInstance: layout.n,
+        waitMode,
       });
     let threads = options.threads ?? costOf(mode === 'procedural');
     if (!Number.isInteger(threads) || threads < 1)
@@ -148,12 +125,12 @@ export class CpuEngine implements Engine {
     const connectivity = chooseConnectivity(mode, expected, layout.n, networks.length, threads);
     // Too large to store: regenerating synapses costs far more per spike, which favours more threads.
     if (options.threads === undefined && connectivity === 'procedural') threads = costOf(true);
-    const buffers = allocateSharedState(networks, threads);
     const stored = connectivity === 'stored';
+    const buffers = allocateSharedState(networks, threads, stored);
     const workers: Worker[] = [];
     const ready: Promise<{ synapses: number; rowBytes: number }>[] = [];
     for (let p = 1; p < threads; p++) {
-      const worker = spawnWorker({ buffers, partition: p, stored });
+      const worker = spawnWorker({ buffers, partition: p, stored, waitMode });
       workers.push(worker);
       ready.push(
         new Promise((resolve, reject) => {
@@ -169,7 +146,7 @@ export class CpuEngine implements Engine {
       );
     }
     // The main thread builds its own partition while the workers build theirs.
-    const kernel = new PartitionStepper(buffers, 0, stored);
+    const kernel = new PartitionStepper(buffers, 0, stored, waitMode);
     let results: { synapses: number; rowBytes: number }[];
     try {
       results = await Promise.all(ready);
@@ -232,7 +209,7 @@ export class CpuEngine implements Engine {
     let offset = 0;
     for (let p = 0; p < threads; p++) {
       const length = this.spikeCounts[parity * threads + p]!;
-      const start = parity * total + partitionRange(total, threads, p).lo;
+      const start = parity * total + this.buffers.partitionStarts[p]!;
       ids.set(this.spikeLists.subarray(start, start + length), offset);
       offset += length;
     }

@@ -7,9 +7,7 @@
  * the barrier between threads, and procedural delivery for networks too large to store. A step
  * allocates nothing and makes one WebAssembly call per partition with spikes plus one per instance.
  */
-import { readFileSync } from 'node:fs';
-import { mix32 } from '../../model/rng.js';
-import { EngineError } from '../engine.js';
+import { type CpuWaitMode, EngineError } from '../engine.js';
 import {
   blockThreshold,
   buildStoredRows,
@@ -18,117 +16,18 @@ import {
   type StoredRows,
   segmentsFor,
 } from './connectivity.js';
-import {
-  allocate,
-  CONTROL,
-  partitionRange,
-  type RegionName,
-  type SharedBuffers,
-  view,
-} from './shared-state.js';
+import { instantiateKernel, type KernelExports } from './kernel-module.js';
+import { CONTROL, type RegionName, type SharedBuffers, view } from './shared-state.js';
 
-interface KernelExports {
-  update(
-    from: number,
-    to: number,
-    accExc: number,
-    accInh: number,
-    vMv: number,
-    iExcPa: number,
-    iInhPa: number,
-    refractory: number,
-    p22: number,
-    p11Exc: number,
-    p11Inh: number,
-    p21Exc: number,
-    p21Inh: number,
-    drive: number,
-    spikeList: number,
-    thresholdMv: number,
-    resetMv: number,
-    refractorySteps: number,
-    population: number,
-    instanceBase: number,
-    populationCounts: number,
-  ): number;
-  deliverStored(
-    spikeList: number,
-    count: number,
-    n: number,
-    nE: number,
-    targets: number,
-    wideTargets: number,
-    segmentStart: number,
-    segmentWeights: number,
-    accExc: number,
-    accInh: number,
-    lo: number,
-  ): void;
-  prepareDrive(
-    from: number,
-    to: number,
-    instanceBase: number,
-    population: number,
-    backgroundPa: number,
-    stimPopulation: number,
-    stimNeuron: number,
-    p20: number,
-    drive: number,
-  ): void;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
-/** The compiled kernel (build/kernel.wasm, made by `npm run build`), compiled once per thread. */
-export function kernelModule(): WebAssembly.Module {
-  if (compiled) return compiled;
-  const url = new URL('../../../build/kernel.wasm', import.meta.url);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(url);
-  } catch {
-    throw new EngineError(`the CPU kernel ${url.pathname} is missing: run \`npm run build\``);
-  }
-  compiled = new WebAssembly.Module(bytes);
-  return compiled;
-}
-
-/** Stored rows copied into the shared memory, where the WebAssembly delivery loop reads them. */
-interface RowPointers {
-  targets: number;
-  wide: boolean;
-  segmentStart: number;
-  synapses: number;
-  bytes: number;
-}
-
-function copyRows(buffers: SharedBuffers, rows: StoredRows): RowPointers {
-  const targetBytes = Math.ceil(rows.targets.byteLength / 16) * 16;
-  const offset = allocate(buffers.memory, targetBytes + rows.segmentStart.byteLength);
-  const wide = rows.targets instanceof Uint32Array;
-  const memory = buffers.memory.buffer;
-  const targets = wide
-    ? new Uint32Array(memory, offset, rows.targets.length)
-    : new Uint16Array(memory, offset, rows.targets.length);
-  targets.set(rows.targets);
-  new Uint32Array(buffers.memory.buffer, offset + targetBytes, rows.segmentStart.length).set(
-    rows.segmentStart,
-  );
-  return {
-    targets: offset,
-    wide,
-    segmentStart: offset + targetBytes,
-    synapses: rows.synapses,
-    bytes: targetBytes + rows.segmentStart.byteLength,
-  };
-}
+/** Barrier polls before sleeping, per wait mode (EngineOptions.waitMode). */
+const BARRIER_SPIN_POLLS: Record<CpuWaitMode, number> = { spin: 20_000, block: 1_000 };
 
 export class PartitionStepper {
   readonly lo: number;
   readonly hi: number;
   private readonly total: number;
   private readonly populations: number;
-  private readonly rows: RowPointers | null;
+  private readonly rows: StoredRows | null;
   private readonly wasm: KernelExports;
   private readonly pointer: Record<RegionName, number>;
   private readonly spikeLists: Uint32Array;
@@ -138,37 +37,31 @@ export class PartitionStepper {
   private readonly partitionStarts: Int32Array;
   /** The stimulus version the drive was last computed for (CONTROL.stimulusVersion). */
   private driveVersion = -1;
+  /** CONTROL.barrier's value once every thread has passed this thread's latest barrier (wrapping). */
+  private barrierTarget = 0;
+  /** Polls of the barrier word before sleeping on it (see EngineOptions.waitMode). */
+  private readonly spinPolls: number;
 
   constructor(
     private readonly buffers: SharedBuffers,
     readonly partition: number,
     stored: boolean,
+    waitMode: CpuWaitMode = 'spin',
   ) {
     this.total = buffers.batch * buffers.n;
-    ({ lo: this.lo, hi: this.hi } = partitionRange(this.total, buffers.threads, partition));
+    this.lo = buffers.partitionStarts[partition]!;
+    this.hi = buffers.partitionStarts[partition + 1]!;
+    this.spinPolls = BARRIER_SPIN_POLLS[waitMode];
     this.populations = 2 * buffers.clusters;
-    const instance = new WebAssembly.Instance(kernelModule(), {
-      env: {
-        memory: buffers.memory,
-        abort: () => {
-          throw new EngineError('the CPU kernel aborted');
-        },
-      },
-    });
-    this.wasm = instance.exports as unknown as KernelExports;
+    this.wasm = instantiateKernel(buffers.memory);
     this.pointer = Object.fromEntries(
       Object.entries(buffers.regions).map(([name, region]) => [name, region.offset]),
     ) as Record<RegionName, number>;
     this.spikeLists = view(buffers, 'spikeLists');
     this.spikeCounts = view(buffers, 'spikeCounts');
     this.control = view(buffers, 'control');
-    this.partitionStarts = Int32Array.from(
-      { length: buffers.threads },
-      (_, p) => partitionRange(this.total, buffers.threads, p).lo,
-    );
-    this.rows = stored
-      ? copyRows(buffers, buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi))
-      : null;
+    this.partitionStarts = buffers.partitionStarts;
+    this.rows = stored ? buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi, this.wasm) : null;
   }
 
   get synapses(): number {
@@ -220,9 +113,9 @@ export class PartitionStepper {
           count,
           this.buffers.n,
           this.buffers.nE,
-          this.rows.targets,
-          this.rows.wide ? 1 : 0,
-          this.rows.segmentStart,
+          this.rows.targetsOffset,
+          this.rows.targets instanceof Uint32Array ? 1 : 0,
+          this.rows.segmentStartOffset,
           p.segmentWeights,
           p.accExc,
           p.accInh,
@@ -271,13 +164,15 @@ export class PartitionStepper {
     this.spikeCounts[parity * this.buffers.threads + this.partition] = spikes;
   }
 
-  /** Regenerates each spiking neuron's synapses onto [lo, hi) from the hash: O(N) per spike, O(N) memory. */
+  /**
+   * Regenerates each spiking neuron's synapses onto [lo, hi) from the hash: O(N) per spike, O(N)
+   * memory. The kernel hashes four posts per SIMD step and adds the masked weight to four
+   * accumulators at once (accumulateSegment).
+   */
   private deliverProcedural(start: number, count: number): void {
     const { n, nE, instanceTable } = this.buffers;
+    const p = this.pointer;
     const preKeys = view(this.buffers, 'preKey');
-    const postKeys = view(this.buffers, 'postKey');
-    const accExc = view(this.buffers, 'accExc');
-    const accInh = view(this.buffers, 'accInh');
     const segmentWeights = view(this.buffers, 'segmentWeights');
     for (let k = start; k < start + count; k++) {
       const g = this.spikeLists[k]!;
@@ -288,36 +183,59 @@ export class PartitionStepper {
       const jhi = Math.min(this.hi, base + n) - base;
       if (jlo >= jhi) continue;
       const preIsInh = pre >= nE;
-      const acc = preIsInh ? accInh : accExc;
+      const acc = (preIsInh ? p.accInh : p.accExc) + 4 * base;
       const preKey = preKeys[g]!;
       const segments = segmentsFor(this.buffers, clusterOf(this.buffers, pre), jlo, jhi);
       for (let s = 0; s < SEGMENTS; s++) {
         const segment = segments[s]!;
+        if (segment.start >= segment.end) continue;
         const threshold = blockThreshold(instanceTable, b, segment.postIsInh, preIsInh);
+        if (threshold === 0) continue;
         const weight = segmentWeights[(b * 2 + (preIsInh ? 1 : 0)) * SEGMENTS + s]!;
-        for (let j = segment.start + base; j < segment.end + base; j++) {
-          if (mix32(preKey ^ postKeys[j]!) >>> 1 < threshold && j !== g) acc[j] += weight;
-        }
+        this.wasm.accumulateSegment(
+          preKey,
+          p.postKey + 4 * base,
+          segment.start,
+          segment.end,
+          threshold,
+          pre,
+          acc,
+          weight,
+        );
       }
     }
   }
 
-  /** Sense-reversing barrier over all partitions: spin briefly, then sleep on the generation word. */
+  /**
+   * Waits until every partition has finished this step. Each arrival is one atomic add on one word
+   * (CONTROL.barrier counts arrivals, never reset: this barrier is complete at the next multiple of
+   * `threads`); a thread that has waited `spinPolls` polls sleeps on the word, and the completing
+   * thread pays for Atomics.notify only when someone sleeps.
+   */
   barrier(): void {
     const control = this.control;
-    const generation = Atomics.load(control, CONTROL.generation);
-    if (Atomics.add(control, CONTROL.arrived, 1) === this.buffers.threads - 1) {
-      Atomics.store(control, CONTROL.arrived, 0);
-      Atomics.add(control, CONTROL.generation, 1);
-      Atomics.notify(control, CONTROL.generation);
+    const target = (this.barrierTarget + this.buffers.threads) | 0;
+    this.barrierTarget = target;
+    if (((Atomics.add(control, CONTROL.barrier, 1) + 1) | 0) === target) {
+      if (Atomics.load(control, CONTROL.sleepers) !== 0) Atomics.notify(control, CONTROL.barrier);
       return;
     }
-    for (let spin = 0; spin < 20_000; spin++) {
-      if (Atomics.load(control, CONTROL.generation) !== generation) return;
+    // Wrapping comparison: passed once the word is at or beyond the target.
+    for (let poll = this.spinPolls; poll > 0; poll--) {
+      if (((Atomics.load(control, CONTROL.barrier) - target) | 0) >= 0) return;
     }
-    while (Atomics.load(control, CONTROL.generation) === generation) {
-      if (Atomics.load(control, CONTROL.failed) !== 0) throw new Error('a CPU engine worker failed');
-      Atomics.wait(control, CONTROL.generation, generation, 50);
+    // Counted as a sleeper before the last look at the word: a completion after that look sees the
+    // count and notifies, and Atomics.wait returns at once if the word moved in between.
+    Atomics.add(control, CONTROL.sleepers, 1);
+    try {
+      for (;;) {
+        const arrivals = Atomics.load(control, CONTROL.barrier);
+        if (((arrivals - target) | 0) >= 0) return;
+        if (Atomics.load(control, CONTROL.failed) !== 0) throw new EngineError('a CPU engine worker failed');
+        Atomics.wait(control, CONTROL.barrier, arrivals, 50);
+      }
+    } finally {
+      Atomics.sub(control, CONTROL.sleepers, 1);
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { type DerivedNetwork, neuronArrays, populationOf } from '../../model/network.js';
 import { counterU32, Stream, streamKey } from '../../model/rng.js';
+import { balancedPartitionStarts } from './cost-model.js';
 
 export const PAGE_BYTES = 65536;
 /** wasm32 addresses 4 GiB at most. */
@@ -65,6 +66,8 @@ export interface SharedBuffers {
   batch: number;
   n: number;
   threads: number;
+  /** First neuron of each partition, threads + 1 entries (the last is B·N); see balancedPartitionStarts. */
+  partitionStarts: Int32Array;
   nE: number;
   clusters: number;
   nEPerCluster: number;
@@ -80,8 +83,13 @@ export const INSTANCE_TABLE_STRIDE = 12;
 export const CONTROL = {
   command: 0,
   substeps: 1,
-  arrived: 2,
-  generation: 3,
+  /**
+   * Barrier arrivals since the engine was built (wrapping int32): the barrier of a thread's k-th
+   * step is complete when it reaches k·threads, so one atomic add per thread per step suffices.
+   */
+  barrier: 2,
+  /** Threads asleep (Atomics.wait) on the barrier word: the completing thread wakes them only if > 0. */
+  sleepers: 3,
   failed: 4,
   startStep: 5,
   shutdown: 6,
@@ -114,13 +122,15 @@ export function allocate(memory: WebAssembly.Memory, bytes: number): number {
   return memory.grow(pages) * PAGE_BYTES;
 }
 
-export function partitionRange(total: number, threads: number, p: number): { lo: number; hi: number } {
-  const lo = Math.floor((total * p) / threads);
-  const hi = Math.floor((total * (p + 1)) / threads);
-  return { lo, hi };
-}
-
-export function allocateSharedState(networks: readonly DerivedNetwork[], threads: number): SharedBuffers {
+/**
+ * The shared state of `networks` stepped by `threads` partitions, cut where the expected cost of
+ * stored (or procedural) delivery is balanced.
+ */
+export function allocateSharedState(
+  networks: readonly DerivedNetwork[],
+  threads: number,
+  stored = true,
+): SharedBuffers {
   const first = networks[0]!;
   const { layout } = first;
   const batch = networks.length;
@@ -169,6 +179,7 @@ export function allocateSharedState(networks: readonly DerivedNetwork[], threads
     batch,
     n: layout.n,
     threads,
+    partitionStarts: balancedPartitionStarts(networks, threads, stored),
     nE: layout.nE,
     clusters: layout.clusters,
     nEPerCluster: layout.nEPerCluster,

@@ -1,5 +1,6 @@
 /** Worker thread of the CPU backend: builds and steps one partition until told to stop. */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { CpuWaitMode } from '../engine.js';
 import { PartitionStepper } from './partition-stepper.js';
 import { CONTROL, type SharedBuffers, view } from './shared-state.js';
 
@@ -7,17 +8,19 @@ interface WorkerData {
   buffers: SharedBuffers;
   partition: number;
   stored: boolean;
+  waitMode: CpuWaitMode;
 }
 
-const { buffers, partition, stored } = workerData as WorkerData;
+const { buffers, partition, stored, waitMode } = workerData as WorkerData;
 const control = view(buffers, 'control');
 
 /**
  * A real-time loop sends a command every tick (1 ms): a worker that went to sleep between them
  * would pay the OS wake-up latency on every tick (measured: compute p99 1.6 ms instead of 0.35 ms
- * at N = 5000). So it polls for this long after each command before sleeping.
+ * at N = 5000). So it polls for this long after each command before sleeping, unless told to
+ * block (EngineOptions.waitMode): then it leaves the core to the caller's real-time thread.
  */
-const POLL_BEFORE_SLEEP_MS = 3;
+const POLL_BEFORE_SLEEP_MS = waitMode === 'block' ? 0 : 3;
 
 function waitForCommand(seen: number): void {
   const until = performance.now() + POLL_BEFORE_SLEEP_MS;
@@ -28,7 +31,7 @@ function waitForCommand(seen: number): void {
   Atomics.wait(control, CONTROL.command, seen);
 }
 try {
-  const kernel = new PartitionStepper(buffers, partition, stored);
+  const kernel = new PartitionStepper(buffers, partition, stored, waitMode);
   parentPort!.postMessage({ ready: true, synapses: kernel.synapses, rowBytes: kernel.rowBytes });
   let seen = 0;
   for (;;) {
@@ -45,6 +48,6 @@ try {
   }
 } catch (error) {
   Atomics.store(control, CONTROL.failed, 1);
-  Atomics.notify(control, CONTROL.generation);
+  Atomics.notify(control, CONTROL.barrier);
   parentPort!.postMessage({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
 }

@@ -435,7 +435,8 @@ async function main(setup: TickThreadSetup): Promise<void> {
       networks: [network],
       threads: setup.engine.threads,
       connectivity: setup.engine.connectivity,
-      realtime: setup.engine.realtime,
+      // A FIFO tick thread must not spin waiting for a normal-priority worker (engine.ts waitMode).
+      waitMode: setup.engine.realtime ? 'block' : 'spin',
     });
     const { layout } = engine;
     let inputSlots: SharedArrayBuffer[] = [];

@@ -285,3 +285,124 @@ export function prepareDrive(
     store<f32>(drive + o, load<f32>(p20 + o) * external);
   }
 }
+
+/**
+ * One segment of a stored row: the posts j in [start, end) connected to a presynaptic neuron, i.e.
+ * mix32(preKey ^ postKey[j]) >>> 1 < threshold (model/rng.ts), except j = self (no autapses),
+ * appended in ascending order to `out` as j + offset (u16, or u32 when `wideTargets`). Returns how
+ * many. Four posts per SIMD hash (the hash is 32-bit integer multiplies, shifts and xors, exact in
+ * every lane); this is what building the rows of a large network spends its time on.
+ * postKeys: the u32 key of post 0 of the instance (keys of j at postKeys + 4·j).
+ */
+export function connectSegment(
+  preKey: u32,
+  postKeys: usize,
+  start: i32,
+  end: i32,
+  threshold: u32,
+  self: i32,
+  offset: i32,
+  out: usize,
+  wideTargets: bool,
+): i32 {
+  let count: i32 = 0;
+  const pre = i32x4.splat(<i32>preKey);
+  const m1 = i32x4.splat(0x7feb352d);
+  const m2 = i32x4.splat(<i32>0x846ca68b);
+  const limit = i32x4.splat(<i32>threshold);
+  const shift = wideTargets ? 2 : 1;
+  let j = start;
+  for (; j + 4 <= end; j += 4) {
+    let x = v128.xor(v128.load(postKeys + ((<usize>j) << 2)), pre);
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    x = i32x4.mul(x, m1);
+    x = v128.xor(x, i32x4.shr_u(x, 15));
+    x = i32x4.mul(x, m2);
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    let lanes = i32x4.bitmask(i32x4.lt_u(i32x4.shr_u(x, 1), limit));
+    while (lanes !== 0) {
+      const post = j + ctz(lanes);
+      lanes &= lanes - 1;
+      if (post === self) continue;
+      const at = out + ((<usize>count) << shift);
+      if (wideTargets) store<u32>(at, post + offset);
+      else store<u16>(at, post + offset);
+      count++;
+    }
+  }
+  for (; j < end; j++) {
+    if (j === self || hash(preKey ^ load<u32>(postKeys + ((<usize>j) << 2))) >>> 1 >= threshold) continue;
+    const at = out + ((<usize>count) << shift);
+    if (wideTargets) store<u32>(at, j + offset);
+    else store<u16>(at, j + offset);
+    count++;
+  }
+  return count;
+}
+
+/** mix32 of model/rng.ts, one lane. */
+function hash(key: u32): u32 {
+  let x = key;
+  x ^= x >>> 16;
+  x *= 0x7feb352d;
+  x ^= x >>> 15;
+  x *= 0x846ca68b;
+  x ^= x >>> 16;
+  return x;
+}
+
+/** Moves `bytes` bytes from `source` to `target` (rows outgrowing their block while being built). */
+export function copyBytes(target: usize, source: usize, bytes: usize): void {
+  memory.copy(target, source, bytes);
+}
+
+/**
+ * Procedural delivery of one spike to one row segment: acc[j] += weight for every post j in
+ * [start, end) connected to the presynaptic neuron (the hash test of connectSegment), except
+ * j = self. The posts are contiguous, so four accumulators are updated per SIMD add with the weight
+ * masked to the connected lanes. The autapse is taken back afterwards if the hash connected it
+ * (integer sums: the result is the same bits as never adding it).
+ * postKeys and acc point at post 0 of the instance.
+ */
+export function accumulateSegment(
+  preKey: u32,
+  postKeys: usize,
+  start: i32,
+  end: i32,
+  threshold: u32,
+  self: i32,
+  acc: usize,
+  weight: i32,
+): void {
+  const pre = i32x4.splat(<i32>preKey);
+  const m1 = i32x4.splat(0x7feb352d);
+  const m2 = i32x4.splat(<i32>0x846ca68b);
+  const limit = i32x4.splat(<i32>threshold);
+  const w = i32x4.splat(weight);
+  let j = start;
+  for (; j + 4 <= end; j += 4) {
+    const o = (<usize>j) << 2;
+    let x = v128.xor(v128.load(postKeys + o), pre);
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    x = i32x4.mul(x, m1);
+    x = v128.xor(x, i32x4.shr_u(x, 15));
+    x = i32x4.mul(x, m2);
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    const connected = i32x4.lt_u(i32x4.shr_u(x, 1), limit);
+    v128.store(acc + o, i32x4.add(v128.load(acc + o), v128.and(w, connected)));
+  }
+  for (; j < end; j++) {
+    if (hash(preKey ^ load<u32>(postKeys + ((<usize>j) << 2))) >>> 1 < threshold) {
+      const at = acc + ((<usize>j) << 2);
+      store<i32>(at, load<i32>(at) + weight);
+    }
+  }
+  if (
+    self >= start &&
+    self < end &&
+    hash(preKey ^ load<u32>(postKeys + ((<usize>self) << 2))) >>> 1 < threshold
+  ) {
+    const at = acc + ((<usize>self) << 2);
+    store<i32>(at, load<i32>(at) - weight);
+  }
+}

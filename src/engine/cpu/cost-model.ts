@@ -1,0 +1,133 @@
+/**
+ * What a CPU step costs, per neuron and per synaptic event, and the two choices made from it: how
+ * many threads step the network and where the partitions between them start.
+ */
+import type { DerivedNetwork } from '../../model/network.js';
+import type { CpuWaitMode } from '../engine.js';
+
+/**
+ * Per-step costs of the CPU kernel (ns), fitted on the 2-core development VM (AMD EPYC) from
+ * `simulate` at N = 5000 with the stepper's phases timed separately, one thread at FIFO priority
+ * (the VM was shared with other work): a neuron update (SIMD, 1.2 ns), a synaptic event through
+ * stored rows (0.55 ns), a (spike, post) pair hashed by procedural delivery (SIMD, 1.2 ns: RT 0.40–0.47
+ * against 0.16–0.18 stored at N = 5000, 25,000 pairs per step). A barrier crossing:
+ * `perBarrier` when the waiting thread spins (cache-line hand-over plus the imbalance left after
+ * balancing), `perBlockingBarrier` when it sleeps on a futex and must be woken by the kernel (a
+ * wait/notify round trip between two threads measured 13 µs p50, 65 µs p99 at normal priority).
+ * Only their ratios matter to the choices below.
+ */
+export const STEP_COST_NS = {
+  perNeuron: 1.2,
+  perEvent: 0.55,
+  perBarrier: 1000,
+  perBlockingBarrier: 30_000,
+  perCandidate: 1.2,
+} as const;
+
+/** Mean firing rate assumed for costs (the default model fires at 9–13 Hz). */
+export const ASSUMED_RATE_HZ = 10;
+
+/**
+ * A thread is added only when it cuts the estimated step time by this share: a thread that spins
+ * at every barrier takes a core from everything else on the machine for a small gain.
+ */
+const MIN_GAIN_PER_THREAD = 0.2;
+
+/**
+ * Threads that minimise the estimated wall time of one step: the neuron updates and the synaptic
+ * events divided over t threads, plus one barrier per step when t > 1 (growing with log2 t, the
+ * depth at which t arrivals meet; a sleeping barrier costs a kernel wake-up). Up to `cores` and 8.
+ */
+export function threadsForCost(
+  totalNeurons: number,
+  totalSynapses: number,
+  options: {
+    dtMs: number;
+    procedural: boolean;
+    neuronsPerInstance: number;
+    cores: number;
+    waitMode?: CpuWaitMode;
+  },
+): number {
+  const spikesPerStep = totalNeurons * ASSUMED_RATE_HZ * options.dtMs * 1e-3;
+  const delivery = options.procedural
+    ? spikesPerStep * options.neuronsPerInstance * STEP_COST_NS.perCandidate
+    : (totalSynapses / totalNeurons) * spikesPerStep * STEP_COST_NS.perEvent;
+  const work = totalNeurons * STEP_COST_NS.perNeuron + delivery;
+  const perBarrier = options.waitMode === 'block' ? STEP_COST_NS.perBlockingBarrier : STEP_COST_NS.perBarrier;
+  const cores = Math.min(options.cores, 8);
+  let best = 1;
+  let bestNs = work;
+  for (let t = 2; t <= cores; t++) {
+    const ns = work / t + perBarrier * Math.log2(t);
+    if (ns > bestNs * (1 - MIN_GAIN_PER_THREAD)) break;
+    best = t;
+    bestNs = ns;
+  }
+  return best;
+}
+
+/**
+ * Expected cost (ns per step) of one postsynaptic neuron of each type: its update plus the events
+ * it receives. With stored rows an I post receives more events than an E post (in-degree
+ * pIE·N_E + pII·N_I against pEE·N_E + pEI·N_I: 2,500 against 1,300 at N = 5000 with the default
+ * probabilities); procedural delivery hashes every post once per spike whatever its type.
+ */
+function postCostNs(network: DerivedNetwork, stored: boolean): { exc: number; inh: number } {
+  const { params, layout } = network;
+  const perSpike = ASSUMED_RATE_HZ * params.dtMs * 1e-3;
+  if (!stored) {
+    const hashed = layout.n * perSpike * STEP_COST_NS.perCandidate;
+    return { exc: STEP_COST_NS.perNeuron + hashed, inh: STEP_COST_NS.perNeuron + hashed };
+  }
+  const inExc = params.pEE * layout.nE + params.pEI * layout.nI;
+  const inInh = params.pIE * layout.nE + params.pII * layout.nI;
+  return {
+    exc: STEP_COST_NS.perNeuron + inExc * perSpike * STEP_COST_NS.perEvent,
+    inh: STEP_COST_NS.perNeuron + inInh * perSpike * STEP_COST_NS.perEvent,
+  };
+}
+
+/** Partition starts are multiples of this, so every partition's SIMD update starts on a 16-byte lane. */
+const PARTITION_ALIGN = 4;
+
+/**
+ * First neuron of each partition (threads + 1 entries, the last = B·N) such that every partition
+ * carries about the same expected cost, rather than the same neuron count: with stored rows the
+ * partition holding the I neurons would otherwise receive ~40 % more events (N = 5000, two
+ * threads) and the other thread would wait for it at every barrier. Spike lists stay ascending
+ * (partition p's ids precede partition p + 1's), so spikes do not depend on where the cuts are.
+ */
+export function balancedPartitionStarts(
+  networks: readonly DerivedNetwork[],
+  threads: number,
+  stored: boolean,
+): Int32Array {
+  const { n, nE } = networks[0]!.layout;
+  const total = networks.length * n;
+  const starts = new Int32Array(threads + 1);
+  starts[threads] = total;
+  if (threads === 1) return starts;
+  // Runs of equal cost per neuron: the E then the I neurons of each instance.
+  const runs: Array<{ start: number; end: number; cost: number }> = [];
+  for (const [b, network] of networks.entries()) {
+    const cost = postCostNs(network, stored);
+    runs.push({ start: b * n, end: b * n + nE, cost: cost.exc });
+    runs.push({ start: b * n + nE, end: (b + 1) * n, cost: cost.inh });
+  }
+  const totalCost = runs.reduce((sum, run) => sum + (run.end - run.start) * run.cost, 0);
+  let p = 1;
+  let before = 0;
+  for (const run of runs) {
+    const runCost = (run.end - run.start) * run.cost;
+    while (p < threads && before + runCost >= (totalCost * p) / threads) {
+      const inside = ((totalCost * p) / threads - before) / run.cost;
+      const cut = Math.round((run.start + inside) / PARTITION_ALIGN) * PARTITION_ALIGN;
+      starts[p] = Math.min(total, Math.max(starts[p - 1]!, cut));
+      p++;
+    }
+    before += runCost;
+  }
+  for (; p < threads; p++) starts[p] = total;
+  return starts;
+}
