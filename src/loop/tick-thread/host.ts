@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { arenaView } from '../../env/arena/view.js';
 import type { ArenaScene, ArenaState } from '../../env/arena/world.js';
-import { type Layout, populationSizes } from '../../model/network.js';
+import { populationSizes } from '../../model/network.js';
 import { TelemetryFeed } from '../../telemetry/live.js';
 import { LoopTelemetry } from '../../telemetry/loop-telemetry.js';
 import type { EngineInfo, LoopHandle } from '../handle.js';
