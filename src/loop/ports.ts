@@ -35,6 +35,13 @@ export interface SensorSource {
    * policy (safety.ts) then treats the input as stale at once instead of after its timeout.
    */
   isLive?(): boolean;
+  /**
+   * Set by a loop whose tick runs on another thread (tick-thread/host.ts): sources that receive
+   * samples from I/O callbacks call it after each one, so the sample crosses to the tick at once
+   * instead of waiting for the next poll (up to half a tick later). It returns true when the sample
+   * replaced one the tick never read (a superseded sample, for the source's counters).
+   */
+  onSample?: (() => boolean) | undefined;
 }
 
 export interface MotorCommand {

@@ -50,7 +50,7 @@ export function checkMappingFits(
     if (input === 'stimulus') {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/encoders',
+        'codec.encoders',
         'input "stimulus" is built in (Stimulus messages add their currents directly); remove its encoder',
       );
     }
@@ -58,14 +58,14 @@ export function checkMappingFits(
     if (produced === undefined) {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/encoders',
+        'codec.encoders',
         `input "${input}" is not a sensor of this robot (sensors: ${Object.keys(sensorSizes).join(', ')})`,
       );
     }
     if (produced !== size) {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/encoders',
+        'codec.encoders',
         `input "${input}" has ${produced} values per message, but its encoder expects ${size}`,
       );
     }
@@ -75,7 +75,7 @@ export function checkMappingFits(
     if (motors[output] === undefined) {
       throw new Ros2ParamsError(
         params.source,
-        '/codec/decoders',
+        'codec.decoders',
         `output "${output}" is not a motor of this robot (motors: ${Object.keys(motors).join(', ')})`,
       );
     }

@@ -63,6 +63,7 @@ class WsSource implements SensorSource {
   /** Samples replaced by a newer one before the loop took them. */
   superseded = 0;
   received = 0;
+  onSample: (() => boolean) | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -76,6 +77,8 @@ class WsSource implements SensorSource {
     this.received++;
     this.pending = { values, seq, arrivalUs };
     this.pendingFrom = from;
+    // On a tick thread the sample is moved on at once; it is superseded there if the tick misses it.
+    if (this.onSample?.() === true) this.superseded++;
   }
 
   takeLatest(): SensorSample | null {

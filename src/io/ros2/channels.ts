@@ -73,11 +73,14 @@ export class SensorChannel implements SensorSource {
   }
 
   /** Subscription callback: store the newest message and when it came, nothing else. */
+  onSample: (() => boolean) | undefined = undefined;
+
   receive(message: unknown): void {
     this.pending = message;
     this.pendingArrivalUs = this.clockUs();
     this.seq++;
     this.stats.received++;
+    this.onSample?.();
   }
 
   takeLatest(): SensorSample | null {
@@ -331,11 +334,14 @@ export class StimulusChannel implements SensorSource {
     private readonly clockUs: () => number,
   ) {}
 
+  onSample: (() => boolean) | undefined = undefined;
+
   receive(message: unknown): void {
     this.pending = message;
     this.pendingArrivalUs = this.clockUs();
     this.seq++;
     this.received++;
+    this.onSample?.();
   }
 
   takeLatest(): SensorSample | null {

@@ -227,6 +227,11 @@ export class TickThread implements LoopHandle {
       this.sinks = [];
       this.env = this.inThreadView(ready);
     }
+    // Samples cross as they arrive; the half-tick poll remains for sources without the hook
+    // and for the live flags.
+    this.sources.forEach((source, index) => {
+      source.onSample = () => this.publishSource(index);
+    });
     this.pollIntervalMs = this.sources.length > 0 ? options.setup.tickMs / 2 : 50;
     this.finished = new Promise<void>((resolve) => {
       this.finish = resolve;
@@ -415,6 +420,7 @@ export class TickThread implements LoopHandle {
   /** Stops the tick thread and frees the engine; terminates it if it does not answer within 2 s. */
   async dispose(): Promise<void> {
     Atomics.store(this.control, C_STOP, 1);
+    for (const source of this.sources) source.onSample = undefined;
     if (this.exited) return;
     const disposed = new Promise<void>((resolve) => {
       this.worker.on('message', (message: ToMain) => {
@@ -429,13 +435,17 @@ export class TickThread implements LoopHandle {
 
   /** Newest samples of the external sources into their slots; live flags for the safety policy. */
   private pollSources(): void {
-    for (let i = 0; i < this.sources.length; i++) {
-      const source = this.sources[i]!;
-      const slot = this.slots[i]!;
-      const sample = source.takeLatest();
-      if (sample) slot.publish(sample.values, sample.seq, sample.arrivalUs);
-      if (source.isLive) slot.setLive(source.isLive());
-    }
+    for (let i = 0; i < this.sources.length; i++) this.publishSource(i);
+  }
+
+  /** Moves a source's newest sample into its slot; true when that replaced one the tick never read. */
+  private publishSource(index: number): boolean {
+    const source = this.sources[index]!;
+    const slot = this.slots[index]!;
+    const sample = source.takeLatest();
+    const superseded = sample !== null && slot.publish(sample.values, sample.seq, sample.arrivalUs);
+    if (source.isLive) slot.setLive(source.isLive());
+    return superseded;
   }
 
   /** Every record published since the last call, in order; returns how many. */

@@ -150,11 +150,13 @@ export class RecordLayout {
   }
 }
 
-/** Bytes of an input slot's header: Int32 [lock, length, live, spare], then Float64 [seq, arrivalUs]. */
+/** Bytes of an input slot's header: Int32 [lock, length, live, taken], then Float64 [seq, arrivalUs]. */
 const SLOT_VALUES_BYTE = 32;
 const S_LOCK = 0;
 const S_LENGTH = 1;
 const S_LIVE = 2;
+/** The lock value of the newest sample the tick copied out (tells the writer what was superseded). */
+const S_TAKEN = 3;
 
 export function newInputSlot(capacity: number): SharedArrayBuffer {
   const buffer = new SharedArrayBuffer(SLOT_VALUES_BYTE + 4 * capacity);
@@ -180,8 +182,10 @@ export class InputSlotWriter {
     this.values = new Float32Array(buffer, SLOT_VALUES_BYTE);
   }
 
-  publish(values: Float32Array, seq: number, arrivalUs: number): void {
+  /** Writes the sample; true when it replaced one the tick never read (a superseded sample). */
+  publish(values: Float32Array, seq: number, arrivalUs: number): boolean {
     const lock = Atomics.load(this.header, S_LOCK);
+    const superseded = lock !== 0 && Atomics.load(this.header, S_TAKEN) !== lock;
     Atomics.store(this.header, S_LOCK, lock + 1);
     const length = Math.min(values.length, this.values.length);
     if (length < values.length) this.truncated++;
@@ -190,6 +194,7 @@ export class InputSlotWriter {
     this.stamps[1] = arrivalUs;
     Atomics.store(this.header, S_LENGTH, length);
     Atomics.store(this.header, S_LOCK, lock + 2);
+    return superseded;
   }
 
   setLive(live: boolean): void {
@@ -234,6 +239,7 @@ export class InputSlotReader {
       stamps[1] = this.stamps[1]!;
       if (Atomics.load(this.header, S_LOCK) !== lock) continue;
       this.lastLock = lock;
+      Atomics.store(this.header, S_TAKEN, lock);
       return length;
     }
     return -1;
