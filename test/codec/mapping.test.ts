@@ -77,21 +77,23 @@ describe('mapping format', () => {
       edit(m);
       return () => buildMapping(m, { clusters: 3, tickMs: 1 });
     };
-    expect(broken((m) => (m.encoders[0].kind = 'cubic'))).toThrow(
+    expect(broken((m) => (m.encoders[0]!.kind = 'cubic'))).toThrow(
       /encoders\[0\].kind: unknown encoder "cubic"/,
     );
-    expect(broken((m) => (m.encoders[1].sigmaa = 1))).toThrow(/encoders\[1\].sigmaa: unknown key/);
-    expect(broken((m) => (m.encoders[1].populations[2] = 'E9'))).toThrow(
+    expect(broken((m) => (m.encoders[1]!.sigmaa = 1))).toThrow(/encoders\[1\].sigmaa: unknown key/);
+    expect(broken((m) => (m.encoders[1]!.populations[2] = 'E9'))).toThrow(
       /encoders\[1\].populations\[2\]: "E9"/,
     );
-    expect(broken((m) => (m.encoders[0].weightsPa[1] = [0]))).toThrow(
+    expect(broken((m) => (m.encoders[0]!.weightsPa[1] = [0]))).toThrow(
       /encoders\[0\].weightsPa\[1\]: expected 2 values, got 1/,
     );
-    expect(broken((m) => (m.decoders[1].output = 'cmd'))).toThrow(/output "cmd" is produced by two decoders/);
-    expect(broken((m) => (m.decoders[0].groups = 'all'))).toThrow(/decoders\[0\].groups: must be an array/);
+    expect(broken((m) => (m.decoders[1]!.output = 'cmd'))).toThrow(
+      /output "cmd" is produced by two decoders/,
+    );
+    expect(broken((m) => (m.decoders[0]!.groups = 'all'))).toThrow(/decoders\[0\].groups: must be an array/);
     expect(broken((m) => (m.version = 2))).toThrow(/mapping.version: expected 1, got 2/);
-    expect(broken((m) => (m.encoders[1].size = 3))).not.toThrow();
-    expect(broken((m) => m.encoders.push({ ...m.encoders[1], size: 2 }))).toThrow(
+    expect(broken((m) => (m.encoders[1]!.size = 3))).not.toThrow();
+    expect(broken((m) => m.encoders.push({ ...m.encoders[1]!, size: 2 }))).toThrow(
       /input "target" has 2 values here but 1 in an earlier encoder/,
     );
     expect(() => buildMapping({ encoders: [] }, { clusters: 3, tickMs: 1 })).toThrow(

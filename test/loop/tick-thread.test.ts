@@ -276,14 +276,20 @@ describe('the tick thread', () => {
         const running = thread.run();
         await new Promise((resolve) => setTimeout(resolve, 300));
         // RT throttling leaves other tasks 5 % of each second: the tick thread is silent ~950 ms.
+        // Its own process group, killed whole: SIGKILL to `timeout` alone would leave the spinner
+        // running at FIFO 99 after the test. `-s KILL 2` bounds it even if this process dies.
         const child = spawn(
           'timeout',
-          ['2', 'chrt', '-f', '99', 'taskset', '-c', '0', 'sh', '-c', 'while :; do :; done'],
-          {
-            stdio: 'ignore',
-          },
+          ['-s', 'KILL', '2', 'chrt', '-f', '99', 'taskset', '-c', '0', 'sh', '-c', 'while :; do :; done'],
+          { stdio: 'ignore', detached: true },
         );
-        spinner.kill = () => child.kill('SIGKILL');
+        spinner.kill = () => {
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // Already gone: the 2 s bound ended it.
+          }
+        };
         await expect(running).rejects.toThrow(/the tick thread stopped answering: no tick for \d+ ms/);
       } finally {
         spinner.kill();
