@@ -108,7 +108,9 @@ export class ArenaClient {
 
   /** Waits for the first config; then runs until maxSteps or close(). */
   async run(): Promise<ArenaClientResult> {
-    await this.client.ready();
+    // Closed before a bridge ever answered: the run ends with nothing stepped instead of waiting on.
+    await Promise.race([this.client.ready(), this.done]);
+    if (!this.client.connected) return this.result();
     if (this.options.clock.mode === 'realtime') this.startRealtime(this.options.clock.rateHz);
     await this.done;
     return this.result();
