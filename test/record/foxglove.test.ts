@@ -1,19 +1,11 @@
-import { createServer } from 'node:net';
 import foxgloveProtocol from '@foxglove/ws-protocol';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runClosedLoop } from '../../src/cli/closed-loop.js';
 import { startFoxgloveServer } from '../../src/record/foxglove.js';
+import { freePort } from '../loopback.js';
 
 const { FoxgloveClient } = foxgloveProtocol;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Received {
   topics: Map<string, unknown[]>;

@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,14 +15,7 @@ import { readMcapRecords } from '../../src/record/mcap-file.js';
 import { readRecording } from '../../src/record/reader.js';
 import { replay } from '../../src/record/replay.js';
 import { BIN } from '../cli/run-cli.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../loopback.js';
 
 describe('recording the ws environment', () => {
   it('keeps sensor samples and world frames of an external arena and replays bit for bit', async () => {

@@ -2,23 +2,14 @@
  * The arena as an external simulator, on its own: a client whose bridge never answers still ends
  * when it is closed, with nothing stepped (the `arena --connect … --duration` and load-client case).
  */
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ArenaClient } from '../../../src/env/arena/client.js';
 import { DEFAULT_ARENA } from '../../../src/env/arena/world.js';
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../loopback.js';
 
 describe('ArenaClient', () => {
   it('closed before any bridge answered, run() resolves with nothing stepped', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     const client = new ArenaClient({
       url: `ws://127.0.0.1:${port}`,
       arena: { ...DEFAULT_ARENA, seed: 1 },
