@@ -361,6 +361,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       n: engineInfo?.layout.n ?? options.n,
       model: options.model,
       seed: options.seed,
+      tickThread: thread !== null,
+      scheduling: realtime?.priority != null ? `FIFO ${realtime.priority}` : 'normal',
       ...(env?.summary ? { environment: env.summary() } : {}),
     };
   }

@@ -53,6 +53,8 @@ export const REPORT_SCHEMA = {
         startedAt: { type: 'string', format: 'date-time' },
         wallS: { type: 'number', minimum: 0 },
         stopReason: { type: 'string' },
+        tickThread: { type: 'boolean' },
+        scheduling: { type: 'string', pattern: '^(normal|FIFO [0-9]+)$' },
         environment: { type: 'object', additionalProperties: scalar },
       },
       additionalProperties: scalar,

@@ -63,6 +63,7 @@ export function renderText(report: LatencyReport): string {
     run.backend ? `backend ${run.backend}` : '',
     run.n ? `n ${run.n}` : '',
     `tick ${run.tickMs} ms`,
+    run.scheduling && run.scheduling !== 'normal' ? run.scheduling : '',
     `policy ${run.latePolicy}`,
     `wall ${run.wallS.toFixed(3)} s`,
     `stopped by ${run.stopReason}`,

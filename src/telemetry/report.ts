@@ -41,6 +41,10 @@ export interface RunInfo {
   n?: number;
   model?: string;
   seed?: number;
+  /** Whether the tick ran on a thread of its own (loop/tick-thread/) or on the main thread. */
+  tickThread?: boolean;
+  /** How the tick was scheduled: "normal", or "FIFO <priority>" when `--realtime` was granted. */
+  scheduling?: string;
   /** The environment's own results (e.g. collisions, targetsReached). */
   environment?: Record<string, RunScalar>;
   [key: string]: RunScalar | Record<string, RunScalar> | undefined;

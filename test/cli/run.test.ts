@@ -23,7 +23,7 @@ function spikeloop(args: readonly string[]) {
 const base = ['run', '--env', 'synthetic', '--n', '100', '--backend', 'cpu'];
 
 interface ReportJson {
-  run: { stopReason: string; env: string };
+  run: { stopReason: string; env: string; tickThread?: boolean; scheduling?: string };
   counters: { ticks: number; missed: number; overruns: number };
   histograms: Record<'lateness' | 'compute' | 'e2e', { count: number; p99: number }>;
   budgets: { budget: string; ok: boolean }[];
@@ -47,6 +47,17 @@ const dirs = new Map<ReportJson, string>();
 const dirOf = (report: ReportJson) => dirs.get(report)!;
 
 describe('spikeloop run (real loop, synthetic environment)', () => {
+  it('report.json says how the tick was scheduled: FIFO with --realtime where granted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spikeloop-run-'));
+    const result = spikeloop([...base, '--duration', '1', '--realtime', '10', '--report', dir, '--json']);
+    expect(result.status).toBe(0);
+    const granted = !result.stderr.includes('could not give the tick thread FIFO priority');
+    const report = readReportDir(dir);
+    dirs.set(report, dir);
+    expect(report.run).toMatchObject({ tickThread: true, scheduling: granted ? 'FIFO 10' : 'normal' });
+    expect(JSON.parse(result.stdout).realtimePriority).toBe(granted ? 10 : null);
+  });
+
   it('runs a few seconds, prints the JSON summary and writes a consistent report', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spikeloop-run-'));
     const result = spikeloop([...base, '--duration', '3', '--report', dir, '--json']);
@@ -78,6 +89,7 @@ describe('spikeloop run (real loop, synthetic environment)', () => {
     expectCountsConsistent(report);
     expect(report.counters.ticks).toBe(summary.ticks);
     expect(report.histograms.e2e.count).toBeGreaterThan(0);
+    expect(report.run).toMatchObject({ tickThread: true, scheduling: 'normal' });
     for (const file of ['report.txt', 'report.html', 'lateness.hgrm', 'e2e.hgrm', 'e2e-synthetic.hgrm']) {
       expect(existsSync(join(dir, file))).toBe(true);
     }
