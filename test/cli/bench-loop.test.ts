@@ -1,30 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runSourceCli, sleep, startCli } from './live-cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
 describe('spikeloop bench loop', () => {
   it('prints one JSON line per network size with lateness percentiles and missed ticks', () => {
-    const result = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'src/cli/main.ts'),
-        'bench',
-        'loop',
-        '--duration',
-        '1',
-        '--n',
-        '100,200',
-        '--json',
-      ],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
-    );
+    const result = runSourceCli(['bench', 'loop', '--duration', '1', '--n', '100,200', '--json'], 120_000);
     expect(result.status).toBe(0);
     const rows = result.stdout
       .trim()
@@ -45,22 +25,9 @@ describe('spikeloop bench loop', () => {
   });
 
   it('--record runs each size without and with a recording in the same process', () => {
-    const result = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'src/cli/main.ts'),
-        'bench',
-        'loop',
-        '--duration',
-        '1',
-        '--n',
-        '100',
-        '--record',
-        '--json',
-      ],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    const result = runSourceCli(
+      ['bench', 'loop', '--duration', '1', '--n', '100', '--record', '--json'],
+      120_000,
     );
     expect(result.status).toBe(0);
     const rows = result.stdout
