@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { CostMeasurement } from '../cost/cost.js';
 import { measureBackends } from '../cost/cost-sweep.js';
-import { buildHardwareProfile } from '../cost/profile.js';
+import { buildHardwareProfile, machineThreadCost } from '../cost/profile.js';
 import type { BackendName } from '../engine/engine.js';
 import { DEFAULT_PARAMS, MODEL_NAMES, type ModelName } from '../model/params.js';
 import { printRows, type Row } from './output.js';
@@ -38,6 +38,24 @@ export function sampleRow(m: CostMeasurement): Row {
     rssMiB: m.rssBytes / 2 ** 20,
     engineMiB: m.engineBytes / 2 ** 20,
     wallVsBioSlope: m.wallVsBio.slope,
+    ...(m.reference ? referenceColumns(m) : {}),
+  };
+}
+
+/**
+ * The machine's own reference (parallel-reference.ts) next to the engine: how efficiently
+ * `refCopies` one-thread copies run at once here, the RT a multi-threaded engine would reach if it
+ * scaled like them, and the engine's RT against that ideal (multi-threaded runs only).
+ */
+function referenceColumns(m: CostMeasurement): Row {
+  const reference = m.reference!;
+  return {
+    refCopies: reference.copies,
+    refRtfAlone: reference.rtfAlone,
+    refRtfTogether: reference.rtfTogether,
+    refEfficiency: reference.efficiency,
+    refIdealRtf: reference.idealRtf,
+    rtfVsIdeal: m.threads !== null && m.threads >= 2 ? m.rtf / reference.idealRtf : null,
   };
 }
 
@@ -56,6 +74,8 @@ const SIZE_COLUMNS = [
   'rssMiB',
   'engineMiB',
 ];
+
+const REFERENCE_COLUMNS = ['refCopies', 'refEfficiency', 'refIdealRtf', 'rtfVsIdeal'];
 
 export function registerBenchEngine(bench: Command): void {
   bench
@@ -98,9 +118,14 @@ export function registerBenchEngine(bench: Command): void {
       'CPU backend threads (default: chosen from N and the cores)',
       integer('--threads', 1),
     )
+    .option(
+      '--reference',
+      "CPU: also run the one-thread engine alone and as 2 (or the engine's threads) copies at once, for this machine's parallel efficiency and the ideal multi-thread RT",
+    )
     .option('--json', 'one JSON object per line')
     .action(async (options) => {
       const json = Boolean(options.json);
+      const reference = Boolean(options.reference);
       const stepsPerCall: number = options.stepsPerCall;
       const results = await measureBackends({
         backends: backendsOf(options.backend),
@@ -111,8 +136,10 @@ export function registerBenchEngine(bench: Command): void {
         stepsPerCall,
         seed: options.seed,
         threads: options.threads,
+        measuredThreadCost: options.threads === undefined ? machineThreadCost()?.fits : undefined,
         overheadCalls: options.overheadCalls,
         maxWallS: options.maxWall,
+        reference,
         onSample: (m) => {
           if (json) printRows([sampleRow(m)], true);
           else process.stderr.write(`bench engine: ${m.backend} N=${m.n} rtf ${m.rtf.toFixed(3)}\n`);
@@ -164,7 +191,7 @@ export function registerBenchEngine(bench: Command): void {
         printRows(
           results.flatMap((r) => r.samples.map(sampleRow)),
           false,
-          SIZE_COLUMNS,
+          reference ? [...SIZE_COLUMNS, ...REFERENCE_COLUMNS] : SIZE_COLUMNS,
         );
         process.stdout.write('\n');
         printRows(fitRows, false, [

@@ -4,6 +4,7 @@
  * margin and writes the hardware profile (hardware-profiles/NAME.json).
  */
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { measureBackends } from '../cost/cost-sweep.js';
@@ -12,6 +13,13 @@ import { DEFAULT_PARAMS, isMultiple, MODEL_NAMES, type ModelName } from '../mode
 import { BACKEND_SETS, backendsOf, sampleRow } from './bench-engine.js';
 import { printRows } from './output.js';
 import { choice, finiteNumber, integer, integerList } from './parse.js';
+
+/** Thread counts calibrate measures the CPU backend at: 1, 2, 4, … up to the cores (at most 8). */
+export function calibratedThreadCounts(cores: number): number[] {
+  const counts: number[] = [];
+  for (let t = 1; t <= Math.min(cores, 8); t *= 2) counts.push(t);
+  return counts;
+}
 
 export function registerCalibrate(program: Command): void {
   program
@@ -49,7 +57,7 @@ export function registerCalibrate(program: Command): void {
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option(
       '--threads <n>',
-      'CPU backend threads (default: chosen from N and the cores)',
+      'CPU backend: measure only this thread count (default: 1, 2, 4, … up to the cores, at most 8; the profile then holds the cost per thread count that picks the default threads on this machine)',
       integer('--threads', 1),
     )
     .option('--no-extend', 'measure only --sizes (do not double N until real time fails)')
@@ -74,6 +82,8 @@ export function registerCalibrate(program: Command): void {
         stepsPerCall,
         seed: 1,
         threads: options.threads,
+        threadCounts:
+          options.threads === undefined ? calibratedThreadCounts(availableParallelism()) : undefined,
         overheadCalls: 1000,
         maxWallS: options.maxWall,
         ...(options.extend ? { extendUntilNotRealTime: { margin: options.margin, maxN: 200_000 } } : {}),
@@ -81,7 +91,7 @@ export function registerCalibrate(program: Command): void {
           if (json) printRows([sampleRow(m)], true);
           else
             process.stderr.write(
-              `calibrate: ${m.backend} N=${m.n} rtf ${m.rtf.toFixed(3)} build ${m.buildS.toFixed(2)} s\n`,
+              `calibrate: ${m.backend} N=${m.n}${m.threads !== null ? ` threads ${m.threads}` : ''} rtf ${m.rtf.toFixed(3)} build ${m.buildS.toFixed(2)} s\n`,
             );
         },
         onSkip: (backend, reason) => process.stderr.write(`calibrate: ${backend}: ${reason}\n`),
@@ -117,6 +127,9 @@ export function registerCalibrate(program: Command): void {
             a2: b.fit?.a2 ?? null,
             r2: b.fit?.r2 ?? null,
             tickOverheadUs: b.tickOverheadUs ?? null,
+            fastestThreadsByN: b.samples?.some((sample) => sample.threads !== undefined)
+              ? b.samples.map((sample) => `${sample.n}:${sample.threads}`).join(' ')
+              : null,
             largestRealTimeN: b.largestRealTimeN ?? null,
             extrapolated: b.extrapolated ?? false,
             ...(b.reason ? { note: b.reason } : {}),

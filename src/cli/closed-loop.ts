@@ -21,6 +21,7 @@ import type { FoxgloveLive, FoxgloveOptions } from '../record/foxglove.js';
 import type { McapRecorder, RecordingResult } from '../record/recorder.js';
 import type { Budget } from '../telemetry/budget.js';
 import { buildReport, type LoadedReport, prepareReportDirectory, writeReport } from '../telemetry/report.js';
+import { loopThreads } from './engine-threads.js';
 import type { Row } from './output.js';
 import { MAX_TICK_MS, MAX_WALL_S } from './parse.js';
 import { onStopSignal } from './signals.js';
@@ -142,6 +143,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   if (options.realtime && !wantThread) {
     throw new Error('--realtime applies to the tick thread; it cannot be combined with --tick-thread off');
   }
+  // A spinning extra thread takes a core from the loop's I/O and load: see engine-threads.ts.
+  const threads =
+    options.threads ??
+    loopThreads(network, {
+      connectivity: options.connectivity,
+      waitMode: options.realtime !== undefined ? 'block' : 'spin',
+    });
   let engine: Engine | null = null;
   let thread: TickThread | null = null;
   let engineInfo: EngineInfo | null = null;
@@ -200,7 +208,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
             n: options.n,
             modelOverrides: options.modelOverrides,
             seed: options.seed,
-            threads: options.threads,
+            threads,
             connectivity: options.connectivity,
             warmupTicks,
             realtime: options.realtime !== undefined,
@@ -232,7 +240,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     } else {
       engine = await createEngine(options.backend, {
         networks: [network],
-        threads: options.threads,
+        threads,
         connectivity: options.connectivity,
       });
       engineInfo = engine;

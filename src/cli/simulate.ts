@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadModelParamsFile } from '../calibrate/params-file.js';
+import { machineThreadCost } from '../cost/profile.js';
 import type { BackendChoice, ConnectivityMode } from '../engine/engine.js';
 import { simulateOffline } from '../engine/offline.js';
 import { layoutOf } from '../model/network.js';
@@ -63,6 +64,7 @@ export function registerSimulate(program: Command): void {
         seed: options.seed,
         batch: options.batch,
         threads: options.threads,
+        measuredThreadCost: options.threads === undefined ? machineThreadCost()?.fits : undefined,
         connectivity: options.connectivity as ConnectivityMode,
         overrides: paramsFile?.params,
         onSpikes: writer ? (step, ids) => writer.write(step, ids) : undefined,

@@ -3,11 +3,12 @@
  * the engine benchmark (`bench engine`) and the hardware calibration (`calibrate`) share it.
  */
 import { backendAvailability } from '../engine/create.js';
-import type { BackendName } from '../engine/engine.js';
+import type { BackendName, ThreadFit } from '../engine/engine.js';
 import type { ModelName } from '../model/params.js';
 import { type CostMeasurement, measureCost, measureTickOverhead } from './cost.js';
 import { type CostFit, FitError, fitCost, fitLine, type LineFit } from './fit.js';
-import type { BackendResult } from './profile.js';
+import { measureParallelReference } from './parallel-reference.js';
+import type { BackendResult, ThreadCostFit } from './profile.js';
 
 export interface CostSweepOptions {
   backends: readonly BackendName[];
@@ -18,6 +19,18 @@ export interface CostSweepOptions {
   stepsPerCall: number;
   seed: number;
   threads?: number;
+  /** This machine's measured CPU cost per thread count, for the default threads (EngineOptions). */
+  measuredThreadCost?: readonly ThreadFit[];
+  /**
+   * CPU backend: measure every size at each of these thread counts (calibrate); the fastest is the
+   * size's sample, and each count gets its own fit (BackendResult.threadFits). Overrides `threads`.
+   */
+  threadCounts?: readonly number[];
+  /**
+   * CPU backend: with each size also measure the machine's own reference for parallel scaling
+   * (parallel-reference.ts): the one-thread engine alone and as that many copies at once.
+   */
+  reference?: boolean;
   /** Engine calls timed for the per-tick overhead. */
   overheadCalls: number;
   /** Larger sizes of a backend are skipped once one size took longer than this (wall s). */
@@ -53,12 +66,32 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
     // reported apart (coldBuildS) so the size series measures what each further build costs.
     const cold = await measureCost(backend, 200, { ...options, durationS: 0.05, warmupS: 0 });
     const samples: CostMeasurement[] = [];
+    const threadSamples: CostMeasurement[] = [];
+    const threadCounts = backend === 'cpu' && options.threadCounts ? [...options.threadCounts] : [];
     let reason: string | undefined;
     const queue = [...sizes];
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-      const measurement = await measureCost(backend, n, options);
+      let measurement: CostMeasurement;
+      if (threadCounts.length > 0) {
+        const byThreads: CostMeasurement[] = [];
+        for (const threads of threadCounts) {
+          const one = await measureCost(backend, n, { ...options, threads });
+          byThreads.push(one);
+          options.onSample?.(one);
+        }
+        threadSamples.push(...byThreads);
+        measurement = byThreads.reduce((best, m) => (m.rtf < best.rtf ? m : best));
+      } else {
+        measurement = await measureCost(backend, n, options);
+        if (backend === 'cpu' && options.reference) {
+          measurement.reference = await measureParallelReference(n, {
+            ...options,
+            copies: Math.max(2, measurement.threads ?? 1),
+          });
+        }
+        options.onSample?.(measurement);
+      }
       samples.push(measurement);
-      options.onSample?.(measurement);
       if (options.maxWallS !== undefined && measurement.wallS + measurement.buildS > options.maxWallS) {
         if (queue.length > 0) {
           reason = `sizes ${queue.join(', ')} skipped: N = ${n} took ${(measurement.wallS + measurement.buildS).toFixed(1)} s (limit ${options.maxWallS} s)`;
@@ -90,6 +123,14 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
       if (!(error instanceof FitError)) throw error;
       reason = [reason, error.message].filter(Boolean).join('; ');
     }
+    const threadFits: ThreadCostFit[] = [];
+    for (const threads of threadCounts) {
+      try {
+        threadFits.push({ threads, ...fitCost(threadSamples.filter((m) => m.threads === threads)) });
+      } catch (error) {
+        if (!(error instanceof FitError)) throw error;
+      }
+    }
     if (new Set(samples.map((s) => s.n)).size >= 2) {
       fixedCost = fitLine(
         samples.map((s) => s.n),
@@ -102,6 +143,7 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
       ...(reason ? { reason } : {}),
       adapter: samples[0]?.adapter,
       samples,
+      ...(threadCounts.length > 0 ? { threadSamples, threadFits } : {}),
       fit,
       fixedCost,
       tickOverhead,

@@ -6,11 +6,12 @@
  */
 import type { CpuEngine } from '../engine/cpu/cpu-engine.js';
 import { createEngine } from '../engine/create.js';
-import type { BackendName } from '../engine/engine.js';
+import type { BackendName, ThreadFit } from '../engine/engine.js';
 import { tallySpikes } from '../engine/offline.js';
 import { deriveNetwork, synapseCount } from '../model/network.js';
 import { type ModelName, modelParams } from '../model/params.js';
 import { fitLine, type LineFit } from './fit.js';
+import type { ParallelReference } from './parallel-reference.js';
 
 export interface CostOptions {
   model: ModelName;
@@ -22,6 +23,10 @@ export interface CostOptions {
   batch?: number;
   /** CPU backend threads (default: the engine's choice from N and the cores). */
   threads?: number;
+  /** This machine's measured CPU cost per thread count, for the default threads (EngineOptions). */
+  measuredThreadCost?: readonly ThreadFit[];
+  /** Called after build and warm-up, right before the timed run (a reference copy waits here for the others). */
+  beforeMeasure?: () => Promise<void>;
 }
 
 export interface CostMeasurement {
@@ -51,6 +56,8 @@ export interface CostMeasurement {
   engineBytes: number;
   /** Wall time against biological time within the run: slope ≈ rtf when the cost is linear. */
   wallVsBio: LineFit;
+  /** CPU backend with `bench engine --reference`: what parallel threads can give on this machine. */
+  reference?: ParallelReference;
 }
 
 export async function measureCost(
@@ -63,7 +70,11 @@ export async function measureCost(
     deriveNetwork(modelParams(options.model, n, { seed: options.seed + b })),
   );
   const buildStart = performance.now();
-  const engine = await createEngine(backend, { networks, threads: options.threads });
+  const engine = await createEngine(backend, {
+    networks,
+    threads: options.threads,
+    measuredThreadCost: options.measuredThreadCost,
+  });
   const buildS = (performance.now() - buildStart) / 1000;
   try {
     const { dtMs } = networks[0]!.params;
@@ -74,6 +85,7 @@ export async function measureCost(
     const { layout } = engine;
     const totals = new Float64Array(batch * layout.populationCount);
     const checkpointEvery = Math.max(call, Math.round(steps / 8 / call) * call);
+    await options.beforeMeasure?.();
     const bioS: number[] = [];
     const wallAt: number[] = [];
     const start = performance.now();

@@ -3,12 +3,14 @@
  * `spikeloop calibrate` measured on this machine, and the recommendation the loop takes from it
  * (`spikeloop run --profile FILE`): which backend, and the largest N that holds real time at the tick.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, jsonSchema, schemaChecker } from '../config/schema.js';
-import type { BackendName } from '../engine/engine.js';
+import type { BackendName, ThreadFit } from '../engine/engine.js';
 import { synapseCount } from '../model/network.js';
 import { type ModelName, modelParams } from '../model/params.js';
 import type { CostMeasurement, TickOverhead } from './cost.js';
@@ -27,6 +29,21 @@ export interface ProfileSample {
   rssBytes: number;
   engineBytes: number;
   wallVsBio?: LineFit;
+  /** CPU backend: the threads of this sample (with several measured, the fastest). */
+  threads?: number;
+}
+
+/** CPU backend: RT(N) = a0 + a1·N + a2·M measured with `threads` threads (calibrate). */
+export interface ThreadCostFit extends CostFit {
+  threads: number;
+}
+
+/** CPU backend: one size measured at one thread count (calibrate). */
+export interface ThreadSample {
+  n: number;
+  synapses: number;
+  threads: number;
+  rtf: number;
 }
 
 export interface BackendProfile {
@@ -36,6 +53,9 @@ export interface BackendProfile {
   adapter?: string;
   samples?: ProfileSample[];
   fit?: CostFit;
+  /** CPU backend: every size at every measured thread count, and one fit per thread count. */
+  threadSamples?: ThreadSample[];
+  threadFits?: ThreadCostFit[];
   fixedCost?: LineFit;
   tickOverheadUs?: number;
   largestRealTimeN?: number | null;
@@ -126,11 +146,12 @@ export function profileSample(measurement: CostMeasurement): ProfileSample {
     backend: _backend,
     adapter: _adapter,
     batch: _batch,
-    threads: _threads,
+    threads,
     nsPerEventPerThread: _nsPerEvent,
+    reference: _reference,
     ...sample
   } = measurement;
-  return sample;
+  return threads === null ? sample : { ...sample, threads };
 }
 
 /** Largest real-time N of one backend at `tickMs` (fit measured at `measuredTickMs`). */
@@ -208,6 +229,9 @@ export interface BackendResult {
   reason?: string;
   adapter?: string;
   samples: CostMeasurement[];
+  /** CPU backend with several thread counts measured (calibrate): every measurement and each count's fit. */
+  threadSamples?: CostMeasurement[];
+  threadFits?: ThreadCostFit[];
   fit: CostFit | null;
   fixedCost: LineFit | null;
   tickOverhead: TickOverhead | null;
@@ -231,6 +255,15 @@ export function buildHardwareProfile(
     if (result.adapter) entry.adapter = result.adapter;
     if (result.samples.length > 0) entry.samples = result.samples.map(profileSample);
     if (result.fit) entry.fit = result.fit;
+    if (result.threadSamples && result.threadSamples.length > 0) {
+      entry.threadSamples = result.threadSamples.map((m) => ({
+        n: m.n,
+        synapses: m.synapses,
+        threads: m.threads ?? 1,
+        rtf: m.rtf,
+      }));
+    }
+    if (result.threadFits && result.threadFits.length > 0) entry.threadFits = result.threadFits;
     if (result.fixedCost) entry.fixedCost = result.fixedCost;
     if (result.tickOverhead) entry.tickOverheadUs = result.tickOverhead.perCallUs;
     if (result.fit) {
@@ -260,6 +293,59 @@ export function buildHardwareProfile(
   const recommendation = recommendFromProfile(profile, measurement.tickMs);
   profile.recommended = { backend: recommendation.backend, n: recommendation.n, tickMs: measurement.tickMs };
   return profile;
+}
+
+/** Where calibrate writes profiles by default (relative to the working directory), then the package's own. */
+export function profileFolders(): string[] {
+  const own = fileURLToPath(new URL('../../hardware-profiles', import.meta.url));
+  const local = resolve('hardware-profiles');
+  return local === own ? [own] : [local, own];
+}
+
+/**
+ * The newest profile, among `folders`, measured on a machine like this one (same CPU model and
+ * core count) that holds measured CPU costs per thread count (threadFits); null if none. Files
+ * that are not valid profiles are skipped: this only picks a default and must not stop a run.
+ */
+export function machineProfile(
+  folders: readonly string[] = profileFolders(),
+  host: Pick<HardwareProfile['host'], 'cpuModel' | 'cpuCores'> = hostDescription(),
+): { path: string; profile: HardwareProfile } | null {
+  let best: { path: string; profile: HardwareProfile } | null = null;
+  for (const folder of folders) {
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!name.endsWith('.json') || name === 'schema.json') continue;
+      const path = join(folder, name);
+      let profile: HardwareProfile;
+      try {
+        profile = loadHardwareProfile(path);
+      } catch {
+        continue;
+      }
+      if (profile.host.cpuModel !== host.cpuModel || profile.host.cpuCores !== host.cpuCores) continue;
+      const cpu = profile.backends.find((b) => b.backend === 'cpu');
+      if (!cpu?.threadFits || cpu.threadFits.length === 0) continue;
+      if (best === null || Date.parse(profile.date) > Date.parse(best.profile.date)) best = { path, profile };
+    }
+  }
+  return best;
+}
+
+/** This machine's measured CPU cost per thread count (machineProfile), for EngineOptions.measuredThreadCost. */
+export function machineThreadCost(folders?: readonly string[]): { path: string; fits: ThreadFit[] } | null {
+  const found = machineProfile(folders);
+  if (!found) return null;
+  const cpu = found.profile.backends.find((b) => b.backend === 'cpu')!;
+  return {
+    path: found.path,
+    fits: cpu.threadFits!.map(({ threads, a0, a1, a2 }) => ({ threads, a0, a1, a2 })),
+  };
 }
 
 export interface ProfileChoice {

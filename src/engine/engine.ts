@@ -29,9 +29,37 @@ export interface EngineOptions {
    *   default thread count is chosen with that cost: fewer threads than with 'spin'.
    */
   waitMode?: CpuWaitMode;
+  /**
+   * CPU backend, when `threads` is not given: what the thread count is chosen for
+   * (cpu/cost-model.ts chooseThreads). 'offline' (default): the fastest. 'loop': the fewest threads
+   * whose compute stays under half the tick, since a spinning extra thread takes a core from the
+   * loop's I/O and load.
+   */
+  threadPurpose?: ThreadPurpose;
+  /**
+   * CPU backend: this machine's measured cost per thread count (a hardware profile's `threadFits`,
+   * written by `spikeloop calibrate`), used for the default thread count instead of the built-in
+   * cost model. Applies to one instance with stored rows (what calibrate measures).
+   */
+  measuredThreadCost?: readonly ThreadFit[];
 }
 
 export type CpuWaitMode = 'spin' | 'block';
+export type ThreadPurpose = 'offline' | 'loop';
+
+/** Expected real-time factor (wall / biological time) of the CPU engine with `threads` threads. */
+export interface ThreadCost {
+  threads: number;
+  rtf: number;
+}
+
+/** Measured RT(N, M) = a0 + a1·N + a2·M of the CPU engine with `threads` threads (one instance). */
+export interface ThreadFit {
+  threads: number;
+  a0: number;
+  a1: number;
+  a2: number;
+}
 
 /** Spikes of one time step: global neuron ids (instance·N + i), ascending. */
 export type SpikeObserver = (step: number, neuronIds: Uint32Array) => void;

@@ -5,7 +5,7 @@
 import { type DerivedNetwork, deriveNetwork, synapseCount } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import { createEngine } from './create.js';
-import type { BackendChoice, ConnectivityMode, Engine, SpikeObserver } from './engine.js';
+import type { BackendChoice, ConnectivityMode, Engine, SpikeObserver, ThreadFit } from './engine.js';
 
 export interface OfflineOptions {
   model: ModelName;
@@ -17,6 +17,8 @@ export interface OfflineOptions {
   batch: number;
   connectivity?: ConnectivityMode;
   threads?: number;
+  /** This machine's measured CPU cost per thread count, for the default threads (EngineOptions). */
+  measuredThreadCost?: readonly ThreadFit[];
   overrides?: Partial<ModelParams>;
   /** Receives every spike of the measured part (after warm-up), with steps counted from its start. */
   onSpikes?: SpikeObserver;
@@ -96,6 +98,7 @@ export async function simulateOffline(options: OfflineOptions): Promise<OfflineR
     networks,
     connectivity: options.connectivity,
     threads: options.threads,
+    measuredThreadCost: options.measuredThreadCost,
   });
   const buildS = (performance.now() - buildStart) / 1000;
   try {

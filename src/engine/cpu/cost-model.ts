@@ -3,7 +3,7 @@
  * many threads step the network and where the partitions between them start.
  */
 import type { DerivedNetwork } from '../../model/network.js';
-import type { CpuWaitMode } from '../engine.js';
+import type { CpuWaitMode, ThreadCost, ThreadPurpose } from '../engine.js';
 
 /**
  * Per-step costs of the CPU kernel (ns), fitted on the 2-core development VM (AMD EPYC) from
@@ -28,15 +28,83 @@ export const STEP_COST_NS = {
 export const ASSUMED_RATE_HZ = 10;
 
 /**
- * A thread is added only when it cuts the estimated step time by this share: a thread that spins
- * at every barrier takes a core from everything else on the machine for a small gain.
+ * A thread is added only when it cuts the expected step time by this share: a thread that spins
+ * at every barrier takes a core from everything else on the machine for a small gain (and on a
+ * VM whose vCPUs are not whole cores a measured gain smaller than this is mostly noise).
  */
-const MIN_GAIN_PER_THREAD = 0.2;
+export const MIN_GAIN_PER_THREAD = 0.2;
 
 /**
- * Threads that minimise the estimated wall time of one step: the neuron updates and the synaptic
- * events divided over t threads, plus one barrier per step when t > 1 (growing with log2 t, the
- * depth at which t arrivals meet; a sleeping barrier costs a kernel wake-up). Up to `cores` and 8.
+ * Share of the tick a closed loop's compute may take: the rest is left to the I/O, the codecs,
+ * the load and jitter. The loop takes the fewest threads that stay under it.
+ */
+export const LOOP_COMPUTE_SHARE = 0.5;
+
+/**
+ * Expected real-time factor (wall / biological time) of the CPU engine per thread count t, from
+ * STEP_COST_NS: the neuron updates and the synaptic events divided over t threads, plus one
+ * barrier per step when t > 1 (growing with log2 t, the depth at which t arrivals meet; a
+ * sleeping barrier costs a kernel wake-up). Thread counts 1 … min(cores, 8).
+ */
+export function modelThreadCost(
+  totalNeurons: number,
+  totalSynapses: number,
+  options: {
+    dtMs: number;
+    procedural: boolean;
+    neuronsPerInstance: number;
+    cores: number;
+    waitMode?: CpuWaitMode;
+  },
+): ThreadCost[] {
+  const spikesPerStep = totalNeurons * ASSUMED_RATE_HZ * options.dtMs * 1e-3;
+  const delivery = options.procedural
+    ? spikesPerStep * options.neuronsPerInstance * STEP_COST_NS.perCandidate
+    : (totalSynapses / totalNeurons) * spikesPerStep * STEP_COST_NS.perEvent;
+  const work = totalNeurons * STEP_COST_NS.perNeuron + delivery;
+  const perBarrier = options.waitMode === 'block' ? STEP_COST_NS.perBlockingBarrier : STEP_COST_NS.perBarrier;
+  const costs: ThreadCost[] = [];
+  for (let t = 1; t <= Math.max(1, Math.min(options.cores, 8)); t++) {
+    const ns = work / t + (t > 1 ? perBarrier * Math.log2(t) : 0);
+    costs.push({ threads: t, rtf: ns / (options.dtMs * 1e6) });
+  }
+  return costs;
+}
+
+/**
+ * The thread-count policy, one function for every caller (the engine's default, the CLI with a
+ * machine's measured costs): from the expected real-time factor per thread count,
+ * - 'offline' (simulate, benchmarks, calibrate): the fastest, adding threads (in the order of
+ *   `costs`' counts) only while each step cuts the time by MIN_GAIN_PER_THREAD;
+ * - 'loop' (a closed loop: run, bench loop): the fewest threads whose compute per tick stays
+ *   under LOOP_COMPUTE_SHARE of the tick, since every extra thread spins at each step's barrier
+ *   and takes a core from the I/O and the load; the 'offline' choice when none does.
+ * Thread counts missing from `costs` are never chosen; one thread when `costs` is empty.
+ */
+export function chooseThreads(
+  costs: readonly ThreadCost[],
+  purpose: ThreadPurpose,
+  loopShare = LOOP_COMPUTE_SHARE,
+): number {
+  const sorted = costs
+    .filter((cost) => Number.isInteger(cost.threads) && cost.threads >= 1 && Number.isFinite(cost.rtf))
+    .sort((a, b) => a.threads - b.threads);
+  if (sorted.length === 0) return 1;
+  if (purpose === 'loop') {
+    const fitting = sorted.find((cost) => cost.rtf <= loopShare);
+    if (fitting) return fitting.threads;
+  }
+  let best = sorted[0]!;
+  for (const cost of sorted.slice(1)) {
+    if (cost.rtf > best.rtf * (1 - MIN_GAIN_PER_THREAD)) break;
+    best = cost;
+  }
+  return best.threads;
+}
+
+/**
+ * Threads that minimise the estimated wall time of one step (modelThreadCost, 'offline' policy of
+ * chooseThreads). Up to `cores` and 8.
  */
 export function threadsForCost(
   totalNeurons: number,
@@ -49,22 +117,7 @@ export function threadsForCost(
     waitMode?: CpuWaitMode;
   },
 ): number {
-  const spikesPerStep = totalNeurons * ASSUMED_RATE_HZ * options.dtMs * 1e-3;
-  const delivery = options.procedural
-    ? spikesPerStep * options.neuronsPerInstance * STEP_COST_NS.perCandidate
-    : (totalSynapses / totalNeurons) * spikesPerStep * STEP_COST_NS.perEvent;
-  const work = totalNeurons * STEP_COST_NS.perNeuron + delivery;
-  const perBarrier = options.waitMode === 'block' ? STEP_COST_NS.perBlockingBarrier : STEP_COST_NS.perBarrier;
-  const cores = Math.min(options.cores, 8);
-  let best = 1;
-  let bestNs = work;
-  for (let t = 2; t <= cores; t++) {
-    const ns = work / t + perBarrier * Math.log2(t);
-    if (ns > bestNs * (1 - MIN_GAIN_PER_THREAD)) break;
-    best = t;
-    bestNs = ns;
-  }
-  return best;
+  return chooseThreads(modelThreadCost(totalNeurons, totalSynapses, options), 'offline');
 }
 
 /**

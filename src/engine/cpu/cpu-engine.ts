@@ -13,9 +13,11 @@ import {
   type EngineOptions,
   type NeuronState,
   type SpikeObserver,
+  type ThreadFit,
+  type ThreadPurpose,
 } from '../engine.js';
 import { storedRowsBytes } from './connectivity.js';
-import { threadsForCost } from './cost-model.js';
+import { chooseThreads, modelThreadCost } from './cost-model.js';
 import { PartitionStepper } from './partition-stepper.js';
 import {
   allocateSharedState,
@@ -34,16 +36,36 @@ const STORED_MEMORY_CAP_BYTES = 3.5 * 2 ** 30;
 export { STEP_COST_NS } from './cost-model.js';
 
 /**
- * Threads that minimise the estimated wall time of one step on this machine's cores (at most 8);
- * see threadsForCost. With `waitMode: 'block'` every barrier may cost a kernel wake-up, so larger
- * networks are needed before a second thread pays.
+ * The default thread count (chooseThreads) on this machine's cores (at most 8), from the measured
+ * cost per thread count when given (a hardware profile of this machine; one instance, stored rows,
+ * as calibrate measures) and from the cost model otherwise. With `waitMode: 'block'` every barrier
+ * may cost a kernel wake-up, so the model needs larger networks before a second thread pays.
  */
 export function defaultThreads(
   totalNeurons: number,
   totalSynapses: number,
-  options: { dtMs: number; procedural: boolean; neuronsPerInstance: number; waitMode?: CpuWaitMode },
+  options: {
+    dtMs: number;
+    procedural: boolean;
+    neuronsPerInstance: number;
+    waitMode?: CpuWaitMode;
+    purpose?: ThreadPurpose;
+    measured?: readonly ThreadFit[];
+  },
 ): number {
-  return threadsForCost(totalNeurons, totalSynapses, { ...options, cores: availableParallelism() });
+  const cores = Math.min(availableParallelism(), 8);
+  const measured =
+    !options.procedural && totalNeurons === options.neuronsPerInstance
+      ? (options.measured ?? [])
+          .filter((fit) => fit.threads <= cores)
+          .map((fit) => ({
+            threads: fit.threads,
+            rtf: fit.a0 + fit.a1 * totalNeurons + fit.a2 * totalSynapses,
+          }))
+      : [];
+  const costs =
+    measured.length > 0 ? measured : modelThreadCost(totalNeurons, totalSynapses, { ...options, cores });
+  return chooseThreads(costs, options.purpose ?? 'offline');
 }
 
 export function chooseConnectivity(
@@ -112,12 +134,17 @@ export class CpuEngine implements Engine {
     const waitMode = options.waitMode ?? 'spin';
     if (waitMode !== 'spin' && waitMode !== 'block')
       throw new EngineError(`waitMode must be 'spin' or 'block', got ${JSON.stringify(waitMode)}`);
+    const purpose = options.threadPurpose ?? 'offline';
+    if (purpose !== 'offline' && purpose !== 'loop')
+      throw new EngineError(`threadPurpose must be 'offline' or 'loop', got ${JSON.stringify(purpose)}`);
     const costOf = (procedural: boolean) =>
       defaultThreads(total, expected, {
         dtMs: networks[0]!.params.dtMs,
         procedural,
         neuronsPerInstance: layout.n,
         waitMode,
+        purpose,
+        measured: options.measuredThreadCost,
       });
     let threads = options.threads ?? costOf(mode === 'procedural');
     if (!Number.isInteger(threads) || threads < 1)
