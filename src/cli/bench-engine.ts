@@ -50,6 +50,7 @@ export function sampleRow(m: CostMeasurement): Row {
 function referenceColumns(m: CostMeasurement): Row {
   const reference = m.reference!;
   return {
+    refN: reference.n,
     refCopies: reference.copies,
     refRtfAlone: reference.rtfAlone,
     refRtfTogether: reference.rtfTogether,

@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { calibratedThreadCounts } from '../../src/cli/calibrate.js';
 import {
   type HardwareProfile,
   loadHardwareProfile,
+  machineProfile,
+  machineThreadCost,
   recommendFromProfile,
   validateHardwareProfile,
 } from '../../src/cost/profile.js';
@@ -108,6 +111,17 @@ describe('hardware profile', () => {
     }
     expect(cpu.fit).toBeDefined();
     expect(cpu.tickOverheadUs).toBeGreaterThan(0);
+    // Every size at 1, 2, 4, … threads (up to the cores): one fit per count, and each size's sample
+    // is its fastest count.
+    const counts = calibratedThreadCounts(availableParallelism());
+    expect(cpu.threadFits!.map((fit) => fit.threads)).toEqual(counts);
+    expect(cpu.threadSamples!.length).toBe(3 * counts.length);
+    for (const sample of cpu.samples!) {
+      const measured = cpu.threadSamples!.filter((t) => t.n === sample.n);
+      expect(measured.map((t) => t.threads)).toEqual(counts);
+      const fastest = measured.reduce((best, t) => (t.rtf < best.rtf ? t : best));
+      expect(sample).toMatchObject({ threads: fastest.threads, rtf: fastest.rtf });
+    }
     // The recommendation is the profile's own computation at its tick.
     const recommendation = recommendFromProfile(profile, 1);
     expect(profile.recommended).toEqual({ backend: recommendation.backend, n: recommendation.n, tickMs: 1 });
@@ -116,6 +130,41 @@ describe('hardware profile', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.at(-1)).toMatchObject({ kind: 'profile', profile: path });
+  });
+
+  it("finds this machine's newest profile with measured thread costs by CPU model and cores", () => {
+    const folder = mkdtempSync(join(dir, 'machine-'));
+    const host = { cpuModel: 'Test CPU 9000', cpuCores: 4 };
+    const withFits = (date: string, a1: number): HardwareProfile => {
+      const profile = handBuiltProfile();
+      profile.date = date;
+      profile.host = { ...profile.host, ...host };
+      profile.backends[0]!.threadFits = [
+        { threads: 1, a0: 0, a1, a2: 0, r2: 1 },
+        { threads: 2, a0: 0, a1: a1 / 2, a2: 0, r2: 1 },
+      ];
+      return profile;
+    };
+    writeFileSync(join(folder, 'old.json'), JSON.stringify(withFits('2026-01-01T00:00:00Z', 1e-4)));
+    writeFileSync(join(folder, 'new.json'), JSON.stringify(withFits('2026-06-01T00:00:00Z', 2e-4)));
+    // Another machine, a profile without thread fits, and a file that is no profile: all passed over.
+    const other = withFits('2026-12-01T00:00:00Z', 3e-4);
+    other.host.cpuCores = 8;
+    writeFileSync(join(folder, 'other.json'), JSON.stringify(other));
+    writeFileSync(
+      join(folder, 'plain.json'),
+      JSON.stringify({
+        ...handBuiltProfile(),
+        host: { ...handBuiltProfile().host, ...host },
+        date: '2027-01-01T00:00:00Z',
+      }),
+    );
+    writeFileSync(join(folder, 'broken.json'), '{"schemaVersion": 1');
+    const found = machineProfile([folder], host);
+    expect(found?.path).toBe(join(folder, 'new.json'));
+    expect(machineThreadCost([folder])).toBeNull(); // this process's CPU is not "Test CPU 9000"
+    expect(machineProfile([folder], { ...host, cpuCores: 2 })).toBeNull();
+    expect(machineProfile([join(folder, 'missing')], host)).toBeNull();
   });
 
   it('rejects a profile that breaks the schema, naming the key', () => {

@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { balancedPartitionStarts, threadsForCost } from '../../src/engine/cpu/cost-model.js';
+import {
+  balancedPartitionStarts,
+  chooseThreads,
+  LOOP_COMPUTE_SHARE,
+  MIN_GAIN_PER_THREAD,
+  threadsForCost,
+} from '../../src/engine/cpu/cost-model.js';
 import { defaultThreads } from '../../src/engine/cpu/cpu-engine.js';
 import type { CpuWaitMode, Engine } from '../../src/engine/engine.js';
 import { deriveNetwork, synapseCount } from '../../src/model/network.js';
@@ -52,6 +58,129 @@ describe('default CPU thread count', () => {
     // Eight cores: a network a spinning barrier would split is kept on one thread.
     expect(on(5000, 'spin')).toBeGreaterThan(1);
     expect(on(5000, 'block')).toBe(1);
+  });
+});
+
+describe('thread policy (chooseThreads)', () => {
+  // RT per thread count as calibrate measured it on the 2-core VM at N = 5000 and 20,000.
+  const at5000 = [
+    { threads: 1, rtf: 0.09 },
+    { threads: 2, rtf: 0.092 },
+  ];
+  const at20000 = [
+    { threads: 1, rtf: 0.9 },
+    { threads: 2, rtf: 0.54 },
+  ];
+
+  it('offline: the fastest, a thread added only when it cuts the time by MIN_GAIN_PER_THREAD', () => {
+    expect(chooseThreads(at5000, 'offline')).toBe(1);
+    expect(chooseThreads(at20000, 'offline')).toBe(2);
+    // 15 % faster with two threads is not worth a core spinning at every barrier.
+    expect(
+      chooseThreads(
+        [
+          { threads: 1, rtf: 1 },
+          { threads: 2, rtf: 0.85 },
+        ],
+        'offline',
+      ),
+    ).toBe(1);
+    expect(
+      chooseThreads(
+        [
+          { threads: 1, rtf: 1 },
+          { threads: 2, rtf: 1 - MIN_GAIN_PER_THREAD },
+        ],
+        'offline',
+      ),
+    ).toBe(2);
+    // Counts measured at 1, 2, 4: each step must pay; the order of the list does not matter.
+    const powers = [
+      { threads: 4, rtf: 0.2 },
+      { threads: 1, rtf: 1 },
+      { threads: 2, rtf: 0.5 },
+    ];
+    expect(chooseThreads(powers, 'offline')).toBe(4);
+    expect(chooseThreads([...powers, { threads: 8, rtf: 0.19 }], 'offline')).toBe(4);
+  });
+
+  it('loop: the fewest threads whose compute stays under half the tick', () => {
+    expect(LOOP_COMPUTE_SHARE).toBe(0.5);
+    expect(chooseThreads(at5000, 'loop')).toBe(1);
+    // 0.9 of the tick on one thread is over the share; two threads stay under it.
+    expect(chooseThreads(at20000, 'loop')).toBe(2);
+    // One thread under the share: no second thread, although it would be 40 % faster offline.
+    const medium = [
+      { threads: 1, rtf: 0.45 },
+      { threads: 2, rtf: 0.27 },
+    ];
+    expect(chooseThreads(medium, 'offline')).toBe(2);
+    expect(chooseThreads(medium, 'loop')).toBe(1);
+    expect(chooseThreads(medium, 'loop', 0.4)).toBe(2);
+    // Nothing holds the share: the offline choice (the fastest).
+    expect(
+      chooseThreads(
+        [
+          { threads: 1, rtf: 3 },
+          { threads: 2, rtf: 1.6 },
+        ],
+        'loop',
+      ),
+    ).toBe(2);
+  });
+
+  it('takes one thread without costs and never a count it was not given', () => {
+    expect(chooseThreads([], 'offline')).toBe(1);
+    expect(chooseThreads([{ threads: 2, rtf: 0.3 }], 'loop')).toBe(2);
+    expect(
+      chooseThreads(
+        [
+          { threads: 1, rtf: Number.NaN },
+          { threads: 2, rtf: 0.3 },
+        ],
+        'offline',
+      ),
+    ).toBe(2);
+  });
+
+  it("the engine's default uses measured costs of this machine for one stored instance", () => {
+    const n = 20_000;
+    const synapses = synapseCount(modelParams('ei-clustered', n));
+    // Measured: a second thread makes this machine slower at every size.
+    const slower = [
+      { threads: 1, a0: 0, a1: 1e-5, a2: 0 },
+      { threads: 2, a0: 0, a1: 2e-5, a2: 0 },
+    ];
+    const options = { dtMs: 0.1, procedural: false, neuronsPerInstance: n };
+    const cap = Math.min(availableParallelism(), 8);
+    expect(defaultThreads(n, synapses, { ...options, measured: slower })).toBe(1);
+    // Measured: two threads halve the time (0.6 → 0.3): offline takes 2; so does the loop (0.6 > 0.5).
+    const halves = [
+      { threads: 1, a0: 0, a1: 3e-5, a2: 0 },
+      { threads: 2, a0: 0, a1: 1.5e-5, a2: 0 },
+    ];
+    if (cap >= 2) {
+      expect(defaultThreads(n, synapses, { ...options, measured: halves })).toBe(2);
+      expect(defaultThreads(n, synapses, { ...options, measured: halves, purpose: 'loop' })).toBe(2);
+      // At N = 10,000 one thread takes 0.3 of the tick: the loop keeps one, offline still takes 2.
+      const small = { ...options, neuronsPerInstance: 10_000, measured: halves };
+      expect(defaultThreads(10_000, synapses / 4, { ...small, purpose: 'loop' })).toBe(1);
+      expect(defaultThreads(10_000, synapses / 4, small)).toBe(2);
+    }
+    // Batches and procedural delivery were not measured: the cost model decides.
+    expect(defaultThreads(2 * n, 2 * synapses, { ...options, measured: slower })).toBe(
+      defaultThreads(2 * n, 2 * synapses, options),
+    );
+    expect(defaultThreads(n, synapses, { ...options, procedural: true, measured: slower })).toBe(
+      defaultThreads(n, synapses, { ...options, procedural: true }),
+    );
+  });
+
+  it('refuses an unknown purpose with the value named', async () => {
+    const network = deriveNetwork(modelParams('ei-clustered', 200));
+    await expect(
+      buildEngine('cpu', { networks: [network], threadPurpose: 'batch' as 'loop' }),
+    ).rejects.toThrow(/threadPurpose must be 'offline' or 'loop', got "batch"/);
   });
 });
 
