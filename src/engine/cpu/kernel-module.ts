@@ -25,6 +25,7 @@ export interface KernelExports {
     population: number,
     instanceBase: number,
     populationCounts: number,
+    uniform: number,
   ): number;
   deliverStored(
     spikeList: number,

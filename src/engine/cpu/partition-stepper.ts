@@ -19,6 +19,40 @@ import {
 import { instantiateKernel, type KernelExports } from './kernel-module.js';
 import { CONTROL, type RegionName, type SharedBuffers, view } from './shared-state.js';
 
+/** The propagators the update reads per neuron; `uniform` runs read them once (kernel.ts update). */
+const PROPAGATORS = ['p22', 'p11Exc', 'p11Inh', 'p21Exc', 'p21Inh'] as const;
+
+/**
+ * Neurons [lo, hi) cut into runs of one instance and one type (E, then I), each marked uniform
+ * when all five propagators are equal across it (homogeneous synaptic time constants: the default).
+ */
+function typeRuns(buffers: SharedBuffers, lo: number, hi: number): Int32Array {
+  const { n, nE, batch } = buffers;
+  // Compared as bits: "equal" must mean the same f32, sign of zero included.
+  const arrays = PROPAGATORS.map((name) => {
+    const { offset, length } = buffers.regions[name];
+    return new Uint32Array(buffers.memory.buffer, offset, length);
+  });
+  const runs: number[] = [];
+  for (let b = Math.floor(lo / n); b < batch && b * n < hi; b++) {
+    for (const [start, end] of [
+      [b * n, b * n + nE],
+      [b * n + nE, (b + 1) * n],
+    ] as const) {
+      const from = Math.max(lo, start);
+      const to = Math.min(hi, end);
+      if (from >= to) continue;
+      const uniform = arrays.every((values) => {
+        const first = values[from]!;
+        for (let i = from + 1; i < to; i++) if (values[i] !== first) return false;
+        return true;
+      });
+      runs.push(from, to, uniform ? 1 : 0);
+    }
+  }
+  return Int32Array.from(runs);
+}
+
 /** Barrier polls before sleeping, per wait mode (EngineOptions.waitMode). */
 const BARRIER_SPIN_POLLS: Record<CpuWaitMode, number> = { spin: 20_000, block: 1_000 };
 
@@ -41,6 +75,8 @@ export class PartitionStepper {
   private barrierTarget = 0;
   /** Polls of the barrier word before sleeping on it (see EngineOptions.waitMode). */
   private readonly spinPolls: number;
+  /** The update's runs, three numbers each: from, to, 1 when all propagators of the run are equal. */
+  private readonly runs: Int32Array;
 
   constructor(
     private readonly buffers: SharedBuffers,
@@ -62,6 +98,7 @@ export class PartitionStepper {
     this.control = view(buffers, 'control');
     this.partitionStarts = buffers.partitionStarts;
     this.rows = stored ? buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi, this.wasm) : null;
+    this.runs = typeRuns(buffers, this.lo, this.hi);
   }
 
   get synapses(): number {
@@ -132,9 +169,12 @@ export class PartitionStepper {
     const { n, batch, thresholdMv, resetMv, refractorySteps } = this.buffers;
     const p = this.pointer;
     let spikes = 0;
-    for (let b = Math.floor(this.lo / n); b < batch && b * n < this.hi; b++) {
-      const from = Math.max(this.lo, b * n);
-      const to = Math.min(this.hi, (b + 1) * n);
+    // Per instance, the E then the I neurons of the partition: each type in one call, so that a
+    // type whose propagators are all equal is updated with them held in registers.
+    for (let run = 0; run < this.runs.length; run += 3) {
+      const from = this.runs[run]!;
+      const to = this.runs[run + 1]!;
+      const b = Math.floor(from / n);
       const listOffset = parity * this.total + this.lo + spikes;
       const countsOffset = (this.partition * batch + b) * this.populations;
       spikes += this.wasm.update(
@@ -159,6 +199,7 @@ export class PartitionStepper {
         p.population,
         b * n,
         p.populationCounts + 4 * countsOffset,
+        this.runs[run + 2]!,
       );
     }
     this.spikeCounts[parity * this.buffers.threads + this.partition] = spikes;

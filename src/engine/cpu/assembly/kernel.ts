@@ -19,6 +19,11 @@ const FRACTION: f32 = 1.0 / 65536.0;
  * the same order (WebAssembly SIMD has no fused multiply-add either), so the bits are those of
  * `updateOne` and of the WGSL kernel. A refractory lane computes the integrated V too and then keeps
  * its old V, which costs nothing and avoids a branch per neuron.
+ *
+ * `uniform`: the caller knows that the five propagators (P22, P11ex, P11in, P21ex, P21in) are the
+ * same for every neuron of [from, to) (one neuron type with homogeneous synaptic time constants, the
+ * default model): they are then read once, from neuron `from`, instead of five loads per four
+ * neurons — the same values, so the same bits.
  */
 export function update(
   from: i32,
@@ -42,13 +47,108 @@ export function update(
   population: usize,
   instanceBase: i32,
   populationCounts: usize,
+  uniform: bool,
+): i32 {
+  const f = (<usize>from) << 2;
+  if (uniform) {
+    return updateLanes<f32>(
+      from,
+      to,
+      accExc,
+      accInh,
+      vMv,
+      iExcPa,
+      iInhPa,
+      refractory,
+      p22,
+      p11Exc,
+      p11Inh,
+      p21Exc,
+      p21Inh,
+      drive,
+      spikeList,
+      thresholdMv,
+      resetMv,
+      refractorySteps,
+      population,
+      instanceBase,
+      populationCounts,
+      v128.load32_splat(p22 + f),
+      v128.load32_splat(p11Exc + f),
+      v128.load32_splat(p11Inh + f),
+      v128.load32_splat(p21Exc + f),
+      v128.load32_splat(p21Inh + f),
+    );
+  }
+  const none = i32x4.splat(0);
+  return updateLanes<i32>(
+    from,
+    to,
+    accExc,
+    accInh,
+    vMv,
+    iExcPa,
+    iInhPa,
+    refractory,
+    p22,
+    p11Exc,
+    p11Inh,
+    p21Exc,
+    p21Inh,
+    drive,
+    spikeList,
+    thresholdMv,
+    resetMv,
+    refractorySteps,
+    population,
+    instanceBase,
+    populationCounts,
+    none,
+    none,
+    none,
+    none,
+    none,
+  );
+}
+
+/**
+ * The loop of `update`, compiled twice: `Uniform` = f32 reads the propagators from the splatted
+ * values `p22Uniform` … `p21InhUniform`, any other type from the arrays (isFloat<Uniform>() is
+ * decided at compile time, so neither copy tests it per neuron).
+ */
+function updateLanes<Uniform>(
+  from: i32,
+  to: i32,
+  accExc: usize,
+  accInh: usize,
+  vMv: usize,
+  iExcPa: usize,
+  iInhPa: usize,
+  refractory: usize,
+  p22: usize,
+  p11Exc: usize,
+  p11Inh: usize,
+  p21Exc: usize,
+  p21Inh: usize,
+  drive: usize,
+  spikeList: usize,
+  thresholdMv: f32,
+  resetMv: f32,
+  refractorySteps: i32,
+  population: usize,
+  instanceBase: i32,
+  populationCounts: usize,
+  p22Uniform: v128,
+  p11ExcUniform: v128,
+  p11InhUniform: v128,
+  p21ExcUniform: v128,
+  p21InhUniform: v128,
 ): i32 {
   let spikes: i32 = 0;
   const fraction = f32x4.splat(FRACTION);
   const threshold = f32x4.splat(thresholdMv);
   const reset = f32x4.splat(resetMv);
   const refractoryStart = i32x4.splat(refractorySteps);
-  const low16 = i32x4.splat(0xffff);
   const zero = i32x4.splat(0);
   let g = from;
   for (; g + 4 <= to; g += 4) {
@@ -57,31 +157,36 @@ export function update(
     const accI = v128.load(accInh + o);
     v128.store(accExc + o, zero);
     v128.store(accInh + o, zero);
-    const inExc = f32x4.add(
-      f32x4.convert_i32x4_s(i32x4.shr_s(accE, 16)),
-      f32x4.mul(f32x4.convert_i32x4_s(v128.and(accE, low16)), fraction),
-    );
-    const inInh = f32x4.add(
-      f32x4.convert_i32x4_s(i32x4.shr_s(accI, 16)),
-      f32x4.mul(f32x4.convert_i32x4_s(v128.and(accI, low16)), fraction),
-    );
+    // acc·2^-16 rounded once: i32 → f32 conversion rounds to nearest even and the power-of-two
+    // scale is exact, which is the one rounding of updateOne's (integer + fraction) sum.
+    const inExc = f32x4.mul(f32x4.convert_i32x4_s(accE), fraction);
+    const inInh = f32x4.mul(f32x4.convert_i32x4_s(accI), fraction);
     const vOld = v128.load(vMv + o);
     const iExc = v128.load(iExcPa + o);
     const iInh = v128.load(iInhPa + o);
     const r = v128.load(refractory + o);
     const integrating = i32x4.eq(r, zero);
+    let p22v = p22Uniform;
+    let p21ExcV = p21ExcUniform;
+    let p21InhV = p21InhUniform;
+    let p11ExcV = p11ExcUniform;
+    let p11InhV = p11InhUniform;
+    if (!isFloat<Uniform>()) {
+      p22v = v128.load(p22 + o);
+      p21ExcV = v128.load(p21Exc + o);
+      p21InhV = v128.load(p21Inh + o);
+      p11ExcV = v128.load(p11Exc + o);
+      p11InhV = v128.load(p11Inh + o);
+    }
     const vIntegrated = f32x4.add(
-      f32x4.add(
-        f32x4.add(f32x4.mul(v128.load(p22 + o), vOld), f32x4.mul(v128.load(p21Exc + o), iExc)),
-        f32x4.mul(v128.load(p21Inh + o), iInh),
-      ),
+      f32x4.add(f32x4.add(f32x4.mul(p22v, vOld), f32x4.mul(p21ExcV, iExc)), f32x4.mul(p21InhV, iInh)),
       v128.load(drive + o),
     );
     let v = v128.bitselect(vIntegrated, vOld, integrating);
     // r − 1 where r ≠ 0: the "not integrating" mask is −1 in exactly those lanes.
     let rNext = i32x4.add(r, v128.not(integrating));
-    v128.store(iExcPa + o, f32x4.add(f32x4.mul(v128.load(p11Exc + o), iExc), inExc));
-    v128.store(iInhPa + o, f32x4.add(f32x4.mul(v128.load(p11Inh + o), iInh), inInh));
+    v128.store(iExcPa + o, f32x4.add(f32x4.mul(p11ExcV, iExc), inExc));
+    v128.store(iInhPa + o, f32x4.add(f32x4.mul(p11InhV, iInh), inInh));
     const fired = f32x4.ge(v, threshold);
     if (v128.any_true(fired)) {
       v = v128.bitselect(reset, v, fired);
