@@ -329,21 +329,33 @@ export function deliverStored(
 }
 
 /**
- * Adds `weight` at acc[targets[t]] for t in [start, end), u16 targets: four per 64-bit load
- * (measured ~15 % less time per event than one load per target).
+ * Adds `weight` at acc[targets[t]] for t in [start, end), u16 targets: eight per 128-bit load,
+ * widened and turned into byte addresses in SIMD lanes, so that each event costs one lane
+ * extract and its load, add and store (the scatter itself has no SIMD form).
  */
 function deliverNarrow(targets: usize, start: u32, end: u32, acc: usize, weight: i32): void {
   let t = start;
-  for (; t + 4 <= end; t += 4) {
-    const quad = load<u64>(targets + ((<usize>t) << 1));
-    const a0 = acc + ((<usize>(<u32>quad & 0xffff)) << 2);
-    const a1 = acc + ((<usize>(<u32>(quad >> 16) & 0xffff)) << 2);
-    const a2 = acc + ((<usize>(<u32>(quad >> 32) & 0xffff)) << 2);
-    const a3 = acc + ((<usize>(<u32>(quad >> 48))) << 2);
+  const base = i32x4.splat(<i32>acc);
+  for (; t + 8 <= end; t += 8) {
+    const eight = v128.load(targets + ((<usize>t) << 1));
+    const low = i32x4.add(i32x4.shl(i32x4.extend_low_i16x8_u(eight), 2), base);
+    const high = i32x4.add(i32x4.shl(i32x4.extend_high_i16x8_u(eight), 2), base);
+    const a0 = <usize>i32x4.extract_lane(low, 0);
+    const a1 = <usize>i32x4.extract_lane(low, 1);
+    const a2 = <usize>i32x4.extract_lane(low, 2);
+    const a3 = <usize>i32x4.extract_lane(low, 3);
+    const a4 = <usize>i32x4.extract_lane(high, 0);
+    const a5 = <usize>i32x4.extract_lane(high, 1);
+    const a6 = <usize>i32x4.extract_lane(high, 2);
+    const a7 = <usize>i32x4.extract_lane(high, 3);
     store<i32>(a0, load<i32>(a0) + weight);
     store<i32>(a1, load<i32>(a1) + weight);
     store<i32>(a2, load<i32>(a2) + weight);
     store<i32>(a3, load<i32>(a3) + weight);
+    store<i32>(a4, load<i32>(a4) + weight);
+    store<i32>(a5, load<i32>(a5) + weight);
+    store<i32>(a6, load<i32>(a6) + weight);
+    store<i32>(a7, load<i32>(a7) + weight);
   }
   for (; t < end; t++) {
     const target = acc + ((<usize>load<u16>(targets + ((<usize>t) << 1))) << 2);
@@ -351,17 +363,22 @@ function deliverNarrow(targets: usize, start: u32, end: u32, acc: usize, weight:
   }
 }
 
-/** deliverNarrow for u32 targets (partitions over 65,535 neurons): two per 64-bit load. */
+/** deliverNarrow for u32 targets (partitions over 65,535 neurons): four per 128-bit load. */
 function deliverWide(targets: usize, start: u32, end: u32, acc: usize, weight: i32): void {
   let t = start;
-  for (; t + 2 <= end; t += 2) {
-    const pair = load<u64>(targets + ((<usize>t) << 2));
-    const a0 = acc + ((<usize>(<u32>pair)) << 2);
-    const a1 = acc + ((<usize>(<u32>(pair >> 32))) << 2);
+  const base = i32x4.splat(<i32>acc);
+  for (; t + 4 <= end; t += 4) {
+    const four = i32x4.add(i32x4.shl(v128.load(targets + ((<usize>t) << 2)), 2), base);
+    const a0 = <usize>i32x4.extract_lane(four, 0);
+    const a1 = <usize>i32x4.extract_lane(four, 1);
+    const a2 = <usize>i32x4.extract_lane(four, 2);
+    const a3 = <usize>i32x4.extract_lane(four, 3);
     store<i32>(a0, load<i32>(a0) + weight);
     store<i32>(a1, load<i32>(a1) + weight);
+    store<i32>(a2, load<i32>(a2) + weight);
+    store<i32>(a3, load<i32>(a3) + weight);
   }
-  if (t < end) {
+  for (; t < end; t++) {
     const target = acc + ((<usize>load<u32>(targets + ((<usize>t) << 2))) << 2);
     store<i32>(target, load<i32>(target) + weight);
   }
