@@ -9,12 +9,17 @@
 
 import { machineThreadCost } from '../cost/profile.js';
 import { defaultThreads } from '../engine/cpu/cpu-engine.js';
-import type { ConnectivityMode, CpuWaitMode } from '../engine/engine.js';
+import type { ConnectivityMode, CpuWaitMode, ThreadFit } from '../engine/engine.js';
 import { type DerivedNetwork, synapseCount } from '../model/network.js';
 
 export function loopThreads(
   network: DerivedNetwork,
-  options: { connectivity?: ConnectivityMode; waitMode?: CpuWaitMode },
+  options: {
+    connectivity?: ConnectivityMode;
+    waitMode?: CpuWaitMode;
+    /** Measured cost per thread count (default: this machine's profile, if any; [] for the cost model). */
+    measured?: readonly ThreadFit[];
+  },
 ): number {
   return defaultThreads(network.layout.n, synapseCount(network.params), {
     dtMs: network.params.dtMs,
@@ -22,6 +27,6 @@ export function loopThreads(
     neuronsPerInstance: network.layout.n,
     waitMode: options.waitMode,
     purpose: 'loop',
-    measured: machineThreadCost()?.fits,
+    measured: options.measured ?? machineThreadCost()?.fits,
   });
 }

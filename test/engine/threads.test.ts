@@ -1,11 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { loopThreads } from '../../src/cli/engine-threads.js';
 import {
   balancedPartitionStarts,
   chooseThreads,
   LOOP_COMPUTE_SHARE,
   MIN_GAIN_PER_THREAD,
+  STEP_COST_NS,
   threadsForCost,
 } from '../../src/engine/cpu/cost-model.js';
 import { defaultThreads } from '../../src/engine/cpu/cpu-engine.js';
@@ -176,6 +178,23 @@ describe('thread policy (chooseThreads)', () => {
     );
   });
 
+  it("a closed loop's default takes no more threads than an offline run, and one at N = 5000", () => {
+    // No measured costs: the cost model decides, as for threadsFor.
+    for (const n of SIZES) {
+      const network = deriveNetwork(modelParams('ei-clustered', n));
+      expect(loopThreads(network, { measured: [] })).toBeLessThanOrEqual(threadsFor(n));
+    }
+    // Half a tick is 0.05 ms of compute per 0.1 ms step; N = 5000 needs ≈ 0.08 of real time on one thread.
+    const at5000 = deriveNetwork(modelParams('ei-clustered', 5000));
+    expect(loopThreads(at5000, { measured: [] })).toBe(1);
+    // Measured: one thread needs 0.6 of real time at N = 5000, two 0.3: the loop takes two.
+    const measured = [
+      { threads: 1, a0: 0.6, a1: 0, a2: 0 },
+      { threads: 2, a0: 0.3, a1: 0, a2: 0 },
+    ];
+    if (Math.min(availableParallelism(), 8) >= 2) expect(loopThreads(at5000, { measured })).toBe(2);
+  });
+
   it('refuses an unknown purpose with the value named', async () => {
     const network = deriveNetwork(modelParams('ei-clustered', 200));
     await expect(
@@ -195,10 +214,11 @@ describe('partition cuts', () => {
     expect(starts[2]).toBe(5000);
     expect(starts[1]).toBeGreaterThan(2500);
     expect(starts[1]! % 4).toBe(0);
-    // Expected cost (1.2 ns per neuron, 0.55 ns per event at 1 spike per 1000 steps) per side.
+    // Expected cost (STEP_COST_NS per neuron and per event, at 1 spike per 1000 steps) per side.
     const cost = (from: number, to: number) => {
       let ns = 0;
-      for (let i = from; i < to; i++) ns += 1.2 + (i < 4000 ? 1300 : 2500) * 1e-3 * 0.55;
+      for (let i = from; i < to; i++)
+        ns += STEP_COST_NS.perNeuron + (i < 4000 ? 1300 : 2500) * 1e-3 * STEP_COST_NS.perEvent;
       return ns;
     };
     const [left, right] = [cost(0, starts[1]!), cost(starts[1]!, 5000)];

@@ -8,17 +8,20 @@ import type { CpuWaitMode, ThreadCost, ThreadPurpose } from '../engine.js';
 /**
  * Per-step costs of the CPU kernel (ns), fitted on the 2-core development VM (AMD EPYC) from
  * `simulate` at N = 5000 with the stepper's phases timed separately, one thread at FIFO priority
- * (the VM was shared with other work): a neuron update (SIMD, 1.2 ns), a synaptic event through
- * stored rows (0.55 ns), a (spike, post) pair hashed by procedural delivery (SIMD, 1.2 ns: RT 0.40–0.47
- * against 0.16–0.18 stored at N = 5000, 25,000 pairs per step). A barrier crossing:
+ * (the VM was shared with other work), then scaled by the measured change of each phase when the
+ * update began to hold equal propagators in registers and delivery to compute addresses in SIMD
+ * (phases of both kernels timed in alternating chunks of one engine, N = 5000 and 20,000: update
+ * −29 to −40 %, delivery −10 to −17 %): a neuron update (SIMD, 1.2 → 0.85 ns), a synaptic event
+ * through stored rows (0.55 → 0.48 ns), a (spike, post) pair hashed by procedural delivery (SIMD,
+ * 1.2 ns: RT 0.40–0.47 against 0.16–0.18 stored at N = 5000, 25,000 pairs per step). A barrier crossing:
  * `perBarrier` when the waiting thread spins (cache-line hand-over plus the imbalance left after
  * balancing), `perBlockingBarrier` when it sleeps on a futex and must be woken by the kernel (a
  * wait/notify round trip between two threads measured 13 µs p50, 65 µs p99 at normal priority).
  * Only their ratios matter to the choices below.
  */
 export const STEP_COST_NS = {
-  perNeuron: 1.2,
-  perEvent: 0.55,
+  perNeuron: 0.85,
+  perEvent: 0.48,
   perBarrier: 1000,
   perBlockingBarrier: 30_000,
   perCandidate: 1.2,
