@@ -115,7 +115,11 @@ export function registerBenchLoop(bench: Command): Command {
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'cpu')
     .option('--late-policy <policy>', 'skip|late', choice(LATE_POLICIES), 'skip')
     .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
-    .option('--threads <n>', 'CPU backend threads (default: chosen from N)', integer('--threads', 1))
+    .option(
+      '--threads <n>',
+      'CPU backend threads (default: the fewest whose compute stays under half the tick)',
+      integer('--threads', 1),
+    )
     .option(
       '--nice <n>',
       'scheduling priority of the loop (-20…19; negative needs root)',

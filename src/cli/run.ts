@@ -182,7 +182,11 @@ export function registerRun(program: Command): Command {
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
     .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
-    .option('--threads <n>', 'CPU backend threads', integer('--threads', 1))
+    .option(
+      '--threads <n>',
+      'CPU backend threads (default: the fewest whose compute stays under half the tick)',
+      integer('--threads', 1),
+    )
     .option(
       '--late-policy <policy>',
       'overrun policy: skip (drop missed ticks) or late (catch up)',

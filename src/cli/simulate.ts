@@ -32,7 +32,11 @@ export function registerSimulate(program: Command): void {
     .option('--backend <name>', 'auto|webgpu|cpu', choice(['auto', 'webgpu', 'cpu'] as const), 'auto')
     .option('--seed <n>', 'random seed (instance b uses seed + b)', integer('--seed', 0), 1)
     .option('--batch <B>', 'independent instances simulated together', integer('--batch', 1), 1)
-    .option('--threads <n>', 'CPU backend threads', integer('--threads', 1))
+    .option(
+      '--threads <n>',
+      "CPU backend threads (default: the fastest, from this machine's profile or the cost model)",
+      integer('--threads', 1),
+    )
     .option(
       '--connectivity <mode>',
       'auto|stored|procedural',
