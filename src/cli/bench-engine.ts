@@ -54,6 +54,7 @@ function referenceColumns(m: CostMeasurement): Row {
     refCopies: reference.copies,
     refRtfAlone: reference.rtfAlone,
     refRtfTogether: reference.rtfTogether,
+    refSlowdowns: reference.slowdowns,
     refEfficiency: reference.efficiency,
     refIdealRtf: reference.idealRtf,
     rtfVsIdeal: m.threads !== null && m.threads >= 2 ? m.rtf / reference.idealRtf : null,

@@ -18,6 +18,8 @@ export interface ParallelReference {
   rtfAlone: number;
   /** RT of each one-thread copy while `copies` ran at once. */
   rtfTogether: number[];
+  /** Each copy's slowdown against running alone: rtfTogether / rtfAlone. */
+  slowdowns: number[];
   /** Mean over the copies of rtfAlone / rtfTogether: 1 when every copy runs as fast as alone. */
   efficiency: number;
   /** RT a `copies`-thread engine would reach if it scaled as the copies do: rtfAlone / (copies·efficiency). */
@@ -66,6 +68,7 @@ export async function measureParallelReference(
     copies: options.copies,
     rtfAlone: rtfAlone!,
     rtfTogether,
+    slowdowns: rtfTogether.map((rtf) => rtf / rtfAlone!),
     efficiency,
     idealRtf: rtfAlone! / (options.copies * efficiency),
   };

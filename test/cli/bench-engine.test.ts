@@ -40,6 +40,11 @@ function expectConsistentReference(row: SizeRow, copies: number): void {
   expect(alone).toBeGreaterThan(0);
   expect(together).toHaveLength(copies);
   for (const rtf of together) expect(rtf).toBeGreaterThan(0);
+  const slowdowns = row.refSlowdowns as number[];
+  expect(slowdowns).toHaveLength(copies);
+  slowdowns.forEach((slowdown, k) => {
+    expect(slowdown).toBeCloseTo(together[k]! / alone, 9);
+  });
   const efficiency = row.refEfficiency as number;
   const mean = together.reduce((sum, rtf) => sum + alone / rtf, 0) / copies;
   expect(efficiency).toBeCloseTo(mean, 9);
