@@ -99,9 +99,11 @@ describe('results folders (items 9 and 11)', () => {
 
   it('two sweep processes on one folder: the second is refused; Ctrl-C ends the first with 130 and frees it', async () => {
     const grid = join(dir, 'two.yaml');
+    // Long enough that the first is still running when the second has started (a faster CPU
+    // kernel finished 8 × 5 s before that under load); SIGINT ends it anyway.
     writeFileSync(
       grid,
-      'n: 2000\nduration: 5\nwarmup: 0\nbackend: cpu\ngrid:\n  seed: [1, 2, 3, 4, 5, 6, 7, 8]\n',
+      'n: 2000\nduration: 60\nwarmup: 0\nbackend: cpu\ngrid:\n  seed: [1, 2, 3, 4, 5, 6, 7, 8]\n',
     );
     const out = join(dir, 'two-out');
     const start = () => {
