@@ -18,8 +18,9 @@ export interface EngineOptions {
   /**
    * CPU backend: how a thread with nothing to do waits, at the barrier that ends every time step
    * and (workers) between runs.
-   * - 'spin' (default): poll; at the barrier for up to ~20,000 polls, between runs for 3 ms after
-   *   each run, then sleep. Lowest latency when every thread has a core to itself (offline runs,
+   * - 'spin' (default): poll; at the barrier for up to ~20,000 polls (a budget halved after each
+   *   wait that had to sleep and doubled after each it covered, so that threads short of cores
+   *   stop polling), between runs for 3 ms after each run, then sleep. Lowest latency when every thread has a core to itself (offline runs,
    *   benchmarks, a loop at normal priority).
    * - 'block': poll at the barrier for at most ~1,000 polls (a few µs), then sleep on a futex;
    *   between runs sleep at once. Use it when the caller runs at real-time (SCHED_FIFO) priority:

@@ -11,6 +11,7 @@ import {
   threadsForCost,
 } from '../../src/engine/cpu/cost-model.js';
 import { defaultThreads } from '../../src/engine/cpu/cpu-engine.js';
+import { MIN_BARRIER_POLLS, nextSpinPolls } from '../../src/engine/cpu/partition-stepper.js';
 import type { CpuWaitMode, Engine } from '../../src/engine/engine.js';
 import { deriveNetwork, synapseCount } from '../../src/model/network.js';
 import { modelParams } from '../../src/model/params.js';
@@ -200,6 +201,23 @@ describe('thread policy (chooseThreads)', () => {
     await expect(
       buildEngine('cpu', { networks: [network], threadPurpose: 'batch' as 'loop' }),
     ).rejects.toThrow(/threadPurpose must be 'offline' or 'loop', got "batch"/);
+  });
+});
+
+describe('barrier poll budget (nextSpinPolls)', () => {
+  it('halves after a wait that slept, down to MIN_BARRIER_POLLS, and doubles back up to the most', () => {
+    let polls = 20_000;
+    const budgets: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      polls = nextSpinPolls(polls, true, 20_000);
+      budgets.push(polls);
+    }
+    expect(budgets.slice(0, 3)).toEqual([10_000, 5_000, 2_500]);
+    expect(budgets.at(-1)).toBe(MIN_BARRIER_POLLS);
+    expect(nextSpinPolls(MIN_BARRIER_POLLS, true, 20_000)).toBe(MIN_BARRIER_POLLS);
+    // One transient sleep (a collection, a preemption) costs a few steps, not the run.
+    expect(nextSpinPolls(nextSpinPolls(10_000, false, 20_000), false, 20_000)).toBe(20_000);
+    expect(nextSpinPolls(800, false, 1_000)).toBe(1_000);
   });
 });
 

@@ -53,8 +53,23 @@ function typeRuns(buffers: SharedBuffers, lo: number, hi: number): Int32Array {
   return Int32Array.from(runs);
 }
 
-/** Barrier polls before sleeping, per wait mode (EngineOptions.waitMode). */
+/** Barrier polls before sleeping at most, per wait mode (EngineOptions.waitMode). */
 const BARRIER_SPIN_POLLS: Record<CpuWaitMode, number> = { spin: 20_000, block: 1_000 };
+/** The fewest polls an adaptive barrier comes down to (a few hundred ns). */
+export const MIN_BARRIER_POLLS = 100;
+
+/**
+ * The poll budget of the next barrier wait: halved after a wait that had to sleep, doubled after
+ * one the polls covered, within [MIN_BARRIER_POLLS, most]. On a machine with a core per thread the
+ * waits end while polling and the budget stays at its most. When other processes hold the cores
+ * (more runnable threads than cores), a thread polling for a partner that has no core keeps that
+ * partner from getting its core back, and every step then costs the whole poll budget: measured
+ * on the 2-vCPU VM at load 5–6, N = 5000, two threads: RT 2.5–2.7 with 20,000 polls, 0.62–0.67
+ * with 2,000, 0.51–0.53 with 200, against 0.17–0.25 for one thread. So sleeping waits shrink it.
+ */
+export function nextSpinPolls(current: number, slept: boolean, most: number): number {
+  return slept ? Math.max(MIN_BARRIER_POLLS, current >> 1) : Math.min(most, current * 2);
+}
 
 export class PartitionStepper {
   readonly lo: number;
@@ -74,7 +89,9 @@ export class PartitionStepper {
   /** CONTROL.barrier's value once every thread has passed this thread's latest barrier (wrapping). */
   private barrierTarget = 0;
   /** Polls of the barrier word before sleeping on it (see EngineOptions.waitMode). */
-  private readonly spinPolls: number;
+  private readonly maxSpinPolls: number;
+  /** Polls of the next barrier wait before sleeping (adapted: nextSpinPolls). */
+  private spinPolls: number;
   /** The update's runs, three numbers each: from, to, 1 when all propagators of the run are equal. */
   private readonly runs: Int32Array;
 
@@ -87,7 +104,8 @@ export class PartitionStepper {
     this.total = buffers.batch * buffers.n;
     this.lo = buffers.partitionStarts[partition]!;
     this.hi = buffers.partitionStarts[partition + 1]!;
-    this.spinPolls = BARRIER_SPIN_POLLS[waitMode];
+    this.maxSpinPolls = BARRIER_SPIN_POLLS[waitMode];
+    this.spinPolls = this.maxSpinPolls;
     this.populations = 2 * buffers.clusters;
     this.wasm = instantiateKernel(buffers.memory);
     this.pointer = Object.fromEntries(
@@ -263,8 +281,13 @@ export class PartitionStepper {
     }
     // Wrapping comparison: passed once the word is at or beyond the target.
     for (let poll = this.spinPolls; poll > 0; poll--) {
-      if (((Atomics.load(control, CONTROL.barrier) - target) | 0) >= 0) return;
+      if (((Atomics.load(control, CONTROL.barrier) - target) | 0) >= 0) {
+        if (this.spinPolls < this.maxSpinPolls)
+          this.spinPolls = nextSpinPolls(this.spinPolls, false, this.maxSpinPolls);
+        return;
+      }
     }
+    this.spinPolls = nextSpinPolls(this.spinPolls, true, this.maxSpinPolls);
     // Counted as a sleeper before the last look at the word: a completion after that look sees the
     // count and notifies, and Atomics.wait returns at once if the word moved in between.
     Atomics.add(control, CONTROL.sleepers, 1);
