@@ -14,7 +14,12 @@ import type { LatePolicy } from '../loop/schedule.js';
 import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { TickThread } from '../loop/tick-thread/host.js';
-import { applyRealtime, checkRealtimeRequest, type RealtimeRequest } from '../loop/tick-thread/realtime.js';
+import {
+  applyRealtime,
+  applyRealtimeToEngine,
+  checkRealtimeRequest,
+  type RealtimeRequest,
+} from '../loop/tick-thread/realtime.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import type { FoxgloveLive, FoxgloveOptions } from '../record/foxglove.js';
@@ -149,7 +154,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let cleanup: (() => Promise<void>) | undefined;
   let stopReason = 'duration';
   let loop: LoopHandle | null = null;
-  let realtime: { priority: number | null; cpu: number | null } | undefined;
+  let realtime:
+    | { priority: number | null; cpu: number | null; engineThreads: number; engineThreadsFifo: number }
+    | undefined;
   // Registered until the report is written; the process-wide owner (signals.ts) keeps a second
   // Ctrl-C from killing the process while the report and the summary are written.
   const releaseSignals =
@@ -226,8 +233,19 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       engineInfo = thread.engine;
       if (options.realtime) {
         const applied = applyRealtime(thread.threadId, options.realtime);
-        for (const line of applied.warnings) console.error(`spikeloop: ${line}`);
-        realtime = { priority: applied.priority, cpu: applied.cpu };
+        // The engine's workers only where the tick thread got FIFO: refused once is refused.
+        const helpers =
+          applied.priority !== null
+            ? applyRealtimeToEngine(thread.engineThreadIds, options.realtime, applied.cpu)
+            : null;
+        for (const line of [...applied.warnings, ...(helpers?.warnings ?? [])])
+          console.error(`spikeloop: ${line}`);
+        realtime = {
+          priority: applied.priority,
+          cpu: applied.cpu,
+          engineThreads: thread.engineThreadIds.length,
+          engineThreadsFifo: helpers?.threads ?? 0,
+        };
       }
     } else {
       engine = await createEngine(options.backend, {
@@ -388,6 +406,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickThread: thread !== null ? 'on' : 'off',
     ...(realtime !== undefined ? { realtimePriority: realtime.priority } : {}),
     ...(realtime?.cpu != null ? { tickCpu: realtime.cpu } : {}),
+    // The engine's worker threads (CPU backend) and how many of them run at the tick's FIFO priority.
+    ...(realtime !== undefined
+      ? { engineThreads: realtime.engineThreads, engineThreadsFifo: realtime.engineThreadsFifo }
+      : {}),
     // Collections of the tick thread's heap during the run (it allocates almost nothing per tick).
     ...(thread?.gc
       ? { tickGcCount: thread.gc.minor + thread.gc.major, tickGcMaxMs: round3(thread.gc.maxPauseMs) }

@@ -8,7 +8,12 @@ import { describe, expect, it } from 'vitest';
 import type { TickEvent } from '../../src/loop/observer.js';
 import type { Environment, MotorCommand, SensorSample } from '../../src/loop/ports.js';
 import { TickThread } from '../../src/loop/tick-thread/host.js';
-import { applyRealtime, schedulingOf } from '../../src/loop/tick-thread/realtime.js';
+import {
+  allowedCpus,
+  applyRealtime,
+  applyRealtimeToEngine,
+  schedulingOf,
+} from '../../src/loop/tick-thread/realtime.js';
 
 const engineSetup = {
   backend: 'cpu' as const,
@@ -223,6 +228,44 @@ describe('the tick thread', () => {
       await thread.dispose();
     }
   });
+
+  it.skipIf(!root)(
+    '--realtime gives the engine’s worker threads the tick’s FIFO priority by their thread ids, kept off the tick’s CPU',
+    async () => {
+      // Two CPU threads: the tick thread steps partition 0, one worker thread partition 1.
+      const thread = await synthetic({
+        setup: { engine: { ...engineSetup, threads: 2, realtime: true }, tickMs: 1, latePolicy: 'late' },
+      });
+      try {
+        const tick = thread.threadId!;
+        const workers = thread.engineThreadIds;
+        expect(workers).toHaveLength(1);
+        expect(workers).not.toContain(tick);
+        expect(workers).not.toContain(process.pid);
+        for (const tid of workers) expect(schedulingOf(tid)!.policy).toBe('SCHED_OTHER');
+        const cpus = allowedCpus()!;
+        const tickCpu = cpus.length > 1 ? cpus[0]! : null;
+        const applied = applyRealtime(tick, { priority: 9, ...(tickCpu !== null ? { cpu: tickCpu } : {}) });
+        expect(applied.priority).toBe(9);
+        const helpers = applyRealtimeToEngine(workers, { priority: 9 }, applied.cpu);
+        expect(helpers).toMatchObject({ priority: 9, threads: 1, warnings: [] });
+        for (const tid of workers) {
+          expect(schedulingOf(tid)).toEqual({ policy: 'SCHED_FIFO', priority: 9 });
+          if (tickCpu !== null) {
+            const affinity = spawnSync('taskset', ['-p', '-c', String(tid)], { encoding: 'utf8' }).stdout;
+            expect(affinity.trim().split(': ').pop()).toBe(helpers.cpus);
+            expect(helpers.cpus!.split(',').map(Number)).not.toContain(tickCpu);
+          }
+        }
+        expect(schedulingOf(tick)).toEqual({ policy: 'SCHED_FIFO', priority: 9 });
+        expect(schedulingOf(process.pid)!.policy).toBe('SCHED_OTHER');
+        await thread.run(300);
+        expect(thread.telemetry.counters.ticks).toBeGreaterThan(0);
+      } finally {
+        await thread.dispose();
+      }
+    },
+  );
 
   it('--realtime without the privilege says so in one line and the run goes on', async () => {
     // A thread id of a process we may not touch: pid 1 is init, owned by root; as non-root (here,

@@ -7,6 +7,7 @@
  * tick waits for (docs/tick.md).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export const DEFAULT_REALTIME_PRIORITY = 50;
 
@@ -81,6 +82,81 @@ export function applyRealtime(tid: number | null, request: RealtimeRequest): Rea
     return { priority: null, cpu, warnings };
   }
   return { priority: request.priority, cpu, warnings };
+}
+
+export interface EngineRealtimeResult {
+  /** The FIFO priority the engine's threads got, or null when none got it (or there are none). */
+  priority: number | null;
+  /** How many engine threads got it. */
+  threads: number;
+  /** The CPU list the engine's threads are kept on (with --cpu: every CPU but the tick's), or null. */
+  cpus: string | null;
+  warnings: string[];
+}
+
+/** The CPUs this process may run on (Cpus_allowed_list of /proc/self/status), or null where unknown. */
+export function allowedCpus(): number[] | null {
+  try {
+    const line = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (line === undefined) return null;
+    const cpus: number[] = [];
+    for (const part of line.split(',')) {
+      const [from, to] = part.split('-').map(Number);
+      for (let cpu = from!; cpu <= (to ?? from!); cpu++) cpus.push(cpu);
+    }
+    return cpus;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The engine's own threads (the CPU backend's workers, `Engine.threadIds`) get the tick thread's
+ * FIFO priority: the tick waits for them at the barrier of every time step, so a worker at normal
+ * priority that the main thread, the load or another process preempts stalls the FIFO tick with it
+ * (docs/tick.md). With `--cpu N` they are kept off the tick's CPU: two FIFO threads of equal
+ * priority on one CPU run one after the other, so a worker there would only run while the tick
+ * thread sleeps and the step's parallel half would become serial.
+ */
+export function applyRealtimeToEngine(
+  tids: readonly number[],
+  request: RealtimeRequest,
+  tickCpu: number | null,
+): EngineRealtimeResult {
+  checkRealtimeRequest(request);
+  const warnings: string[] = [];
+  if (tids.length === 0) return { priority: null, threads: 0, cpus: null, warnings };
+  let cpus: string | null = null;
+  if (tickCpu !== null) {
+    const others = (allowedCpus() ?? []).filter((cpu) => cpu !== tickCpu);
+    if (others.length === 0) {
+      warnings.push(
+        `--cpu: CPU ${tickCpu} is the only one this process may use; the engine's worker threads share it with the tick thread`,
+      );
+    } else {
+      const list = others.join(',');
+      const failed = tids.map((tid) => run('taskset', ['-p', '-c', list, String(tid)])).find((r) => !r.ok);
+      if (failed)
+        warnings.push(
+          `--cpu: could not keep the engine's worker threads off CPU ${tickCpu} (${failed.reason}); they run on any CPU`,
+        );
+      else cpus = list;
+    }
+  }
+  let threads = 0;
+  let reason = '';
+  for (const tid of tids) {
+    const fifo = run('chrt', ['-f', '-p', String(request.priority), String(tid)]);
+    if (fifo.ok) threads++;
+    else reason ||= fifo.reason;
+  }
+  if (threads < tids.length) {
+    const hint = /not permitted/i.test(reason) ? '; it needs root, CAP_SYS_NICE or an rtprio limit' : '';
+    warnings.push(
+      `--realtime: could not give ${tids.length - threads} of the engine's ${tids.length} worker thread(s) FIFO priority ${request.priority} (${reason}${hint}); the tick may wait for them at normal priority`,
+    );
+  }
+  return { priority: threads > 0 ? request.priority : null, threads, cpus, warnings };
 }
 
 /** The scheduling policy and priority of a thread as chrt reports it (tests, diagnostics). */

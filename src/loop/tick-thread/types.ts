@@ -66,7 +66,14 @@ export type ToMain =
       kind: 'ready';
       buffers: TickThreadBuffers;
       shape: TickThreadShape;
-      engine: { backend: BackendName; adapter: string; layout: Layout; substeps: number };
+      engine: {
+        backend: BackendName;
+        adapter: string;
+        layout: Layout;
+        substeps: number;
+        /** Linux thread ids of the engine's own threads (Engine.threadIds), for --realtime. */
+        threadIds: number[];
+      };
       env: {
         name: string;
         sources: { name: string; size?: number }[];

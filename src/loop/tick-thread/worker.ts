@@ -523,7 +523,13 @@ async function main(setup: TickThreadSetup): Promise<void> {
       kind: 'ready',
       buffers: { control: setup.control, inputs: inputSlots, records, spikes },
       shape,
-      engine: { backend: engine.backend, adapter: engine.adapter, layout, substeps: loop.substeps },
+      engine: {
+        backend: engine.backend,
+        adapter: engine.adapter,
+        layout,
+        substeps: loop.substeps,
+        threadIds: [...(engine.threadIds?.() ?? [])],
+      },
       env: {
         name: env.name,
         sources: env.sources.map((source) => ({ name: source.name, size: source.size })),
