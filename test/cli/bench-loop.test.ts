@@ -1,6 +1,10 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runSourceCli, sleep, startCli } from './live-cli.js';
+import { referenceFromHistogram, referenceMissing } from '../../src/cli/bench-reference.js';
+import { ROOT, runSourceCli, SOURCE_CLI, sleep, startCli } from './live-cli.js';
 
 describe('spikeloop bench loop', () => {
   it('prints one JSON line per network size with lateness percentiles and missed ticks', () => {
@@ -174,6 +178,102 @@ describe('spikeloop bench loop --mode load', () => {
     const result = runSourceCli(['bench', 'loop', '--mode', 'busy', '--json']);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('--mode expects a comma-separated list of quiet, load; got "busy"');
+  });
+});
+
+describe('spikeloop bench loop: the OS reference (cyclictest) beside each row', () => {
+  // cyclictest sets its thread's policy even for SCHED_OTHER, which needs root (or CAP_SYS_NICE).
+  const root = process.getuid?.() === 0;
+  const cyclictest = referenceMissing() === null;
+
+  it.skipIf(!cyclictest || !root)(
+    'measures cyclictest at each row’s priority and tick during the row: real wake-ups, percentiles and the ratio',
+    () => {
+      const result = runSourceCli(
+        [
+          'bench',
+          'loop',
+          '--priority',
+          'normal,realtime',
+          '--n',
+          '300',
+          '--threads',
+          '2',
+          '--duration',
+          '2',
+          '--json',
+        ],
+        120_000,
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const [normal, realtime] = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(normal.reference).toBe('cyclictest SCHED_OTHER');
+      expect(realtime.reference).toBe(`cyclictest FIFO ${realtime.realtimePriority}`);
+      for (const row of [normal, realtime]) {
+        expect(row.referenceConcurrent).toBe(true);
+        // One wake-up per 1 ms tick for the row's 2 s: cyclictest really ran beside the loop
+        // (fewer when the loop ended before cyclictest's last wake-up, never more).
+        expect(row.referenceWakeups).toBeGreaterThan(1000);
+        expect(row.referenceWakeups).toBeLessThanOrEqual(2000);
+        const { p50, p99, p999, max } = row.referenceLatencyUs;
+        expect(p50).toBeGreaterThan(0);
+        expect(p50).toBeLessThanOrEqual(p99);
+        expect(p99).toBeLessThanOrEqual(p999);
+        expect(p999).toBeLessThanOrEqual(max);
+        expect(row.referenceLateWakeups).toBeGreaterThanOrEqual(0);
+        expect(row.referenceLateWakeups).toBeLessThanOrEqual(row.referenceWakeups);
+        expect(row.latenessP999VsReference).toBeCloseTo(row.latenessUs.p999 / p999, 1);
+      }
+      // The engine's worker thread (--threads 2) ran at the tick's FIFO priority too.
+      expect(realtime).toMatchObject({ engineThreads: 1, engineThreadsFifo: 1 });
+      expect(normal.engineThreads).toBeUndefined();
+    },
+    150_000,
+  );
+
+  it('without cyclictest on PATH says so in one line and the rows still come out', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'spikeloop-no-path-'));
+    try {
+      const result = spawnSync(
+        process.execPath,
+        [...SOURCE_CLI, 'bench', 'loop', '--n', '100,200', '--duration', '1', '--json'],
+        { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PATH: empty } },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const rows = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(rows.map((row) => row.n)).toEqual([100, 200]);
+      for (const row of rows) {
+        expect(row.ticks + row.missed).toBe(1000);
+        expect(row.reference).toBe(
+          'left out: cyclictest is not on PATH (Debian/Ubuntu: apt-get install rt-tests)',
+        );
+        expect(row.referenceLatencyUs).toBeUndefined();
+      }
+      expect(result.stderr.match(/no OS reference beside the rows: cyclictest is not on PATH/g)).toHaveLength(
+        1,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('reads percentiles and late wake-ups from cyclictest’s histogram, the overflow counted at the maximum', () => {
+    // 1000 wake-ups: 990 at 50 µs, 5 at 900 µs, 3 at 1000 µs (one tick: late), 2 beyond the histogram.
+    const result = referenceFromHistogram({ '50': 990, '900': 5, '1000': 3 }, 1000, 25_000, 1000);
+    expect(result).toEqual({
+      wakeups: 1000,
+      latencyUs: { p50: 50, p99: 50, p999: 25_000, max: 25_000 },
+      lateWakeups: 5,
+    });
+    expect(referenceFromHistogram({ '50': 990, '900': 5, '1000': 5 }, 1000, 1000, 1000).latencyUs.p999).toBe(
+      1000,
+    );
   });
 });
 
