@@ -23,6 +23,7 @@ import {
   referenceMissing,
 } from './bench-reference.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
+import { LateTickCauses } from './late-ticks.js';
 import { printRows, type Row } from './output.js';
 import { choice, integer, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
 import { realtimeRequest } from './run.js';
@@ -244,8 +245,10 @@ async function benchRow(
           wakeups: Math.max(1, Math.round((options.duration * 1000) / options.tickMs)),
         })
       : null;
+  const causes = new LateTickCauses(options.tickMs * 1000);
   const { summary, recording } = await runClosedLoop({
     ...common,
+    observers: [causes],
     ...(load !== null ? { env: 'ws', envSettings: { host: '127.0.0.1', port: 0 } } : {}),
     onStart: async (loop, env) => {
       const stopLoad = load !== null ? await load.start(loop, env as WsEnvironment) : undefined;
@@ -292,6 +295,21 @@ async function benchRow(
     latenessUs: summary.latenessUs!,
     computeUs: summary.computeUs!,
     e2eUs: summary.e2eUs!,
+    // Late ticks (≥ ¼ tick) by cause: the previous tick overran, or the idle tick thread woke late.
+    ...causes.result(),
+    // The kernel's view of the tick thread (and the engine's workers) during the run.
+    ...Object.fromEntries(
+      [
+        'tickRunDelayMs',
+        'tickPreemptions',
+        'engineRunDelayMs',
+        'enginePreemptions',
+        'tickGcCount',
+        'tickGcMaxMs',
+      ]
+        .filter((key) => summary[key] !== undefined)
+        .map((key) => [key, summary[key]!]),
+    ),
     ...(load ? load.fields() : {}),
     ...(reference !== null
       ? reference.fields(summary.latenessUs as Percentiles | undefined)
@@ -520,6 +538,12 @@ function tableColumns(rows: readonly Row[]): string[] {
     'computeP99Us',
     'e2eP50Us',
     'e2eP99Us',
+    'lateTicks',
+    'lateAfterOverrun',
+    'lateWakeup',
+    'tickRunDelayMs',
+    'tickPreemptions',
+    'engineRunDelayMs',
     'reference',
     'referenceLatencyP50Us',
     'referenceLatencyP99Us',

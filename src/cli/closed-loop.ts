@@ -8,6 +8,7 @@ import { createEngine } from '../engine/create.js';
 import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
 import { createEnvironment } from '../env/registry.js';
 import type { EngineInfo, LoopHandle } from '../loop/handle.js';
+import type { TickObserver } from '../loop/observer.js';
 import type { Environment, LiveLoop } from '../loop/ports.js';
 import { safetyFromSettings } from '../loop/safety.js';
 import type { LatePolicy } from '../loop/schedule.js';
@@ -19,6 +20,8 @@ import {
   applyRealtimeToEngine,
   checkRealtimeRequest,
   type RealtimeRequest,
+  type ThreadSchedStats,
+  threadSchedStats,
 } from '../loop/tick-thread/realtime.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
@@ -78,6 +81,8 @@ export interface ClosedLoopOptions {
    * function runs at shutdown.
    */
   onStart?: (loop: LiveLoop, env: Environment) => Promise<(() => Promise<void>) | undefined>;
+  /** Observers of every tick (bench loop's late-tick causes), added before the first tick. */
+  observers?: readonly TickObserver[];
 }
 
 /** Pure in-process environments: created inside the tick thread (the arena steps in lockstep with the tick). */
@@ -105,6 +110,37 @@ const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
 });
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+type SchedDelta = {
+  tickRunDelayMs: number;
+  tickPreemptions: number;
+  engineRunDelayMs?: number;
+  enginePreemptions?: number;
+};
+
+/** The tick thread's (first) and the engine workers' scheduling counters over the run, or null. */
+function schedulingDelta(before: (ThreadSchedStats | null)[], tids: number[]): SchedDelta | null {
+  const deltas = tids.map((tid, k) => {
+    const start = before[k];
+    const end = tid > 0 ? threadSchedStats(tid) : null;
+    return start && end
+      ? { runDelayNs: end.runDelayNs - start.runDelayNs, preemptions: end.preemptions - start.preemptions }
+      : null;
+  });
+  const tick = deltas[0];
+  if (!tick) return null;
+  const engine = deltas.slice(1).filter((delta) => delta !== null);
+  return {
+    tickRunDelayMs: round3(tick.runDelayNs / 1e6),
+    tickPreemptions: tick.preemptions,
+    ...(engine.length > 0
+      ? {
+          engineRunDelayMs: round3(engine.reduce((sum, d) => sum + d.runDelayNs, 0) / 1e6),
+          enginePreemptions: engine.reduce((sum, d) => sum + d.preemptions, 0),
+        }
+      : {}),
+  };
+}
 
 /** Sets this thread's nice value (threads started later inherit it); returns the value in effect. */
 function applyNice(nice: number): number {
@@ -154,6 +190,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let cleanup: (() => Promise<void>) | undefined;
   let stopReason = 'duration';
   let loop: LoopHandle | null = null;
+  let schedDelta: SchedDelta | null = null;
   let realtime:
     | { priority: number | null; cpu: number | null; engineThreads: number; engineThreadsFifo: number }
     | undefined;
@@ -310,6 +347,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         console.error(`spikeloop: Foxglove WebSocket server at ${foxglove.url}`);
       }
     }
+    for (const observer of options.observers ?? []) handle.addObserver(observer);
     cleanup = (await options.onStart?.(live, env)) ?? undefined;
     const maxTicks =
       options.durationS === undefined
@@ -319,7 +357,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     if (stopReason === 'duration') {
       startedAt = new Date().toISOString();
       loopStartUs = monotonicUs();
-      await handle.run(maxTicks);
+      const threads = thread !== null ? [thread.threadId ?? -1, ...thread.engineThreadIds] : [];
+      const before = threads.map((tid) => (tid > 0 ? threadSchedStats(tid) : null));
+      try {
+        await handle.run(maxTicks);
+      } finally {
+        schedDelta = schedulingDelta(before, threads);
+      }
     }
   } catch (error) {
     failure = error;
@@ -410,6 +454,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ...(realtime !== undefined
       ? { engineThreads: realtime.engineThreads, engineThreadsFifo: realtime.engineThreadsFifo }
       : {}),
+    // What the kernel did to the tick thread and the engine's workers during the run: time they
+    // waited runnable for a CPU, and how often they were preempted (docs/tick.md, "The tails").
+    ...(schedDelta ?? {}),
     // Collections of the tick thread's heap during the run (it allocates almost nothing per tick).
     ...(thread?.gc
       ? { tickGcCount: thread.gc.minor + thread.gc.major, tickGcMaxMs: round3(thread.gc.maxPauseMs) }

@@ -248,7 +248,14 @@ describe('the tick thread', () => {
         const applied = applyRealtime(tick, { priority: 9, ...(tickCpu !== null ? { cpu: tickCpu } : {}) });
         expect(applied.priority).toBe(9);
         const helpers = applyRealtimeToEngine(workers, { priority: 9 }, applied.cpu);
-        expect(helpers).toMatchObject({ priority: 9, threads: 1, warnings: [] });
+        expect(helpers).toMatchObject({ priority: 9, threads: 1 });
+        // Tick thread + one worker at FIFO on two CPUs or fewer leave nothing for the rest: one line.
+        if (cpus.length <= 2) {
+          expect(helpers.warnings).toHaveLength(1);
+          expect(helpers.warnings[0]).toMatch(
+            /the tick thread and 1 engine worker thread\(s\) at FIFO priority can occupy all \d CPUs; .* prefer --threads 1 or fewer/,
+          );
+        } else expect(helpers.warnings).toEqual([]);
         for (const tid of workers) {
           expect(schedulingOf(tid)).toEqual({ policy: 'SCHED_FIFO', priority: 9 });
           if (tickCpu !== null) {
