@@ -300,6 +300,7 @@ async function benchRow(
     // The kernel's view of the tick thread (and the engine's workers) during the run.
     ...Object.fromEntries(
       [
+        'tickTimerSlackNs',
         'tickRunDelayMs',
         'tickPreemptions',
         'engineRunDelayMs',

@@ -22,6 +22,7 @@ import {
   type RealtimeRequest,
   type ThreadSchedStats,
   threadSchedStats,
+  timerSlackNs,
 } from '../loop/tick-thread/realtime.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
@@ -112,6 +113,8 @@ const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 type SchedDelta = {
+  /** The tick thread's timer slack (it sets 1 ns itself; the kernel's default is 50 µs). */
+  tickTimerSlackNs: number | null;
   tickRunDelayMs: number;
   tickPreemptions: number;
   engineRunDelayMs?: number;
@@ -131,6 +134,7 @@ function schedulingDelta(before: (ThreadSchedStats | null)[], tids: number[]): S
   if (!tick) return null;
   const engine = deltas.slice(1).filter((delta) => delta !== null);
   return {
+    tickTimerSlackNs: timerSlackNs(tids[0]!),
     tickRunDelayMs: round3(tick.runDelayNs / 1e6),
     tickPreemptions: tick.preemptions,
     ...(engine.length > 0

@@ -13,6 +13,7 @@ import {
   applyRealtime,
   applyRealtimeToEngine,
   schedulingOf,
+  timerSlackNs,
 } from '../../src/loop/tick-thread/realtime.js';
 
 const engineSetup = {
@@ -107,6 +108,18 @@ describe('the tick thread', () => {
       expect(thread.engine.stepCount).toBe(50 * 10 + 1500 * 10);
       expect(thread.telemetry.activity()!.spikes).toBeGreaterThan(0);
       expect(thread.droppedRecords).toBe(0);
+    } finally {
+      await thread.dispose();
+    }
+  });
+
+  it('the tick thread sets its own timer slack to 1 ns; the main thread keeps the default', async () => {
+    const thread = await synthetic();
+    try {
+      const tid = thread.threadId;
+      expect(tid).not.toBeNull();
+      expect(timerSlackNs(tid!)).toBe(1);
+      expect(timerSlackNs(process.pid)).not.toBe(1);
     } finally {
       await thread.dispose();
     }

@@ -195,6 +195,16 @@ export function threadSchedStats(tid: number): ThreadSchedStats | null {
   }
 }
 
+/** A thread's timer slack (/proc/TID/timerslack_ns), ns, or null where unreadable. */
+export function timerSlackNs(tid: number): number | null {
+  try {
+    const value = Number(readFileSync(`/proc/${tid}/timerslack_ns`, 'utf8').trim());
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The scheduling policy and priority of a thread as chrt reports it (tests, diagnostics). */
 export function schedulingOf(tid: number): { policy: string; priority: number } | null {
   const result = spawnSync('chrt', ['-p', String(tid)], { encoding: 'utf8', timeout: 5000 });

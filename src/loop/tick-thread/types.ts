@@ -36,7 +36,7 @@ export interface TickThreadSetup {
     threads?: number;
     connectivity?: ConnectivityMode;
     warmupTicks: number;
-    /** The tick thread is asked to run at FIFO priority: the CPU engine's workers then block (EngineOptions.waitMode). */
+    /** The tick thread is asked to run at FIFO priority (the CPU engine's workers block at any priority). */
     realtime?: boolean;
   };
   tickMs: number;
