@@ -303,6 +303,7 @@ async function benchRow(
         'tickTimerSlackNs',
         'tickRunDelayMs',
         'tickPreemptions',
+        'tickMajorFaults',
         'engineRunDelayMs',
         'enginePreemptions',
         'tickGcCount',

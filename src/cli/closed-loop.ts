@@ -117,6 +117,8 @@ type SchedDelta = {
   tickTimerSlackNs: number | null;
   tickRunDelayMs: number;
   tickPreemptions: number;
+  /** Page faults of the tick thread that waited for a read during the run. */
+  tickMajorFaults: number;
   engineRunDelayMs?: number;
   enginePreemptions?: number;
 };
@@ -127,7 +129,11 @@ function schedulingDelta(before: (ThreadSchedStats | null)[], tids: number[]): S
     const start = before[k];
     const end = tid > 0 ? threadSchedStats(tid) : null;
     return start && end
-      ? { runDelayNs: end.runDelayNs - start.runDelayNs, preemptions: end.preemptions - start.preemptions }
+      ? {
+          runDelayNs: end.runDelayNs - start.runDelayNs,
+          preemptions: end.preemptions - start.preemptions,
+          majorFaults: end.majorFaults - start.majorFaults,
+        }
       : null;
   });
   const tick = deltas[0];
@@ -137,6 +143,7 @@ function schedulingDelta(before: (ThreadSchedStats | null)[], tids: number[]): S
     tickTimerSlackNs: timerSlackNs(tids[0]!),
     tickRunDelayMs: round3(tick.runDelayNs / 1e6),
     tickPreemptions: tick.preemptions,
+    tickMajorFaults: tick.majorFaults,
     ...(engine.length > 0
       ? {
           engineRunDelayMs: round3(engine.reduce((sum, d) => sum + d.runDelayNs, 0) / 1e6),

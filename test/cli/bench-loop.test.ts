@@ -25,6 +25,14 @@ describe('spikeloop bench loop', () => {
       });
       expect(row.ticks + row.missed).toBe(1000);
       for (const key of ['p50', 'p99', 'p999', 'max']) expect(typeof row.latenessUs[key]).toBe('number');
+      // Late ticks by cause, and the kernel's counters for the tick thread.
+      expect(row.lateTicks).toBe(row.lateAfterOverrun + row.lateWakeup);
+      expect(row.lateThresholdUs).toBe(250);
+      expect(row.tickRunDelayMs).toBeGreaterThanOrEqual(0);
+      expect(row.tickPreemptions).toBeGreaterThanOrEqual(0);
+      expect(row.tickMajorFaults).toBeGreaterThanOrEqual(0);
+      // The tick thread set its own timer slack (normal priority: the kernel keeps what it set).
+      expect(row.tickTimerSlackNs).toBe(1);
     }
   });
 

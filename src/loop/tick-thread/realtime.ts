@@ -177,6 +177,8 @@ export interface ThreadSchedStats {
   runNs: number;
   /** Times it was taken off the CPU while runnable (preempted). */
   preemptions: number;
+  /** Page faults that had to wait for a read (a page the kernel had reclaimed: code, files). */
+  majorFaults: number;
 }
 
 /** /proc/self/task/TID/schedstat and its status' nonvoluntary_ctxt_switches, or null where unreadable. */
@@ -188,8 +190,11 @@ export function threadSchedStats(tid: number): ThreadSchedStats | null {
       .map(Number);
     const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
     const preemptions = Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? Number.NaN);
-    if (!Number.isFinite(runNs) || !Number.isFinite(runDelayNs) || !Number.isFinite(preemptions)) return null;
-    return { runDelayNs: runDelayNs!, runNs: runNs!, preemptions };
+    // stat: "TID (comm) state ppid … minflt cminflt majflt …": majflt is the 10th field after the comm.
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const majorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[9]);
+    if (![runNs, runDelayNs, preemptions, majorFaults].every(Number.isFinite)) return null;
+    return { runDelayNs: runDelayNs!, runNs: runNs!, preemptions, majorFaults };
   } catch {
     return null;
   }
