@@ -493,7 +493,7 @@ class ReferenceRun {
     const policy = this.spec.fifoPriority === null ? 'SCHED_OTHER' : `FIFO ${this.spec.fifoPriority}`;
     if (this.result === null)
       return { reference: `failed: ${this.failure ?? 'the loop ended before the reference started'}` };
-    const { wakeups, latencyUs, lateWakeups } = this.result;
+    const { wakeups, latencyUs, lateWakeups, missed } = this.result;
     return {
       reference: `cyclictest ${policy}`,
       // It ran while the loop ran: it shares the CPUs with the loop, its engine and its load.
@@ -501,7 +501,9 @@ class ReferenceRun {
       referenceWakeups: wakeups,
       referenceLatencyUs: latencyUs,
       referenceLateWakeups: lateWakeups,
-      referenceLatePct: wakeups > 0 ? Math.round((lateWakeups / wakeups) * 1e5) / 1e3 : 0,
+      // Periods it slept through: the loop's `missed` for a thread that woke like the reference.
+      referenceMissed: missed,
+      referenceMissedPct: wakeups + missed > 0 ? Math.round((missed / (wakeups + missed)) * 1e5) / 1e3 : 0,
       // The loop's tail against the machine's at the same priority: 1 means the loop's tail is the OS's.
       latenessP999VsReference:
         lateness !== undefined && latencyUs.p999 > 0
@@ -551,7 +553,7 @@ function tableColumns(rows: readonly Row[]): string[] {
     'referenceLatencyP99Us',
     'referenceLatencyP999Us',
     'referenceLatencyMaxUs',
-    'referenceLateWakeups',
+    'referenceMissed',
     'latenessP999VsReference',
     'simSensorSentPerS',
     'bridgeSensorReceivedPerS',

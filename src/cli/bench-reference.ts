@@ -22,10 +22,17 @@ export interface ReferenceSpec {
 export interface ReferenceResult {
   /** Wake-ups measured (cyclictest's cycles). */
   wakeups: number;
-  /** Wake-up latency past each deadline, µs. */
+  /**
+   * Latency past each deadline, µs, counted per period as the loop counts its lateness: after a
+   * wake-up L late, cyclictest skips the periods it slept through and records one sample, where
+   * the loop records every dropped tick (L, L − tick, …; coordinated-omission correction). The
+   * same correction is applied here, so the two histograms count the same thing.
+   */
   latencyUs: { p50: number; p99: number; p999: number; max: number };
-  /** Wake-ups at least one interval (one tick) late: the reference's "missed". */
+  /** Wake-ups at least one interval (one tick) late. */
   lateWakeups: number;
+  /** Periods slept through (what the loop's `missed` would be for a thread that woke like this). */
+  missed: number;
 }
 
 /** Latencies up to this many ticks (at least 20 ms) are binned per µs; later ones count as overflow. */
@@ -46,20 +53,38 @@ export function referenceMissing(path = process.env.PATH ?? ''): string | null {
   return 'cyclictest is not on PATH (Debian/Ubuntu: apt-get install rt-tests)';
 }
 
-/** Percentiles of cyclictest's per-µs histogram; the overflow above it counts at the maximum. */
+/**
+ * Percentiles of cyclictest's per-µs histogram, corrected per period like the loop's lateness (a
+ * wake-up L ≥ one interval late also counts L − interval, L − 2·interval, … down to below one
+ * interval, one value per period slept through); the overflow above the histogram counts at the
+ * maximum.
+ */
 export function referenceFromHistogram(
   histogram: Record<string, number>,
   cycles: number,
   maxUs: number,
   intervalUs: number,
 ): ReferenceResult {
-  const bins = Object.entries(histogram)
-    .map(([us, count]) => [Number(us), count] as const)
-    .sort((a, b) => a[0] - b[0]);
-  const binned = bins.reduce((sum, [, count]) => sum + count, 0);
-  const overflow = Math.max(0, cycles - binned);
+  const counts = new Map<number, number>();
+  const add = (us: number, count: number) => counts.set(us, (counts.get(us) ?? 0) + count);
+  let binned = 0;
+  let lateWakeups = 0;
+  let missed = 0;
+  const record = (us: number, count: number) => {
+    const skipped = Math.floor(us / intervalUs);
+    if (skipped > 0) lateWakeups += count;
+    missed += skipped * count;
+    for (let k = 0; k <= skipped; k++) add(us - k * intervalUs, count);
+  };
+  for (const [us, count] of Object.entries(histogram)) {
+    binned += count;
+    record(Number(us), count);
+  }
+  record(maxUs, Math.max(0, cycles - binned));
+  const bins = [...counts.entries()].filter(([, count]) => count > 0).sort((a, b) => a[0] - b[0]);
+  const total = bins.reduce((sum, [, count]) => sum + count, 0);
   const quantile = (q: number): number => {
-    const rank = Math.ceil(q * cycles);
+    const rank = Math.ceil(q * total);
     let seen = 0;
     for (const [us, count] of bins) {
       seen += count;
@@ -67,11 +92,11 @@ export function referenceFromHistogram(
     }
     return maxUs;
   };
-  const late = bins.filter(([us]) => us >= intervalUs).reduce((sum, [, count]) => sum + count, 0);
   return {
     wakeups: cycles,
     latencyUs: { p50: quantile(0.5), p99: quantile(0.99), p999: quantile(0.999), max: maxUs },
-    lateWakeups: late + overflow,
+    lateWakeups,
+    missed,
   };
 }
 

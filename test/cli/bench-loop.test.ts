@@ -271,17 +271,15 @@ describe('spikeloop bench loop: the OS reference (cyclictest) beside each row', 
     }
   });
 
-  it('reads percentiles and late wake-ups from cyclictest’s histogram, the overflow counted at the maximum', () => {
-    // 1000 wake-ups: 990 at 50 µs, 5 at 900 µs, 3 at 1000 µs (one tick: late), 2 beyond the histogram.
-    const result = referenceFromHistogram({ '50': 990, '900': 5, '1000': 3 }, 1000, 25_000, 1000);
-    expect(result).toEqual({
-      wakeups: 1000,
-      latencyUs: { p50: 50, p99: 50, p999: 25_000, max: 25_000 },
-      lateWakeups: 5,
-    });
-    expect(referenceFromHistogram({ '50': 990, '900': 5, '1000': 5 }, 1000, 1000, 1000).latencyUs.p999).toBe(
-      1000,
-    );
+  it('reads cyclictest’s histogram per period as the loop counts lateness: skipped periods count, the overflow at the maximum', () => {
+    // 1000 wake-ups: 993 at 50 µs, 5 at 900 µs, 1 at 2300 µs (two periods slept through), 1 beyond
+    // the histogram (the maximum, 4500 µs: four periods).
+    const result = referenceFromHistogram({ '50': 993, '900': 5, '2300': 1 }, 1000, 4500, 1000);
+    expect(result.wakeups).toBe(1000);
+    expect(result.lateWakeups).toBe(2);
+    expect(result.missed).toBe(6);
+    // 1006 values: 2300, 1300, 300 and 4500, 3500, 2500, 1500, 500 besides the 998 others.
+    expect(result.latencyUs).toEqual({ p50: 50, p99: 900, p999: 3500, max: 4500 });
   });
 });
 
