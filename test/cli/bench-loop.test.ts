@@ -233,6 +233,8 @@ describe('spikeloop bench loop: the OS reference (cyclictest) beside each row', 
         expect(p999).toBeLessThanOrEqual(max);
         expect(row.referenceLateWakeups).toBeGreaterThanOrEqual(0);
         expect(row.referenceLateWakeups).toBeLessThanOrEqual(row.referenceWakeups);
+        // Periods slept through: at least one per late wake-up.
+        expect(row.referenceMissed).toBeGreaterThanOrEqual(row.referenceLateWakeups);
         expect(row.latenessP999VsReference).toBeCloseTo(row.latenessUs.p999 / p999, 1);
       }
       // The engine's worker thread (--threads 2) ran at the tick's FIFO priority too.
