@@ -76,6 +76,7 @@ interface BenchLoopOptions {
   /** The FIFO priority of the realtime rows (true: the default priority). */
   realtime?: boolean | string;
   cpu?: number;
+  tickNice?: number;
   /** The OS reference (cyclictest) beside each row; `--no-reference` leaves it out. */
   reference: boolean;
 }
@@ -142,6 +143,11 @@ export function registerBenchLoop(bench: Command): Command {
       `FIFO priority of the realtime rows (default ${DEFAULT_REALTIME_PRIORITY}); alone, it means --priority realtime`,
     )
     .option('--cpu <n>', 'pin the tick thread of the realtime rows to this CPU', integer('--cpu', 0))
+    .option(
+      '--tick-nice <n>',
+      'nice value (-20…19) for the tick thread and the engine workers alone, every row',
+      integer('--tick-nice', -20),
+    )
     .option(
       '--no-reference',
       'leave out the OS reference: cyclictest at the row’s priority and tick, concurrent with the loop',
@@ -235,6 +241,7 @@ async function benchRow(
     nice: options.nice,
     tickThread: options.tickThread !== 'off',
     realtime,
+    tickNice: options.tickNice,
   };
   const load = run.mode === 'load' ? new LoadRun(options.loadRateHz, options.duration) : null;
   const reference =
@@ -273,6 +280,7 @@ async function benchRow(
     durationS: options.duration,
     latePolicy: options.latePolicy,
     nice: summary.nice ?? null,
+    ...(summary.tickNice !== undefined ? { tickNice: summary.tickNice } : {}),
     tickThread: summary.tickThread!,
     // null: normal priority, or realtime refused (no privilege; the row then ran at normal priority).
     realtimePriority: summary.realtimePriority ?? null,
@@ -531,6 +539,7 @@ function tableColumns(rows: readonly Row[]): string[] {
     'realtime',
     'n',
     'nice',
+    'tickNice',
     'ticks',
     'missed',
     'missedPct',

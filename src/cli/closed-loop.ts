@@ -18,6 +18,7 @@ import { TickThread } from '../loop/tick-thread/host.js';
 import {
   applyRealtime,
   applyRealtimeToEngine,
+  applyTickNice,
   checkRealtimeRequest,
   type RealtimeRequest,
   type ThreadSchedStats,
@@ -82,6 +83,8 @@ export interface ClosedLoopOptions {
    * function runs at shutdown.
    */
   onStart?: (loop: LiveLoop, env: Environment) => Promise<(() => Promise<void>) | undefined>;
+  /** Nice value for the tick thread and the engine's workers alone (`--tick-nice`); needs the tick thread. */
+  tickNice?: number;
   /** Observers of every tick (bench loop's late-tick causes), added before the first tick. */
   observers?: readonly TickObserver[];
 }
@@ -191,6 +194,15 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     modelParams(options.model, options.n, { ...options.modelOverrides, seed: options.seed }),
   );
   const wantThread = options.tickThread !== false;
+  if (
+    options.tickNice !== undefined &&
+    !(Number.isInteger(options.tickNice) && options.tickNice >= -20 && options.tickNice <= 19)
+  ) {
+    throw new Error(`--tick-nice must be an integer from -20 to 19, got ${options.tickNice}`);
+  }
+  if (options.tickNice !== undefined && !wantThread) {
+    throw new Error('--tick-nice applies to the tick thread; it cannot be combined with --tick-thread off');
+  }
   if (options.realtime && !wantThread) {
     throw new Error('--realtime applies to the tick thread; it cannot be combined with --tick-thread off');
   }
@@ -202,6 +214,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let stopReason = 'duration';
   let loop: LoopHandle | null = null;
   let schedDelta: SchedDelta | null = null;
+  let tickNice: number | null | undefined;
   let realtime:
     | { priority: number | null; cpu: number | null; engineThreads: number; engineThreadsFifo: number }
     | undefined;
@@ -279,6 +292,12 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       env ??= thread.env;
       loop = thread;
       engineInfo = thread.engine;
+      if (options.tickNice !== undefined) {
+        const tids = [thread.threadId ?? -1, ...thread.engineThreadIds].filter((tid) => tid > 0);
+        const niced = applyTickNice(tids, options.tickNice);
+        for (const line of niced.warnings) console.error(`spikeloop: ${line}`);
+        tickNice = niced.nice;
+      }
       if (options.realtime) {
         const applied = applyRealtime(thread.threadId, options.realtime);
         // The engine's workers only where the tick thread got FIFO: refused once is refused.
@@ -461,6 +480,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickThread: thread !== null ? 'on' : 'off',
     ...(realtime !== undefined ? { realtimePriority: realtime.priority } : {}),
     ...(realtime?.cpu != null ? { tickCpu: realtime.cpu } : {}),
+    // --tick-nice: the nice value of the tick thread and the engine's workers (null: refused).
+    ...(tickNice !== undefined ? { tickNice } : {}),
     // The engine's worker threads (CPU backend) and how many of them run at the tick's FIFO priority.
     ...(realtime !== undefined
       ? { engineThreads: realtime.engineThreads, engineThreadsFifo: realtime.engineThreadsFifo }

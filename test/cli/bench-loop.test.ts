@@ -207,6 +207,8 @@ describe('spikeloop bench loop: the OS reference (cyclictest) beside each row', 
           '300',
           '--threads',
           '2',
+          '--tick-nice',
+          '-2',
           '--duration',
           '2',
           '--json',
@@ -240,6 +242,8 @@ describe('spikeloop bench loop: the OS reference (cyclictest) beside each row', 
       // The engine's worker thread (--threads 2) ran at the tick's FIFO priority too.
       expect(realtime).toMatchObject({ engineThreads: 1, engineThreadsFifo: 1 });
       expect(normal.engineThreads).toBeUndefined();
+      // --tick-nice applies to every row (as root).
+      expect([normal.tickNice, realtime.tickNice]).toEqual([-2, -2]);
     },
     150_000,
   );

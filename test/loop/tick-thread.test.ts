@@ -4,6 +4,7 @@
  * the real worker (CPU engine, N = 200) and check behaviour, not timing.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { TickEvent } from '../../src/loop/observer.js';
 import type { Environment, MotorCommand, SensorSample } from '../../src/loop/ports.js';
@@ -12,6 +13,7 @@ import {
   allowedCpus,
   applyRealtime,
   applyRealtimeToEngine,
+  applyTickNice,
   schedulingOf,
   timerSlackNs,
 } from '../../src/loop/tick-thread/realtime.js';
@@ -284,6 +286,28 @@ describe('the tick thread', () => {
       } finally {
         await thread.dispose();
       }
+    },
+  );
+
+  it.skipIf(!root)(
+    '--tick-nice gives the tick thread and the engine’s worker a nice value by thread id, not the process',
+    async () => {
+      const thread = await synthetic({
+        setup: { engine: { ...engineSetup, threads: 2 }, tickMs: 1, latePolicy: 'late' },
+      });
+      try {
+        const tids = [thread.threadId!, ...thread.engineThreadIds];
+        expect(tids).toHaveLength(2);
+        const mainNice = getPriority(process.pid);
+        expect(applyTickNice(tids, -7)).toEqual({ nice: -7, warnings: [] });
+        for (const tid of tids) expect(getPriority(tid)).toBe(-7);
+        expect(getPriority(process.pid)).toBe(mainNice);
+        await thread.run(200);
+        expect(thread.telemetry.counters.ticks).toBeGreaterThan(0);
+      } finally {
+        await thread.dispose();
+      }
+      expect(() => applyTickNice([1], 20)).toThrow('--tick-nice must be an integer from -20 to 19, got 20');
     },
   );
 
