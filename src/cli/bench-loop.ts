@@ -16,7 +16,14 @@ import type { LiveLoop } from '../loop/ports.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
 import { DEFAULT_REALTIME_PRIORITY } from '../loop/tick-thread/realtime.js';
 import { LoadProcess, Ros2Traffic, shutdownRos2Traffic } from './bench-load.js';
+import {
+  CyclictestReference,
+  type ReferenceResult,
+  type ReferenceSpec,
+  referenceMissing,
+} from './bench-reference.js';
 import { type ClosedLoopOptions, runClosedLoop } from './closed-loop.js';
+import { LateTickCauses } from './late-ticks.js';
 import { printRows, type Row } from './output.js';
 import { choice, integer, MAX_TICK_MS, MAX_WALL_S, numberInRange } from './parse.js';
 import { realtimeRequest } from './run.js';
@@ -69,6 +76,9 @@ interface BenchLoopOptions {
   /** The FIFO priority of the realtime rows (true: the default priority). */
   realtime?: boolean | string;
   cpu?: number;
+  tickNice?: number;
+  /** The OS reference (cyclictest) beside each row; `--no-reference` leaves it out. */
+  reference: boolean;
 }
 
 type Percentiles = { p50: number; p99: number; p999: number; max: number };
@@ -137,6 +147,15 @@ export function registerBenchLoop(bench: Command): Command {
       `FIFO priority of the realtime rows (default ${DEFAULT_REALTIME_PRIORITY}); alone, it means --priority realtime`,
     )
     .option('--cpu <n>', 'pin the tick thread of the realtime rows to this CPU', integer('--cpu', 0))
+    .option(
+      '--tick-nice <n>',
+      'nice value (-20…19) for the tick thread and the engine workers alone, every row',
+      integer('--tick-nice', -20),
+    )
+    .option(
+      '--no-reference',
+      'leave out the OS reference: cyclictest at the row’s priority and tick, concurrent with the loop',
+    )
     .option('--json', 'one JSON object per row')
     .action(async (options: BenchLoopOptions) => {
       const priorities = options.priority ?? [options.realtime === undefined ? 'normal' : 'realtime'];
@@ -154,6 +173,9 @@ export function registerBenchLoop(bench: Command): Command {
       const realtime = priorities.includes('realtime')
         ? realtimeRequest(options.realtime ?? true, options.cpu)
         : undefined;
+      const referenceLeftOut = options.reference ? referenceMissing() : 'off (--no-reference)';
+      if (options.reference && referenceLeftOut !== null)
+        console.error(`spikeloop: bench loop: no OS reference beside the rows: ${referenceLeftOut}`);
       const rows: Row[] = [];
       const recordDir = options.record ? mkdtempSync(join(tmpdir(), 'spikeloop-bench-record-')) : null;
       const runs = options.mode.flatMap((mode) =>
@@ -173,6 +195,7 @@ export function registerBenchLoop(bench: Command): Command {
             options,
             run,
             run.priority === 'realtime' ? realtime : undefined,
+            referenceLeftOut,
             recordFile,
           ).catch((error: unknown): Row => {
             const message = error instanceof Error ? error.message : String(error);
@@ -204,6 +227,7 @@ async function benchRow(
   options: BenchLoopOptions,
   run: RunSpec,
   realtime: ClosedLoopOptions['realtime'],
+  referenceLeftOut: string | null,
   recordFile?: string,
 ): Promise<Row> {
   const common: ClosedLoopOptions = {
@@ -221,18 +245,32 @@ async function benchRow(
     nice: options.nice,
     tickThread: options.tickThread !== 'off',
     realtime,
+    tickNice: options.tickNice,
   };
   const load = run.mode === 'load' ? new LoadRun(options.loadRateHz, options.duration) : null;
-  const { summary, recording } = await runClosedLoop(
-    load === null
-      ? common
-      : {
-          ...common,
-          env: 'ws',
-          envSettings: { host: '127.0.0.1', port: 0 },
-          onStart: (loop, env) => load.start(loop, env as WsEnvironment),
-        },
-  );
+  const reference =
+    referenceLeftOut === null
+      ? new ReferenceRun({
+          fifoPriority: realtime?.priority ?? null,
+          intervalUs: options.tickMs * 1000,
+          wakeups: Math.max(1, Math.round((options.duration * 1000) / options.tickMs)),
+        })
+      : null;
+  const causes = new LateTickCauses(options.tickMs * 1000);
+  const { summary, recording } = await runClosedLoop({
+    ...common,
+    observers: [causes],
+    ...(load !== null ? { env: 'ws', envSettings: { host: '127.0.0.1', port: 0 } } : {}),
+    onStart: async (loop, env) => {
+      const stopLoad = load !== null ? await load.start(loop, env as WsEnvironment) : undefined;
+      // Last, just before the first tick: its window is the loop's, under the same load.
+      reference?.start();
+      return async () => {
+        await reference?.stop();
+        await stopLoad?.();
+      };
+    },
+  });
   const ticks = summary.ticks as number;
   const missed = summary.missed as number;
   return {
@@ -246,6 +284,7 @@ async function benchRow(
     durationS: options.duration,
     latePolicy: options.latePolicy,
     nice: summary.nice ?? null,
+    ...(summary.tickNice !== undefined ? { tickNice: summary.tickNice } : {}),
     tickThread: summary.tickThread!,
     // null: normal priority, or realtime refused (no privilege; the row then ran at normal priority).
     realtimePriority: summary.realtimePriority ?? null,
@@ -257,6 +296,10 @@ async function benchRow(
               : `FIFO ${summary.realtimePriority}${summary.tickCpu !== undefined ? ` on CPU ${summary.tickCpu}` : ''}`,
         }
       : {}),
+    // Realtime rows: the engine's worker threads, and how many got the tick's FIFO priority.
+    ...(summary.engineThreads !== undefined
+      ? { engineThreads: summary.engineThreads, engineThreadsFifo: summary.engineThreadsFifo }
+      : {}),
     ticks,
     missed,
     missedPct: ticks + missed > 0 ? Math.round((missed / (ticks + missed)) * 1e5) / 1e3 : 0,
@@ -264,7 +307,27 @@ async function benchRow(
     latenessUs: summary.latenessUs!,
     computeUs: summary.computeUs!,
     e2eUs: summary.e2eUs!,
+    // Late ticks (≥ ¼ tick) by cause: the previous tick overran, or the idle tick thread woke late.
+    ...causes.result(),
+    // The kernel's view of the tick thread (and the engine's workers) during the run.
+    ...Object.fromEntries(
+      [
+        'tickTimerSlackNs',
+        'tickRunDelayMs',
+        'tickPreemptions',
+        'tickMajorFaults',
+        'engineRunDelayMs',
+        'enginePreemptions',
+        'tickGcCount',
+        'tickGcMaxMs',
+      ]
+        .filter((key) => summary[key] !== undefined)
+        .map((key) => [key, summary[key]!]),
+    ),
     ...(load ? load.fields() : {}),
+    ...(reference !== null
+      ? reference.fields(summary.latenessUs as Percentiles | undefined)
+      : { reference: `left out: ${referenceLeftOut}` }),
     ...(options.record
       ? {
           recording: run.record,
@@ -411,6 +474,58 @@ class LoadRun {
 }
 
 /**
+ * The row's OS reference (bench-reference.ts): cyclictest at the row's scheduling, started just
+ * before the first tick and stopped with the loop, so that it competes with the loop under the same
+ * load; a reference that cannot run says why in one line and in the row, and the row stands.
+ */
+class ReferenceRun {
+  private running: CyclictestReference | null = null;
+  private result: ReferenceResult | null = null;
+  private failure: string | null = null;
+
+  constructor(private readonly spec: ReferenceSpec) {}
+
+  start(): void {
+    this.running = CyclictestReference.start(this.spec);
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running;
+    this.running = null;
+    if (running === null) return;
+    try {
+      this.result = await running.stop();
+    } catch (error) {
+      this.failure = error instanceof Error ? error.message : String(error);
+      console.error(`spikeloop: bench loop: the OS reference failed: ${this.failure}`);
+    }
+  }
+
+  fields(lateness: Percentiles | undefined): Row {
+    const policy = this.spec.fifoPriority === null ? 'SCHED_OTHER' : `FIFO ${this.spec.fifoPriority}`;
+    if (this.result === null)
+      return { reference: `failed: ${this.failure ?? 'the loop ended before the reference started'}` };
+    const { wakeups, latencyUs, lateWakeups, missed } = this.result;
+    return {
+      reference: `cyclictest ${policy}`,
+      // It ran while the loop ran: it shares the CPUs with the loop, its engine and its load.
+      referenceConcurrent: true,
+      referenceWakeups: wakeups,
+      referenceLatencyUs: latencyUs,
+      referenceLateWakeups: lateWakeups,
+      // Periods it slept through: the loop's `missed` for a thread that woke like the reference.
+      referenceMissed: missed,
+      referenceMissedPct: wakeups + missed > 0 ? Math.round((missed / (wakeups + missed)) * 1e5) / 1e3 : 0,
+      // The loop's tail against the machine's at the same priority: 1 means the loop's tail is the OS's.
+      latenessP999VsReference:
+        lateness !== undefined && latencyUs.p999 > 0
+          ? Math.round((lateness.p999 / latencyUs.p999) * 100) / 100
+          : null,
+    };
+  }
+}
+
+/**
  * Sensor frames the bridge took in: the arena sends every channel in every frame, so the busiest
  * channel's count (the environment's `sensorSamples` adds up the channels).
  */
@@ -428,6 +543,7 @@ function tableColumns(rows: readonly Row[]): string[] {
     'realtime',
     'n',
     'nice',
+    'tickNice',
     'ticks',
     'missed',
     'missedPct',
@@ -439,6 +555,19 @@ function tableColumns(rows: readonly Row[]): string[] {
     'computeP99Us',
     'e2eP50Us',
     'e2eP99Us',
+    'lateTicks',
+    'lateAfterOverrun',
+    'lateWakeup',
+    'tickRunDelayMs',
+    'tickPreemptions',
+    'engineRunDelayMs',
+    'reference',
+    'referenceLatencyP50Us',
+    'referenceLatencyP99Us',
+    'referenceLatencyP999Us',
+    'referenceLatencyMaxUs',
+    'referenceMissed',
+    'latenessP999VsReference',
     'simSensorSentPerS',
     'bridgeSensorReceivedPerS',
     'simMotorReceivedPerS',

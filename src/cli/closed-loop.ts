@@ -8,13 +8,23 @@ import { createEngine } from '../engine/create.js';
 import type { BackendChoice, ConnectivityMode, Engine } from '../engine/engine.js';
 import { createEnvironment } from '../env/registry.js';
 import type { EngineInfo, LoopHandle } from '../loop/handle.js';
+import type { TickObserver } from '../loop/observer.js';
 import type { Environment, LiveLoop } from '../loop/ports.js';
 import { safetyFromSettings } from '../loop/safety.js';
 import type { LatePolicy } from '../loop/schedule.js';
 import { monotonicUs } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { TickThread } from '../loop/tick-thread/host.js';
-import { applyRealtime, checkRealtimeRequest, type RealtimeRequest } from '../loop/tick-thread/realtime.js';
+import {
+  applyRealtime,
+  applyRealtimeToEngine,
+  applyTickNice,
+  checkRealtimeRequest,
+  type RealtimeRequest,
+  type ThreadSchedStats,
+  threadSchedStats,
+  timerSlackNs,
+} from '../loop/tick-thread/realtime.js';
 import { deriveNetwork } from '../model/network.js';
 import { type ModelName, type ModelParams, modelParams } from '../model/params.js';
 import type { FoxgloveLive, FoxgloveOptions } from '../record/foxglove.js';
@@ -74,6 +84,10 @@ export interface ClosedLoopOptions {
    * function runs at shutdown.
    */
   onStart?: (loop: LiveLoop, env: Environment) => Promise<(() => Promise<void>) | undefined>;
+  /** Nice value for the tick thread and the engine's workers alone (`--tick-nice`); needs the tick thread. */
+  tickNice?: number;
+  /** Observers of every tick (bench loop's late-tick causes), added before the first tick. */
+  observers?: readonly TickObserver[];
 }
 
 /** Pure in-process environments: created inside the tick thread (the arena steps in lockstep with the tick). */
@@ -101,6 +115,47 @@ const pick = (s: { p50: number; p99: number; p999: number; max: number }) => ({
 });
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+type SchedDelta = {
+  /** The tick thread's timer slack (it sets 1 ns itself; the kernel's default is 50 µs). */
+  tickTimerSlackNs: number | null;
+  tickRunDelayMs: number;
+  tickPreemptions: number;
+  /** Page faults of the tick thread that waited for a read during the run. */
+  tickMajorFaults: number;
+  engineRunDelayMs?: number;
+  enginePreemptions?: number;
+};
+
+/** The tick thread's (first) and the engine workers' scheduling counters over the run, or null. */
+function schedulingDelta(before: (ThreadSchedStats | null)[], tids: number[]): SchedDelta | null {
+  const deltas = tids.map((tid, k) => {
+    const start = before[k];
+    const end = tid > 0 ? threadSchedStats(tid) : null;
+    return start && end
+      ? {
+          runDelayNs: end.runDelayNs - start.runDelayNs,
+          preemptions: end.preemptions - start.preemptions,
+          majorFaults: end.majorFaults - start.majorFaults,
+        }
+      : null;
+  });
+  const tick = deltas[0];
+  if (!tick) return null;
+  const engine = deltas.slice(1).filter((delta) => delta !== null);
+  return {
+    tickTimerSlackNs: timerSlackNs(tids[0]!),
+    tickRunDelayMs: round3(tick.runDelayNs / 1e6),
+    tickPreemptions: tick.preemptions,
+    tickMajorFaults: tick.majorFaults,
+    ...(engine.length > 0
+      ? {
+          engineRunDelayMs: round3(engine.reduce((sum, d) => sum + d.runDelayNs, 0) / 1e6),
+          enginePreemptions: engine.reduce((sum, d) => sum + d.preemptions, 0),
+        }
+      : {}),
+  };
+}
 
 /** Sets this thread's nice value (threads started later inherit it); returns the value in effect. */
 function applyNice(nice: number): number {
@@ -140,6 +195,15 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     modelParams(options.model, options.n, { ...options.modelOverrides, seed: options.seed }),
   );
   const wantThread = options.tickThread !== false;
+  if (
+    options.tickNice !== undefined &&
+    !(Number.isInteger(options.tickNice) && options.tickNice >= -20 && options.tickNice <= 19)
+  ) {
+    throw new Error(`--tick-nice must be an integer from -20 to 19, got ${options.tickNice}`);
+  }
+  if (options.tickNice !== undefined && !wantThread) {
+    throw new Error('--tick-nice applies to the tick thread; it cannot be combined with --tick-thread off');
+  }
   if (options.realtime && !wantThread) {
     throw new Error('--realtime applies to the tick thread; it cannot be combined with --tick-thread off');
   }
@@ -157,7 +221,11 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let cleanup: (() => Promise<void>) | undefined;
   let stopReason = 'duration';
   let loop: LoopHandle | null = null;
-  let realtime: { priority: number | null; cpu: number | null } | undefined;
+  let schedDelta: SchedDelta | null = null;
+  let tickNice: number | null | undefined;
+  let realtime:
+    | { priority: number | null; cpu: number | null; engineThreads: number; engineThreadsFifo: number }
+    | undefined;
   // Registered until the report is written; the process-wide owner (signals.ts) keeps a second
   // Ctrl-C from killing the process while the report and the summary are written.
   const releaseSignals =
@@ -232,10 +300,27 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       env ??= thread.env;
       loop = thread;
       engineInfo = thread.engine;
+      if (options.tickNice !== undefined) {
+        const tids = [thread.threadId ?? -1, ...thread.engineThreadIds].filter((tid) => tid > 0);
+        const niced = applyTickNice(tids, options.tickNice);
+        for (const line of niced.warnings) console.error(`spikeloop: ${line}`);
+        tickNice = niced.nice;
+      }
       if (options.realtime) {
         const applied = applyRealtime(thread.threadId, options.realtime);
-        for (const line of applied.warnings) console.error(`spikeloop: ${line}`);
-        realtime = { priority: applied.priority, cpu: applied.cpu };
+        // The engine's workers only where the tick thread got FIFO: refused once is refused.
+        const helpers =
+          applied.priority !== null
+            ? applyRealtimeToEngine(thread.engineThreadIds, options.realtime, applied.cpu)
+            : null;
+        for (const line of [...applied.warnings, ...(helpers?.warnings ?? [])])
+          console.error(`spikeloop: ${line}`);
+        realtime = {
+          priority: applied.priority,
+          cpu: applied.cpu,
+          engineThreads: thread.engineThreadIds.length,
+          engineThreadsFifo: helpers?.threads ?? 0,
+        };
       }
     } else {
       engine = await createEngine(options.backend, {
@@ -300,6 +385,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         console.error(`spikeloop: Foxglove WebSocket server at ${foxglove.url}`);
       }
     }
+    for (const observer of options.observers ?? []) handle.addObserver(observer);
     cleanup = (await options.onStart?.(live, env)) ?? undefined;
     const maxTicks =
       options.durationS === undefined
@@ -309,7 +395,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     if (stopReason === 'duration') {
       startedAt = new Date().toISOString();
       loopStartUs = monotonicUs();
-      await handle.run(maxTicks);
+      const threads = thread !== null ? [thread.threadId ?? -1, ...thread.engineThreadIds] : [];
+      const before = threads.map((tid) => (tid > 0 ? threadSchedStats(tid) : null));
+      try {
+        await handle.run(maxTicks);
+      } finally {
+        schedDelta = schedulingDelta(before, threads);
+      }
     }
   } catch (error) {
     failure = error;
@@ -396,6 +488,15 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     tickThread: thread !== null ? 'on' : 'off',
     ...(realtime !== undefined ? { realtimePriority: realtime.priority } : {}),
     ...(realtime?.cpu != null ? { tickCpu: realtime.cpu } : {}),
+    // --tick-nice: the nice value of the tick thread and the engine's workers (null: refused).
+    ...(tickNice !== undefined ? { tickNice } : {}),
+    // The engine's worker threads (CPU backend) and how many of them run at the tick's FIFO priority.
+    ...(realtime !== undefined
+      ? { engineThreads: realtime.engineThreads, engineThreadsFifo: realtime.engineThreadsFifo }
+      : {}),
+    // What the kernel did to the tick thread and the engine's workers during the run: time they
+    // waited runnable for a CPU, and how often they were preempted (docs/tick.md, "The tails").
+    ...(schedDelta ?? {}),
     // Collections of the tick thread's heap during the run (it allocates almost nothing per tick).
     ...(thread?.gc
       ? { tickGcCount: thread.gc.minor + thread.gc.major, tickGcMaxMs: round3(thread.gc.maxPauseMs) }

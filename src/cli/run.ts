@@ -65,6 +65,7 @@ export interface RunCommandOptions {
   /** true = the default FIFO priority; a string is the priority given on the command line. */
   realtime?: boolean | string;
   cpu?: number;
+  tickNice?: number;
 }
 
 /** `--realtime [PRIORITY]` and `--cpu N` as the closed loop's request, or undefined. */
@@ -134,6 +135,7 @@ export function closedLoopOptions(
     foxglove: foxgloveOptions(options),
     tickThread: options.tickThread !== 'off',
     realtime: realtimeRequest(options.realtime, options.cpu),
+    tickNice: options.tickNice,
     budgets,
     onStart: async (loop, env) => {
       if (options.duration === undefined) {
@@ -230,6 +232,11 @@ export function registerRun(program: Command): Command {
       `FIFO priority for the tick thread alone (default ${DEFAULT_REALTIME_PRIORITY}; needs root or CAP_SYS_NICE)`,
     )
     .option('--cpu <n>', 'pin the tick thread to this CPU (with --realtime)', integer('--cpu', 0))
+    .option(
+      '--tick-nice <n>',
+      'nice value (-20…19) for the tick thread and the engine workers alone (negative needs root or CAP_SYS_NICE)',
+      integer('--tick-nice', -20),
+    )
     .option('--json', 'print one JSON object')
     .addHelpText('after', () => {
       const rows = describeEnvironments().map(

@@ -103,6 +103,12 @@ export interface Engine {
   memory(): BufferReport[];
   /** Back to the initial state at step 0 (same connectivity). */
   reset(): Promise<void>;
+  /**
+   * Linux thread ids of the threads the engine runs besides the caller's (the CPU backend's
+   * workers), so that a real-time caller can give them its scheduling; absent or empty where there
+   * are none or they are not known. The engine only reports them: it never changes scheduling.
+   */
+  threadIds?(): readonly number[];
   dispose(): Promise<void>;
 }
 

@@ -1,6 +1,10 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runSourceCli, sleep, startCli } from './live-cli.js';
+import { referenceFromHistogram, referenceMissing } from '../../src/cli/bench-reference.js';
+import { ROOT, runSourceCli, SOURCE_CLI, sleep, startCli } from './live-cli.js';
 
 describe('spikeloop bench loop', () => {
   it('prints one JSON line per network size with lateness percentiles and missed ticks', () => {
@@ -21,6 +25,14 @@ describe('spikeloop bench loop', () => {
       });
       expect(row.ticks + row.missed).toBe(1000);
       for (const key of ['p50', 'p99', 'p999', 'max']) expect(typeof row.latenessUs[key]).toBe('number');
+      // Late ticks by cause, and the kernel's counters for the tick thread.
+      expect(row.lateTicks).toBe(row.lateAfterOverrun + row.lateWakeup);
+      expect(row.lateThresholdUs).toBe(250);
+      expect(row.tickRunDelayMs).toBeGreaterThanOrEqual(0);
+      expect(row.tickPreemptions).toBeGreaterThanOrEqual(0);
+      expect(row.tickMajorFaults).toBeGreaterThanOrEqual(0);
+      // The tick thread set its own timer slack (normal priority: the kernel keeps what it set).
+      expect(row.tickTimerSlackNs).toBe(1);
     }
   });
 
@@ -174,6 +186,106 @@ describe('spikeloop bench loop --mode load', () => {
     const result = runSourceCli(['bench', 'loop', '--mode', 'busy', '--json']);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('--mode expects a comma-separated list of quiet, load; got "busy"');
+  });
+});
+
+describe('spikeloop bench loop: the OS reference (cyclictest) beside each row', () => {
+  // cyclictest sets its thread's policy even for SCHED_OTHER, which needs root (or CAP_SYS_NICE).
+  const root = process.getuid?.() === 0;
+  const cyclictest = referenceMissing() === null;
+
+  it.skipIf(!cyclictest || !root)(
+    'measures cyclictest at each row’s priority and tick during the row: real wake-ups, percentiles and the ratio',
+    () => {
+      const result = runSourceCli(
+        [
+          'bench',
+          'loop',
+          '--priority',
+          'normal,realtime',
+          '--n',
+          '300',
+          '--threads',
+          '2',
+          '--tick-nice',
+          '-2',
+          '--duration',
+          '2',
+          '--json',
+        ],
+        120_000,
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const [normal, realtime] = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(normal.reference).toBe('cyclictest SCHED_OTHER');
+      expect(realtime.reference).toBe(`cyclictest FIFO ${realtime.realtimePriority}`);
+      for (const row of [normal, realtime]) {
+        expect(row.referenceConcurrent).toBe(true);
+        // One wake-up per 1 ms tick for the row's 2 s: cyclictest really ran beside the loop
+        // (fewer when the loop ended before cyclictest's last wake-up, never more).
+        expect(row.referenceWakeups).toBeGreaterThan(1000);
+        expect(row.referenceWakeups).toBeLessThanOrEqual(2000);
+        const { p50, p99, p999, max } = row.referenceLatencyUs;
+        expect(p50).toBeGreaterThan(0);
+        expect(p50).toBeLessThanOrEqual(p99);
+        expect(p99).toBeLessThanOrEqual(p999);
+        expect(p999).toBeLessThanOrEqual(max);
+        expect(row.referenceLateWakeups).toBeGreaterThanOrEqual(0);
+        expect(row.referenceLateWakeups).toBeLessThanOrEqual(row.referenceWakeups);
+        // Periods slept through: at least one per late wake-up.
+        expect(row.referenceMissed).toBeGreaterThanOrEqual(row.referenceLateWakeups);
+        expect(row.latenessP999VsReference).toBeCloseTo(row.latenessUs.p999 / p999, 1);
+      }
+      // The engine's worker thread (--threads 2) ran at the tick's FIFO priority too.
+      expect(realtime).toMatchObject({ engineThreads: 1, engineThreadsFifo: 1 });
+      expect(normal.engineThreads).toBeUndefined();
+      // --tick-nice applies to every row (as root).
+      expect([normal.tickNice, realtime.tickNice]).toEqual([-2, -2]);
+    },
+    150_000,
+  );
+
+  it('without cyclictest on PATH says so in one line and the rows still come out', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'spikeloop-no-path-'));
+    try {
+      const result = spawnSync(
+        process.execPath,
+        [...SOURCE_CLI, 'bench', 'loop', '--n', '100,200', '--duration', '1', '--json'],
+        { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PATH: empty } },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const rows = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(rows.map((row) => row.n)).toEqual([100, 200]);
+      for (const row of rows) {
+        expect(row.ticks + row.missed).toBe(1000);
+        expect(row.reference).toBe(
+          'left out: cyclictest is not on PATH (Debian/Ubuntu: apt-get install rt-tests)',
+        );
+        expect(row.referenceLatencyUs).toBeUndefined();
+      }
+      expect(result.stderr.match(/no OS reference beside the rows: cyclictest is not on PATH/g)).toHaveLength(
+        1,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('reads cyclictest’s histogram per period as the loop counts lateness: skipped periods count, the overflow at the maximum', () => {
+    // 1000 wake-ups: 993 at 50 µs, 5 at 900 µs, 1 at 2300 µs (two periods slept through), 1 beyond
+    // the histogram (the maximum, 4500 µs: four periods).
+    const result = referenceFromHistogram({ '50': 993, '900': 5, '2300': 1 }, 1000, 4500, 1000);
+    expect(result.wakeups).toBe(1000);
+    expect(result.lateWakeups).toBe(2);
+    expect(result.missed).toBe(6);
+    // 1006 values: 2300, 1300, 300 and 4500, 3500, 2500, 1500, 500 besides the 998 others.
+    expect(result.latencyUs).toEqual({ p50: 50, p99: 900, p999: 3500, max: 4500 });
   });
 });
 

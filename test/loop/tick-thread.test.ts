@@ -4,11 +4,19 @@
  * the real worker (CPU engine, N = 200) and check behaviour, not timing.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { TickEvent } from '../../src/loop/observer.js';
 import type { Environment, MotorCommand, SensorSample } from '../../src/loop/ports.js';
 import { TickThread } from '../../src/loop/tick-thread/host.js';
-import { applyRealtime, schedulingOf } from '../../src/loop/tick-thread/realtime.js';
+import {
+  allowedCpus,
+  applyRealtime,
+  applyRealtimeToEngine,
+  applyTickNice,
+  schedulingOf,
+  timerSlackNs,
+} from '../../src/loop/tick-thread/realtime.js';
 
 const engineSetup = {
   backend: 'cpu' as const,
@@ -102,6 +110,18 @@ describe('the tick thread', () => {
       expect(thread.engine.stepCount).toBe(50 * 10 + 1500 * 10);
       expect(thread.telemetry.activity()!.spikes).toBeGreaterThan(0);
       expect(thread.droppedRecords).toBe(0);
+    } finally {
+      await thread.dispose();
+    }
+  });
+
+  it('the tick thread sets its own timer slack to 1 ns; the main thread keeps the default', async () => {
+    const thread = await synthetic();
+    try {
+      const tid = thread.threadId;
+      expect(tid).not.toBeNull();
+      expect(timerSlackNs(tid!)).toBe(1);
+      expect(timerSlackNs(process.pid)).not.toBe(1);
     } finally {
       await thread.dispose();
     }
@@ -223,6 +243,73 @@ describe('the tick thread', () => {
       await thread.dispose();
     }
   });
+
+  it.skipIf(!root)(
+    '--realtime gives the engine’s worker threads the tick’s FIFO priority by their thread ids, kept off the tick’s CPU',
+    async () => {
+      // Two CPU threads: the tick thread steps partition 0, one worker thread partition 1.
+      const thread = await synthetic({
+        setup: { engine: { ...engineSetup, threads: 2, realtime: true }, tickMs: 1, latePolicy: 'late' },
+      });
+      try {
+        const tick = thread.threadId!;
+        const workers = thread.engineThreadIds;
+        expect(workers).toHaveLength(1);
+        expect(workers).not.toContain(tick);
+        expect(workers).not.toContain(process.pid);
+        for (const tid of workers) expect(schedulingOf(tid)!.policy).toBe('SCHED_OTHER');
+        const cpus = allowedCpus()!;
+        const tickCpu = cpus.length > 1 ? cpus[0]! : null;
+        const applied = applyRealtime(tick, { priority: 9, ...(tickCpu !== null ? { cpu: tickCpu } : {}) });
+        expect(applied.priority).toBe(9);
+        const helpers = applyRealtimeToEngine(workers, { priority: 9 }, applied.cpu);
+        expect(helpers).toMatchObject({ priority: 9, threads: 1 });
+        // Tick thread + one worker at FIFO on two CPUs or fewer leave nothing for the rest: one line.
+        if (cpus.length <= 2) {
+          expect(helpers.warnings).toHaveLength(1);
+          expect(helpers.warnings[0]).toMatch(
+            /the tick thread and 1 engine worker thread\(s\) at FIFO priority can occupy all \d CPUs; .* prefer --threads 1 or fewer/,
+          );
+        } else expect(helpers.warnings).toEqual([]);
+        for (const tid of workers) {
+          expect(schedulingOf(tid)).toEqual({ policy: 'SCHED_FIFO', priority: 9 });
+          if (tickCpu !== null) {
+            const affinity = spawnSync('taskset', ['-p', '-c', String(tid)], { encoding: 'utf8' }).stdout;
+            expect(affinity.trim().split(': ').pop()).toBe(helpers.cpus);
+            expect(helpers.cpus!.split(',').map(Number)).not.toContain(tickCpu);
+          }
+        }
+        expect(schedulingOf(tick)).toEqual({ policy: 'SCHED_FIFO', priority: 9 });
+        expect(schedulingOf(process.pid)!.policy).toBe('SCHED_OTHER');
+        await thread.run(300);
+        expect(thread.telemetry.counters.ticks).toBeGreaterThan(0);
+      } finally {
+        await thread.dispose();
+      }
+    },
+  );
+
+  it.skipIf(!root)(
+    '--tick-nice gives the tick thread and the engine’s worker a nice value by thread id, not the process',
+    async () => {
+      const thread = await synthetic({
+        setup: { engine: { ...engineSetup, threads: 2 }, tickMs: 1, latePolicy: 'late' },
+      });
+      try {
+        const tids = [thread.threadId!, ...thread.engineThreadIds];
+        expect(tids).toHaveLength(2);
+        const mainNice = getPriority(process.pid);
+        expect(applyTickNice(tids, -7)).toEqual({ nice: -7, warnings: [] });
+        for (const tid of tids) expect(getPriority(tid)).toBe(-7);
+        expect(getPriority(process.pid)).toBe(mainNice);
+        await thread.run(200);
+        expect(thread.telemetry.counters.ticks).toBeGreaterThan(0);
+      } finally {
+        await thread.dispose();
+      }
+      expect(() => applyTickNice([1], 20)).toThrow('--tick-nice must be an integer from -20 to 19, got 20');
+    },
+  );
 
   it('--realtime without the privilege says so in one line and the run goes on', async () => {
     // A thread id of a process we may not touch: pid 1 is init, owned by root; as non-root (here,

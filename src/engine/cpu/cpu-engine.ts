@@ -113,6 +113,7 @@ export class CpuEngine implements Engine {
     private readonly synapses: number,
     private readonly rowBytes: number,
     layout: Layout,
+    private readonly workerThreadIds: readonly number[],
   ) {
     this.layout = layout;
     this.batch = buffers.batch;
@@ -155,7 +156,7 @@ export class CpuEngine implements Engine {
     const stored = connectivity === 'stored';
     const buffers = allocateSharedState(networks, threads, stored);
     const workers: Worker[] = [];
-    const ready: Promise<{ synapses: number; rowBytes: number }>[] = [];
+    const ready: Promise<{ synapses: number; rowBytes: number; tid: number }>[] = [];
     for (let p = 1; p < threads; p++) {
       const worker = spawnWorker({ buffers, partition: p, stored, waitMode });
       workers.push(worker);
@@ -163,7 +164,13 @@ export class CpuEngine implements Engine {
         new Promise((resolve, reject) => {
           worker.once(
             'message',
-            (message: { ready?: boolean; error?: string; synapses: number; rowBytes: number }) =>
+            (message: {
+              ready?: boolean;
+              error?: string;
+              synapses: number;
+              rowBytes: number;
+              tid: number;
+            }) =>
               message.ready
                 ? resolve(message)
                 : reject(new EngineError(`CPU worker ${p} failed: ${message.error}`)),
@@ -174,7 +181,7 @@ export class CpuEngine implements Engine {
     }
     // The main thread builds its own partition while the workers build theirs.
     const kernel = new PartitionStepper(buffers, 0, stored, waitMode);
-    let results: { synapses: number; rowBytes: number }[];
+    let results: { synapses: number; rowBytes: number; tid: number }[];
     try {
       results = await Promise.all(ready);
     } catch (error) {
@@ -188,12 +195,18 @@ export class CpuEngine implements Engine {
     }
     const synapses = kernel.synapses + results.reduce((sum, r) => sum + r.synapses, 0);
     const rowBytes = kernel.rowBytes + results.reduce((sum, r) => sum + r.rowBytes, 0);
-    return new CpuEngine(buffers, kernel, workers, connectivity, synapses, rowBytes, layout);
+    const tids = results.map((r) => r.tid).filter((tid) => tid > 0);
+    return new CpuEngine(buffers, kernel, workers, connectivity, synapses, rowBytes, layout, tids);
   }
 
   /** Threads stepping the network (the main thread and threads − 1 workers). */
   get threads(): number {
     return this.buffers.threads;
+  }
+
+  /** Linux thread ids of the worker threads (partitions 1…threads − 1; the caller's thread runs 0). */
+  threadIds(): readonly number[] {
+    return this.workerThreadIds;
   }
 
   get stepCount(): number {

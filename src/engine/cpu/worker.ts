@@ -1,4 +1,5 @@
 /** Worker thread of the CPU backend: builds and steps one partition until told to stop. */
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CpuWaitMode } from '../engine.js';
 import { PartitionStepper } from './partition-stepper.js';
@@ -30,9 +31,28 @@ function waitForCommand(seen: number): void {
   }
   Atomics.wait(control, CONTROL.command, seen);
 }
+/**
+ * This thread's Linux id ("PID/task/TID" of /proc/thread-self), reported so that a real-time caller
+ * can give the workers its own priority (Engine.threadIds); −1 where it is not known.
+ */
+function linuxThreadId(): number {
+  try {
+    const link = readlinkSync('/proc/thread-self');
+    const tid = Number(link.slice(link.lastIndexOf('/') + 1));
+    return Number.isInteger(tid) && tid > 0 ? tid : -1;
+  } catch {
+    return -1;
+  }
+}
+
 try {
   const kernel = new PartitionStepper(buffers, partition, stored, waitMode);
-  parentPort!.postMessage({ ready: true, synapses: kernel.synapses, rowBytes: kernel.rowBytes });
+  parentPort!.postMessage({
+    ready: true,
+    synapses: kernel.synapses,
+    rowBytes: kernel.rowBytes,
+    tid: linuxThreadId(),
+  });
   let seen = 0;
   for (;;) {
     waitForCommand(seen);

@@ -140,6 +140,7 @@ export class TickThread implements LoopHandle {
   private readonly recordMask: number;
   private readonly spikeMask: number;
   private readonly slots: InputSlotWriter[];
+  private readonly engineTids: readonly number[];
   /** The real sensor sources whose samples go into the slots (external environments). */
   private readonly sources: readonly SensorSource[];
   private readonly sinks: (MotorSink | null)[];
@@ -186,6 +187,7 @@ export class TickThread implements LoopHandle {
     this.spikeMask = ready.shape.spikeCapacity - 1;
     this.slots = ready.buffers.inputs.map((buffer) => new InputSlotWriter(buffer));
     this.substeps = ready.engine.substeps;
+    this.engineTids = ready.engine.threadIds;
     const { layout } = ready.engine;
     const self = this;
     this.engine = {
@@ -303,6 +305,14 @@ export class TickThread implements LoopHandle {
       })
       .finally(() => setFlagsFromString('--min-semi-space-size=0'));
     return new TickThread(worker, ready, options);
+  }
+
+  /**
+   * Linux thread ids of the engine's own threads in the tick thread (the CPU backend's workers),
+   * which --realtime gives the tick thread's priority: the tick waits for them at every step.
+   */
+  get engineThreadIds(): readonly number[] {
+    return this.engineTids;
   }
 
   /** The Linux thread id of the tick thread (for --realtime), or null where it is not known. */

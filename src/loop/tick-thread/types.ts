@@ -36,7 +36,7 @@ export interface TickThreadSetup {
     threads?: number;
     connectivity?: ConnectivityMode;
     warmupTicks: number;
-    /** The tick thread is asked to run at FIFO priority: the CPU engine's workers then block (EngineOptions.waitMode). */
+    /** The tick thread is asked to run at FIFO priority (the CPU engine's workers block at any priority). */
     realtime?: boolean;
   };
   tickMs: number;
@@ -66,7 +66,14 @@ export type ToMain =
       kind: 'ready';
       buffers: TickThreadBuffers;
       shape: TickThreadShape;
-      engine: { backend: BackendName; adapter: string; layout: Layout; substeps: number };
+      engine: {
+        backend: BackendName;
+        adapter: string;
+        layout: Layout;
+        substeps: number;
+        /** Linux thread ids of the engine's own threads (Engine.threadIds), for --realtime. */
+        threadIds: number[];
+      };
       env: {
         name: string;
         sources: { name: string; size?: number }[];
