@@ -207,12 +207,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   if (options.realtime && !wantThread) {
     throw new Error('--realtime applies to the tick thread; it cannot be combined with --tick-thread off');
   }
-  // A spinning extra thread takes a core from the loop's I/O and load: see engine-threads.ts.
+  // A spinning extra thread takes a core from the loop's I/O and load: see engine-threads.ts. The
+  // tick thread's engine always blocks at its barriers (tick-thread/worker.ts), so it is priced so.
   const threads =
     options.threads ??
     loopThreads(network, {
       connectivity: options.connectivity,
-      waitMode: options.realtime !== undefined ? 'block' : 'spin',
+      waitMode: wantThread ? 'block' : 'spin',
     });
   let engine: Engine | null = null;
   let thread: TickThread | null = null;
