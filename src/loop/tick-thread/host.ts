@@ -69,7 +69,15 @@ import {
   type TickThreadShape,
   W_FIELDS,
 } from './shared.js';
-import type { CodecSpec, EnvSummary, GcStats, TickThreadSetup, ToMain, ToTick } from './types.js';
+import type {
+  AllocationMeasure,
+  CodecSpec,
+  EnvSummary,
+  GcStats,
+  TickThreadSetup,
+  ToMain,
+  ToTick,
+} from './types.js';
 
 /** How long the tick thread may publish nothing while it should run before the robot is halted. */
 export const DEFAULT_STALL_MS = 500;
@@ -169,6 +177,8 @@ export class TickThread implements LoopHandle {
   private readonly pollIntervalMs: number;
   /** Garbage collections in the tick thread during the run (known once it has ended). */
   gc: GcStats | null = null;
+  /** Bytes the tick thread allocated per tick during the run (known once it has ended). */
+  allocation: AllocationMeasure | null = null;
 
   private constructor(
     private readonly worker: Worker,
@@ -243,6 +253,7 @@ export class TickThread implements LoopHandle {
       else if (message.kind === 'done') {
         if (message.summary) this.summary = message.summary;
         this.gc = message.gc;
+        this.allocation = message.allocation;
         this.finish();
       } else if (message.kind === 'error') {
         this.failure ??= message.message;

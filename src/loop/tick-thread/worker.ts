@@ -21,6 +21,7 @@ import type { TickEvent, TickObserver } from '../observer.js';
 import type { Environment, MotorSink, SensorSample, SensorSource } from '../ports.js';
 import { DEFAULT_SLEEP, monotonicUs, preciseSleeper, type SleepOptions } from '../sleep.js';
 import { TickLoop } from '../tick-loop.js';
+import { AllocationMeter } from './alloc-meter.js';
 import {
   C_RECORDS_DROPPED,
   C_RECORDS_READ,
@@ -138,6 +139,9 @@ class TickPublisher implements TickObserver {
   tailFirstDroppedLatenessUs = 0;
   loop: TickLoop | null = null;
   env: Environment | null = null;
+  /** Heap growth per tick, sampled every ALLOC_WINDOW_TICKS ticks (alloc-meter.ts). */
+  readonly allocation = new AllocationMeter();
+  private ticksSeen = 0;
   private readonly spikeObserver: TickObserver = {
     onSpikes: (step, ids) => this.addSpikes(step, ids),
     onTick: () => {},
@@ -267,6 +271,7 @@ class TickPublisher implements TickObserver {
       Atomics.store(this.control, C_RECORDS_WRITTEN, (Atomics.load(this.control, C_RECORDS_WRITTEN) + 1) | 0);
       Atomics.notify(this.control, C_RECORDS_WRITTEN);
     }
+    if (++this.ticksSeen % ALLOC_WINDOW_TICKS === 0) this.allocation.sample(this.ticksSeen);
     if (Atomics.load(this.control, C_STOP) !== 0) loop.stop();
     if (Atomics.load(this.control, C_SUMMARY_WANTED) !== 0) {
       Atomics.store(this.control, C_SUMMARY_WANTED, 0);
@@ -299,6 +304,12 @@ class TickPublisher implements TickObserver {
     for (let k = 0; k < rays; k++) r[at + W_FIELDS.length + k] = s.rangesM[k]!;
   }
 
+  /** A run starts: allocation is measured from here. */
+  startRun(): void {
+    this.ticksSeen = 0;
+    this.allocation.start(0);
+  }
+
   /** Ticks dropped at the end of a bounded run (skip policy), as a record of their own. */
   publishTail(): void {
     if (this.tailDropped === 0) return;
@@ -318,6 +329,12 @@ class TickPublisher implements TickObserver {
     Atomics.notify(this.control, C_RECORDS_WRITTEN);
   }
 }
+
+/**
+ * Ticks per allocation window: long enough that the one statistics read per window costs well
+ * under a byte per tick, short enough that a window rarely contains a collection.
+ */
+const ALLOC_WINDOW_TICKS = 256;
 
 /** The loop's own telemetry (its counters drive the loop's warnings), copied into the tick record. */
 class PublishingTelemetry extends LoopTelemetry {
@@ -550,6 +567,7 @@ async function main(setup: TickThreadSetup): Promise<void> {
         }
       });
       gcObserver.observe({ entryTypes: ['gc'] });
+      publisher.startRun();
       if (Atomics.load(control, C_STOP) === 0) {
         await loop.run(maxTicks === -1 ? Number.POSITIVE_INFINITY : maxTicks);
       }
@@ -557,7 +575,13 @@ async function main(setup: TickThreadSetup): Promise<void> {
       await new Promise<void>((resolve) => setImmediate(resolve));
       gcObserver.disconnect();
       publisher.publishTail();
-      post({ kind: 'done', summary: env.summary?.() ?? null, stepCount: engine.stepCount, gc });
+      post({
+        kind: 'done',
+        summary: env.summary?.() ?? null,
+        stepCount: engine.stepCount,
+        gc,
+        allocation: publisher.allocation.result(),
+      });
       Atomics.store(control, C_STATE, STATE_DONE);
       Atomics.notify(control, C_RECORDS_WRITTEN);
     }
