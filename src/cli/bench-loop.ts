@@ -260,6 +260,11 @@ async function benchRow(
     latenessUs: summary.latenessUs!,
     computeUs: summary.computeUs!,
     e2eUs: summary.e2eUs!,
+    // The tick thread's heap: bytes per tick once warmed up (null: too short, or no tick thread)
+    // and its collections during the row (docs/tick.md).
+    allocBytesPerTick: summary.tickAllocBytesPerTick ?? null,
+    gcMinor: summary.tickGcMinor ?? null,
+    gcMajor: summary.tickGcMajor ?? null,
     ...(load ? load.fields() : {}),
     ...(options.record
       ? {
@@ -435,6 +440,9 @@ function tableColumns(rows: readonly Row[]): string[] {
     'computeP99Us',
     'e2eP50Us',
     'e2eP99Us',
+    'allocBytesPerTick',
+    'gcMinor',
+    'gcMajor',
     'simSensorSentPerS',
     'bridgeSensorReceivedPerS',
     'simMotorReceivedPerS',

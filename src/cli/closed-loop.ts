@@ -348,6 +348,20 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   }
   if (failure !== null || !loaded) throw failure;
 
+  /**
+   * The tick thread's heap over the run: bytes allocated per tick in the steady state (absent when
+   * the run was too short to measure; tick-thread/alloc-meter.ts) and its collections.
+   */
+  function tickHeap(): { tickAllocBytesPerTick?: number; tickGcMinor?: number; tickGcMajor?: number } {
+    if (!thread?.gc || !thread.allocation) return {};
+    const perTick = thread.allocation.bytesPerTick;
+    return {
+      ...(Number.isFinite(perTick) ? { tickAllocBytesPerTick: round3(perTick) } : {}),
+      tickGcMinor: thread.gc.minor,
+      tickGcMajor: thread.gc.major,
+    };
+  }
+
   function runInfo() {
     return {
       env: options.env,
@@ -363,6 +377,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       seed: options.seed,
       tickThread: thread !== null,
       scheduling: realtime?.priority != null ? `FIFO ${realtime.priority}` : 'normal',
+      ...tickHeap(),
       ...(env?.summary ? { environment: env.summary() } : {}),
     };
   }
@@ -392,6 +407,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ...(thread?.gc
       ? { tickGcCount: thread.gc.minor + thread.gc.major, tickGcMaxMs: round3(thread.gc.maxPauseMs) }
       : {}),
+    ...tickHeap(),
     wallS: report.run.wallS,
     stopReason,
     // How often an output went to its stale-input policy (loop/safety.ts).

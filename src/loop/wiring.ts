@@ -66,11 +66,25 @@ export class ThrottledWarning {
   ) {}
 
   warn(message: string): void {
-    const nowUs = this.clockUs();
-    if (nowUs - this.lastUs < this.intervalUs) {
+    if (this.suppress()) return;
+    this.emitNow(message);
+  }
+
+  /**
+   * Counts a warning that falls in the quiet interval and says so; the caller then skips building
+   * its message, so a suppressed warning (a missed tick each tick) allocates nothing.
+   */
+  suppress(): boolean {
+    if (this.clockUs() - this.lastUs < this.intervalUs) {
       this.suppressed += 1;
-      return;
+      return true;
     }
+    return false;
+  }
+
+  /** Emits at once (after `suppress()` said no). */
+  emitNow(message: string): void {
+    const nowUs = this.clockUs();
     const note = this.suppressed > 0 ? ` (${this.suppressed} similar warning(s) suppressed)` : '';
     this.lastUs = nowUs;
     this.suppressed = 0;

@@ -59,14 +59,12 @@ class ArenaCommandSink implements MotorSink {
   readonly name = 'cmd_vel';
   rejected = 0;
   lastError: string | null = null;
-  last: MotorCommand | null = null;
 
   constructor(private readonly arena: Arena) {}
 
   write(command: MotorCommand): void {
     try {
       this.arena.setCommand(command.values);
-      this.last = command;
     } catch (error) {
       // A bad command must not stop the tick: the arena keeps the previous one and we count it.
       this.rejected++;

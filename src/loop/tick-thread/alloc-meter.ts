@@ -10,6 +10,18 @@
  */
 import { getHeapStatistics } from 'node:v8';
 
+/**
+ * Ticks per allocation window: long enough that the one statistics read per window costs well
+ * under a byte per tick, short enough that a window rarely contains a collection.
+ */
+export const ALLOC_WINDOW_TICKS = 256;
+/**
+ * Ticks before the measurement starts: the first few thousand ticks run while V8 compiles and
+ * re-optimises the tick's code (feedback vectors, code objects, boxed numbers of code not yet
+ * optimised); what the measurement reports is the steady state that follows.
+ */
+export const ALLOC_WARMUP_TICKS = 4096;
+
 export interface AllocationMeasure {
   /** Bytes allocated per tick over the measured windows (NaN when no window was measured). */
   bytesPerTick: number;
