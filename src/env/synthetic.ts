@@ -52,7 +52,7 @@ export class SyntheticSource implements SensorSource {
     this.size = options.channels;
     this.startUs = options.clockUs();
     this.periodUs = 1e6 / options.rateHz;
-    this.sample = { values: new Float32Array(options.channels), seq: -1, arrivalUs: 0 };
+    this.sample = { values: new Float32Array(options.channels), seq: -1, arrivalUs: Number.NaN };
   }
 
   takeLatest(): SensorSample | null {

@@ -81,7 +81,7 @@ export class SafetyGuard {
   private readonly outputs: GuardOutput[];
   private readonly byName: Map<string, GuardInput>;
   private startUs: number | null = null;
-  private nowUs = 0;
+  private nowUs = Number.NaN;
   private incidents = 0;
 
   constructor(
@@ -108,7 +108,7 @@ export class SafetyGuard {
         isLive: input.isLive,
         stale: false,
         reason: 'silent',
-        ageUs: 0,
+        ageUs: Number.NaN,
       };
     });
     this.byName = new Map(this.inputs.map((input) => [input.name, input]));

@@ -35,18 +35,21 @@ export interface RunEnd {
 /**
  * `begin` and `dropRemaining` return one object each, owned by the schedule and refilled on every
  * call, so scheduling a tick allocates nothing (docs/tick.md): read the result before the next call.
+ * Their time fields start as NaN, a fraction, so V8 stores them unboxed from the start: a field
+ * that starts as a small integer changes its representation at the first fraction, and the code
+ * that read it before may then box every value it loads.
  */
 export class TickSchedule {
   private next = 0;
   private readonly started: TickStart = {
     tick: 0,
-    deadlineUs: 0,
-    latenessUs: 0,
+    deadlineUs: Number.NaN,
+    latenessUs: Number.NaN,
     dropped: 0,
-    firstDroppedLatenessUs: 0,
+    firstDroppedLatenessUs: Number.NaN,
     missedSlot: false,
   };
-  private readonly ended: RunEnd = { dropped: 0, firstDroppedLatenessUs: 0 };
+  private readonly ended: RunEnd = { dropped: 0, firstDroppedLatenessUs: Number.NaN };
 
   constructor(
     readonly t0Us: number,

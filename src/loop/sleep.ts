@@ -121,7 +121,7 @@ export function blockingSleeper(
   spinUs = DEFAULT_SLEEP.spinUs,
 ): BlockingSleeper {
   return {
-    deadlineUs: 0,
+    deadlineUs: Number.NaN,
     sleep() {
       const deadlineUs = this.deadlineUs;
       // Atomics.wait may return early (a spurious wake-up): nap again for what is left.

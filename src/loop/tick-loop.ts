@@ -77,7 +77,7 @@ export class TickLoop implements LoopHandle {
   private maxTicks = Number.POSITIVE_INFINITY;
   private schedule = new TickSchedule(0, 1, 'late');
   /** The running tick's start, slot and lateness (fields, not locals: the tick spans calls). */
-  private tickStartUs = 0;
+  private tickStartUs = Number.NaN;
   private tickSlot = 0;
   private tickLatenessUs = 0;
   private tickComputeUs = 0;
@@ -172,7 +172,7 @@ export class TickLoop implements LoopHandle {
     this.event = {
       index: 0,
       slot: 0,
-      startUs: 0,
+      startUs: Number.NaN,
       latenessUs: 0,
       computeUs: 0,
       firstStep: 0,

@@ -21,6 +21,12 @@ export const ALLOC_WINDOW_TICKS = 256;
  * optimised); what the measurement reports is the steady state that follows.
  */
 export const ALLOC_WARMUP_TICKS = 4096;
+/**
+ * Ticks at the start of every run that are not measured either: the end of the previous run took
+ * the loop's compiled code down a path it had not seen (V8 drops that code), and the collection
+ * before the run moved the heap; the code is optimised again within a few thousand ticks.
+ */
+export const ALLOC_RUN_SETTLE_TICKS = 4096;
 
 export interface AllocationMeasure {
   /** Bytes allocated per tick over the measured windows (NaN when no window was measured). */
