@@ -60,7 +60,7 @@ export interface TickLoopOptions {
    * that steps synchronously, ticks then run without a promise (see `run`).
    */
   sleepSync?: BlockingSleeper;
-  /** The synchronous driver turns the event loop at least this often (default 100 ms). */
+  /** The synchronous driver turns the event loop at least this often (default 1000 ms). */
   turnIntervalMs?: number;
   /**
    * Where the tick's measurements go (default: a new LoopTelemetry). The tick thread passes one

@@ -81,9 +81,10 @@ class RecordedSink implements MotorSink {
 }
 
 /**
- * The tick thread serves no sockets or timers, so it sleeps blocking: one Atomics.wait nap up to
- * the last microseconds before the deadline (no timer, no event-loop turn per nap and so no garbage
- * from them), then the short spin. The one event-loop turn per sleep stays (the engine's promises).
+ * The asynchronous sleeper, for an engine without runSync (WebGPU): the tick thread serves no
+ * sockets or timers, so it naps blocking up to the last microseconds before the deadline (no
+ * timer, no event-loop turn per nap), then the short spin; the one event-loop turn per sleep stays
+ * (the engine's promises). With the CPU engine the blocking sleeper below is used instead.
  */
 const TICK_THREAD_SLEEP: SleepOptions = {
   ...DEFAULT_SLEEP,
