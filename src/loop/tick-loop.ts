@@ -24,8 +24,11 @@ interface InputState {
   encoders: Encoder[];
   /** The newest sample taken; held while no newer one arrives. */
   latest: SensorSample | null;
-  /** Taken but not yet answered by a motor command (for end-to-end latency). */
-  unanswered: SensorSample | null;
+  /**
+   * Arrival time of the newest sample taken but not yet answered by a motor command (end-to-end
+   * latency), NaN when answered: a number, because sources may refill their sample objects.
+   */
+  unansweredArrivalUs: number;
   /** Taken in the current tick (observers). */
   taken: SensorSample | null;
 }
@@ -137,7 +140,7 @@ export class TickLoop implements LoopHandle {
       source,
       encoders: env.encoders.filter((encoder) => encoder.input === source.name),
       latest: null,
-      unanswered: null,
+      unansweredArrivalUs: Number.NaN,
       taken: null,
     }));
     this.outputs = env.decoders.map((decoder) => ({
@@ -353,7 +356,8 @@ export class TickLoop implements LoopHandle {
       const sample = input.source.takeLatest();
       input.taken = sample;
       if (sample) {
-        input.latest = input.unanswered = sample;
+        input.latest = sample;
+        input.unansweredArrivalUs = sample.arrivalUs;
         this.safety.noteSampleOf(i, sample);
       }
       if (!input.latest) continue;
@@ -437,12 +441,12 @@ export class TickLoop implements LoopHandle {
     if (Number.isNaN(firstCommandUs)) return;
     for (let i = 0; i < this.inputs.length; i++) {
       const input = this.inputs[i]!;
-      if (!input.unanswered) continue;
+      if (Number.isNaN(input.unansweredArrivalUs)) continue;
       this.telemetry.recordEndToEnd(
         input.source.name,
-        Math.round(firstCommandUs - input.unanswered.arrivalUs),
+        Math.round(firstCommandUs - input.unansweredArrivalUs),
       );
-      input.unanswered = null;
+      input.unansweredArrivalUs = Number.NaN;
     }
   }
 

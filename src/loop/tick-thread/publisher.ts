@@ -2,7 +2,12 @@ import { LoopTelemetry } from '../../telemetry/loop-telemetry.js';
 import type { TickEvent, TickObserver } from '../observer.js';
 import type { Environment } from '../ports.js';
 import type { TickLoop } from '../tick-loop.js';
-import { ALLOC_RUN_SETTLE_TICKS, ALLOC_WARMUP_TICKS, ALLOC_WINDOW_TICKS, AllocationMeter } from './alloc-meter.js';
+import {
+  ALLOC_RUN_SETTLE_TICKS,
+  ALLOC_WARMUP_TICKS,
+  ALLOC_WINDOW_TICKS,
+  AllocationMeter,
+} from './alloc-meter.js';
 import {
   C_RECORDS_DROPPED,
   C_RECORDS_READ,
@@ -44,7 +49,6 @@ import {
   SAFETY_NONE,
   SAFETY_STOP,
   type TickThreadShape,
-  W_FIELDS,
 } from './shared.js';
 import type { ToMain } from './types.js';
 
@@ -209,8 +213,7 @@ export class TickPublisher implements TickObserver {
       // Measured once the compiler has settled: before, its feedback and code land on this heap.
       if (this.ticksEver <= ALLOC_WARMUP_TICKS || this.ticksSeen <= ALLOC_RUN_SETTLE_TICKS) {
         this.allocation.start(this.ticksSeen);
-      }
-      else this.allocation.sample(this.ticksSeen);
+      } else this.allocation.sample(this.ticksSeen);
     }
     if (Atomics.load(this.control, C_STOP) !== 0) loop.stop();
     if (Atomics.load(this.control, C_SUMMARY_WANTED) !== 0) {
@@ -221,27 +224,9 @@ export class TickPublisher implements TickObserver {
 
   /** The in-thread arena's pose after this tick's physics step (dashboard, recording, Foxglove). */
   private writeWorld(at: number): void {
-    const env = this.env as unknown as { state(): import('../../env/arena/world.js').ArenaState };
-    const s = env.state();
-    const fields = [
-      s.timeS,
-      s.steps,
-      s.robot.x,
-      s.robot.y,
-      s.robot.headingRad,
-      s.robot.vMps,
-      s.robot.omegaRadPerS,
-      s.target.x,
-      s.target.y,
-      s.inContact ? 1 : 0,
-      s.collisions,
-      s.targetsReached,
-      s.distanceM,
-    ];
-    const r = this.records;
-    for (let f = 0; f < W_FIELDS.length; f++) r[at + f] = fields[f]!;
-    const rays = Math.min(this.shape.worldRays, s.rangesM.length);
-    for (let k = 0; k < rays; k++) r[at + W_FIELDS.length + k] = s.rangesM[k]!;
+    // ArenaEnvironment.writeState writes the fields in W_FIELDS' order, then the ranges, in place.
+    const env = this.env as unknown as { writeState(out: Float64Array, at: number, rays: number): void };
+    env.writeState(this.records, at, this.shape.worldRays);
   }
 
   /** A run starts: allocation is measured from here. */
