@@ -34,9 +34,9 @@ interface InputState {
 }
 
 /**
- * How often the synchronous driver lets the event loop run: what waits there is only what a tick
- * thread defers (warnings posted with setImmediate, GC entries); its stop and summary requests
- * arrive through shared memory, read every tick (docs/tick.md).
+ * How often the synchronous driver lets the event loop run: nothing the tick thread must react to
+ * waits there (its stop and summary requests are shared-memory words read every tick, its
+ * warnings are posted at once: `warnAtOnce`), only the GC observer's entries (docs/tick.md).
  */
 const DEFAULT_TURN_INTERVAL_MS = 1000;
 
@@ -56,6 +56,12 @@ export interface TickLoopOptions {
   sleep?: Sleeper;
   /** Receives rate-limited warnings (missed ticks, bad sensor values); default stderr. */
   warn?: (message: string) => void;
+  /**
+   * `warn` only hands the message on without blocking (the tick thread posts it to the main
+   * thread): it is called at once instead of on the next event-loop turn, which in the tick
+   * thread's synchronous driver comes only once a second.
+   */
+  warnAtOnce?: boolean;
   /** The stale-input safety policy (default: the environment's own, else safety.ts's defaults). */
   safety?: SafetySettings;
   /**
@@ -134,8 +140,9 @@ export class TickLoop implements LoopHandle {
     this.telemetry.setPopulations(sizes, layout.clusters);
     this.feed = new TelemetryFeed(this.telemetry, sizes, layout.clusters, tickMs, this.clock);
     const warn = options.warn ?? ((message: string) => console.error(`spikeloop: ${message}`));
-    this.missWarning = new ThrottledWarning(warn, this.clock);
-    this.codecWarning = new ThrottledWarning(warn, this.clock);
+    const deferred = options.warnAtOnce !== true;
+    this.missWarning = new ThrottledWarning(warn, this.clock, undefined, deferred);
+    this.codecWarning = new ThrottledWarning(warn, this.clock, undefined, deferred);
     this.inputs = env.sources.map((source) => ({
       source,
       encoders: env.encoders.filter((encoder) => encoder.input === source.name),
@@ -166,7 +173,7 @@ export class TickLoop implements LoopHandle {
       env.sources.map((source) => ({ name: source.name, isLive: source.isLive?.bind(source) })),
       this.outputs.map((output) => output.sink.name),
       { ...safety, staleAfterMs: { ...unread, ...safety.staleAfterMs } },
-      (message) => setImmediate(() => warn(message)),
+      deferred ? (message) => setImmediate(() => warn(message)) : warn,
     );
     this.lastCommands = this.outputs.map(() => null);
     this.feed.safetyState = () => this.safety.state();

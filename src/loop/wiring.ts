@@ -59,10 +59,15 @@ export class ThrottledWarning {
   private lastUs = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
 
+  /**
+   * `emit` is called on the event loop (printing can block on a slow terminal), or at once when
+   * `deferred` is false: for an emit that only hands the message on (the tick thread's postMessage).
+   */
   constructor(
     private readonly emit: (message: string) => void,
     private readonly clockUs: () => number,
     private readonly intervalUs = 5_000_000,
+    private readonly deferred = true,
   ) {}
 
   warn(message: string): void {
@@ -89,6 +94,7 @@ export class ThrottledWarning {
     this.lastUs = nowUs;
     this.suppressed = 0;
     // Printing can block on a slow terminal: hand it to the event loop, off the tick.
-    setImmediate(() => this.emit(`${message}${note}`));
+    if (this.deferred) setImmediate(() => this.emit(`${message}${note}`));
+    else this.emit(`${message}${note}`);
   }
 }

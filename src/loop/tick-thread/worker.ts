@@ -242,6 +242,7 @@ async function main(setup: TickThreadSetup): Promise<void> {
       // With the CPU engine (runSync), ticks run without promises: blocking sleep, sync step.
       sleepSync: blockingSleeper(clock),
       warn: (message) => post({ kind: 'warn', message }),
+      warnAtOnce: true,
     });
     publisher.loop = loop;
     publisher.env = env;
