@@ -318,12 +318,16 @@ async function benchRow(
         'tickMajorFaults',
         'engineRunDelayMs',
         'enginePreemptions',
-        'tickGcCount',
         'tickGcMaxMs',
       ]
         .filter((key) => summary[key] !== undefined)
         .map((key) => [key, summary[key]!]),
     ),
+    // The tick thread's heap: bytes per tick once warmed up (null: too short, or no tick thread)
+    // and its collections during the row (docs/tick.md).
+    allocBytesPerTick: summary.tickAllocBytesPerTick ?? null,
+    gcMinor: summary.tickGcMinor ?? null,
+    gcMajor: summary.tickGcMajor ?? null,
     ...(load ? load.fields() : {}),
     ...(reference !== null
       ? reference.fields(summary.latenessUs as Percentiles | undefined)
@@ -568,6 +572,9 @@ function tableColumns(rows: readonly Row[]): string[] {
     'referenceLatencyMaxUs',
     'referenceMissed',
     'latenessP999VsReference',
+    'allocBytesPerTick',
+    'gcMinor',
+    'gcMajor',
     'simSensorSentPerS',
     'bridgeSensorReceivedPerS',
     'simMotorReceivedPerS',

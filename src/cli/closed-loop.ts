@@ -449,6 +449,20 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   }
   if (failure !== null || !loaded) throw failure;
 
+  /**
+   * The tick thread's heap over the run: bytes allocated per tick in the steady state (absent when
+   * the run was too short to measure; tick-thread/alloc-meter.ts) and its collections.
+   */
+  function tickHeap(): { tickAllocBytesPerTick?: number; tickGcMinor?: number; tickGcMajor?: number } {
+    if (!thread?.gc || !thread.allocation) return {};
+    const perTick = thread.allocation.bytesPerTick;
+    return {
+      ...(Number.isFinite(perTick) ? { tickAllocBytesPerTick: round3(perTick) } : {}),
+      tickGcMinor: thread.gc.minor,
+      tickGcMajor: thread.gc.major,
+    };
+  }
+
   function runInfo() {
     return {
       env: options.env,
@@ -464,6 +478,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       seed: options.seed,
       tickThread: thread !== null,
       scheduling: realtime?.priority != null ? `FIFO ${realtime.priority}` : 'normal',
+      ...tickHeap(),
       ...(env?.summary ? { environment: env.summary() } : {}),
     };
   }
@@ -498,10 +513,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     // What the kernel did to the tick thread and the engine's workers during the run: time they
     // waited runnable for a CPU, and how often they were preempted (docs/tick.md, "The tails").
     ...(schedDelta ?? {}),
-    // Collections of the tick thread's heap during the run (it allocates almost nothing per tick).
-    ...(thread?.gc
-      ? { tickGcCount: thread.gc.minor + thread.gc.major, tickGcMaxMs: round3(thread.gc.maxPauseMs) }
-      : {}),
+    // The tick thread's heap: bytes per tick, collections during the run and the longest pause.
+    ...tickHeap(),
+    ...(thread?.gc ? { tickGcMaxMs: round3(thread.gc.maxPauseMs) } : {}),
     wallS: report.run.wallS,
     stopReason,
     // How often an output went to its stale-input policy (loop/safety.ts).

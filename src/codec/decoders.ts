@@ -64,7 +64,9 @@ class GroupRates {
     for (let g = 0; g < this.groups.length; g++) {
       let spikes = 0;
       let neurons = 0;
-      for (const pop of this.groups[g]!) {
+      const group = this.groups[g]!;
+      for (let k = 0; k < group.length; k++) {
+        const pop = group[k]!;
         spikes += counts[pop]!;
         neurons += sizes[pop]!;
       }
@@ -118,8 +120,16 @@ export interface RateDecoderOptions extends CommonDecoderOptions {
   offset?: number;
 }
 
+function setPair(out: Float32Array, a: number, b: number): Float32Array {
+  out[0] = a;
+  out[1] = b;
+  return out;
+}
+
 export class RateDecoder extends FilteredDecoder {
   readonly size: number;
+  /** Refilled by every decode (the loop copies what it keeps): decoding allocates nothing. */
+  private readonly out: Float32Array;
   private readonly rates: GroupRates;
   private readonly gain: number;
   private readonly offset: number;
@@ -129,13 +139,14 @@ export class RateDecoder extends FilteredDecoder {
     const groups = requireGroups(`${this.path}.groups`, options.groups, this.populationCount);
     this.rates = new GroupRates(groups, this.tauMs, this.populationCount, this.output);
     this.size = groups.length;
+    this.out = new Float32Array(this.size);
     this.gain = requireFinite(`${this.path}.gain`, options.gain ?? 1);
     this.offset = requireFinite(`${this.path}.offset`, options.offset ?? 0);
   }
 
   decode(activity: PopulationActivity): Float32Array {
     const rates = this.rates.update(activity);
-    const out = new Float32Array(rates.length);
+    const out = this.out;
     for (let g = 0; g < rates.length; g++) out[g] = this.gain * rates[g]! + this.offset;
     return out;
   }
@@ -159,6 +170,7 @@ export interface WinnerTakeAllOptions extends CommonDecoderOptions {
 
 export class WinnerTakeAllDecoder extends FilteredDecoder {
   readonly size: number;
+  private readonly out: Float32Array;
   private readonly rates: GroupRates;
   private readonly values: Float32Array[];
   private readonly idle: Float32Array;
@@ -179,6 +191,7 @@ export class WinnerTakeAllDecoder extends FilteredDecoder {
     const width = Array.isArray(options.values[0]) ? options.values[0].length : 0;
     if (width === 0) throw new CodecError(`${this.path}.values[0]: must be a non-empty array`);
     this.size = width;
+    this.out = new Float32Array(width);
     this.values = options.values.map(
       (v, g) => new Float32Array(requireFiniteArray(`${this.path}.values[${g}]`, v, width)),
     );
@@ -199,7 +212,9 @@ export class WinnerTakeAllDecoder extends FilteredDecoder {
       best = current;
     }
     this.winner = rates[best]! >= this.minRateHz && rates[best]! > 0 ? best : -1;
-    return Float32Array.from(this.winner >= 0 ? this.values[this.winner]! : this.idle);
+    // A buffer of its own, refilled: the caller may not change the decoder's values or idle.
+    this.out.set(this.winner >= 0 ? this.values[this.winner]! : this.idle);
+    return this.out;
   }
 
   reset(): void {
@@ -245,6 +260,10 @@ export class PopulationVectorDecoder extends FilteredDecoder {
   private readonly sin: Float64Array;
   private readonly steer: SteerOptions | null;
   private readonly baselineHz: number | null;
+  /** Refilled by every decode, with the vector's components. */
+  private readonly out = new Float32Array(2);
+  private x = 0;
+  private y = 0;
 
   constructor(options: PopulationVectorOptions) {
     super(options);
@@ -286,6 +305,12 @@ export class PopulationVectorDecoder extends FilteredDecoder {
 
   /** The population vector (Hz) of filtered rates, contrasted against their mean or a baseline. */
   vector(rates: Float64Array): { x: number; y: number } {
+    this.computeVector(rates);
+    return { x: this.x, y: this.y };
+  }
+
+  /** vector() into `x` and `y`, so decoding allocates nothing. */
+  private computeVector(rates: Float64Array): void {
     let mean = 0;
     for (let k = 0; k < rates.length; k++) mean += rates[k]!;
     mean /= rates.length;
@@ -297,19 +322,21 @@ export class PopulationVectorDecoder extends FilteredDecoder {
       x += r * this.cos[k]!;
       y += r * this.sin[k]!;
     }
-    return { x, y };
+    this.x = x;
+    this.y = y;
   }
 
   decode(activity: PopulationActivity): Float32Array {
-    const { x, y } = this.vector(this.rates.update(activity));
-    if (this.mode === 'cartesian') return Float32Array.of(x, y);
+    this.computeVector(this.rates.update(activity));
+    const { x, y, out } = this;
+    if (this.mode === 'cartesian') return setPair(out, x, y);
     const angle = x === 0 && y === 0 ? 0 : Math.atan2(y, x);
     const length = Math.hypot(x, y);
-    if (this.mode === 'polar') return Float32Array.of(angle, length);
+    if (this.mode === 'polar') return setPair(out, angle, length);
     const s = this.steer!;
     const v = s.maxSpeedMps * Math.max(0, Math.cos(angle)) * Math.min(1, length / s.fullSpeedHz);
     const omega = Math.max(-s.maxTurnRadPerS, Math.min(s.maxTurnRadPerS, s.turnGainPerS * angle));
-    return Float32Array.of(v, omega);
+    return setPair(out, v, omega);
   }
 
   reset(): void {

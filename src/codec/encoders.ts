@@ -181,17 +181,23 @@ export class GaussianEncoder extends HeldValueEncoder {
 
   /** The bump for one value, without the held-value bookkeeping (for inspection and tests). */
   tuning(value: number): number[] {
-    return this.preferred.map((p) => {
-      let d = value - p;
-      if (this.period > 0) d -= this.period * Math.round(d / this.period);
-      return this.baselinePa + this.amplitudePa * Math.exp((-d * d) / (2 * this.sigma * this.sigma));
-    });
+    return this.preferred.map((p) => this.tuningAt(value, p));
+  }
+
+  /** One population's current (pA) for `value`, preferring `preferred`. */
+  private tuningAt(value: number, preferred: number): number {
+    let d = value - preferred;
+    if (this.period > 0) d -= this.period * Math.round(d / this.period);
+    return this.baselinePa + this.amplitudePa * Math.exp((-d * d) / (2 * this.sigma * this.sigma));
   }
 
   protected addCurrents(currentsPa: Float32Array): void {
     if (!this.known[this.index]) return;
-    const bump = this.tuning(this.held[this.index]!);
-    for (let k = 0; k < bump.length; k++) currentsPa[this.populations[k]!]! += bump[k]!;
+    const value = this.held[this.index]!;
+    // Population by population, not through tuning(): encoding allocates nothing.
+    for (let k = 0; k < this.preferred.length; k++) {
+      currentsPa[this.populations[k]!]! += this.tuningAt(value, this.preferred[k]!);
+    }
   }
 }
 

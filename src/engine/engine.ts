@@ -92,6 +92,13 @@ export interface Engine {
    * population summed over those steps: index instance·populationCount + population.
    */
   run(substeps: number): Promise<Uint32Array>;
+  /**
+   * The same run, synchronously, where the backend can step without waiting on the event loop
+   * (the CPU backend; WebGPU's results arrive through mapAsync, a promise, so it has none). It may
+   * block the calling thread, so only a worker thread (the tick thread) calls it. The counts it
+   * returns are the backend's own buffer, refilled by the next run.
+   */
+  runSync?(substeps: number): Uint32Array;
   /** Extra input current (pA) per population of one instance, held until changed. */
   setPopulationCurrents(instance: number, currentsPa: Float32Array): void;
   /** Extra input current (pA) per neuron of one instance (length N), or null to clear. */

@@ -37,6 +37,11 @@ export class SyntheticSource implements SensorSource {
   private readonly startUs: number;
   private readonly periodUs: number;
   private lastIndex = -1;
+  /**
+   * One sample, refilled: the loop keeps only the newest sample, and whoever keeps one longer
+   * copies it (the recorder), so taking a sample allocates nothing.
+   */
+  private readonly sample: SensorSample;
 
   constructor(private readonly options: SyntheticSourceOptions) {
     if (!(options.rateHz > 0)) throw new RangeError(`synthetic rateHz must be > 0, got ${options.rateHz}`);
@@ -47,6 +52,7 @@ export class SyntheticSource implements SensorSource {
     this.size = options.channels;
     this.startUs = options.clockUs();
     this.periodUs = 1e6 / options.rateHz;
+    this.sample = { values: new Float32Array(options.channels), seq: -1, arrivalUs: Number.NaN };
   }
 
   takeLatest(): SensorSample | null {
@@ -55,20 +61,24 @@ export class SyntheticSource implements SensorSource {
     this.lastIndex = index;
     const arrivalUs = this.startUs + index * this.periodUs;
     const { channels, patternHz, pattern } = this.options;
-    const values = new Float32Array(channels);
+    const values = this.sample.values;
     const timeS = arrivalUs / 1e6 - this.startUs / 1e6;
     for (let c = 0; c < channels; c++) {
       const phase = 2 * Math.PI * (patternHz * timeS + c / channels);
       values[c] = pattern === 'sine' ? 0.5 + 0.5 * Math.sin(phase) : Math.sin(phase) >= 0 ? 1 : 0;
     }
-    return { values, seq: index, arrivalUs };
+    this.sample.seq = index;
+    this.sample.arrivalUs = arrivalUs;
+    return this.sample;
   }
 }
 
-/** Keeps the number of commands, the last one, and the first `historyLimit` for inspection. */
+/**
+ * Keeps the number of commands and copies of the first `historyLimit` for inspection (the loop
+ * refills one command object per output, ports.ts).
+ */
 export class RecordingSink implements MotorSink {
   count = 0;
-  last: MotorCommand | null = null;
   readonly history: MotorCommand[] = [];
 
   constructor(
@@ -78,9 +88,18 @@ export class RecordingSink implements MotorSink {
 
   write(command: MotorCommand): void {
     this.count += 1;
-    this.last = command;
-    if (this.history.length < this.historyLimit) this.history.push(command);
+    if (this.history.length < this.historyLimit) this.history.push(copyCommand(command));
   }
+}
+
+function copyCommand(command: MotorCommand): MotorCommand {
+  const copy: MotorCommand = {
+    values: command.values.slice(),
+    sourceSeq: { ...command.sourceSeq },
+    computedUs: command.computedUs,
+  };
+  if (command.safety !== undefined) copy.safety = command.safety;
+  return copy;
 }
 
 /** Channel c adds gainPa·value to E cluster c mod Q. */
@@ -100,17 +119,24 @@ export class LinearClusterEncoder implements Encoder {
   }
 }
 
-/** Output j is the mean rate (Hz) of the E clusters j, j + outputs, j + 2·outputs, … times a gain. */
+/**
+ * Output j is the mean rate (Hz) of the E clusters j, j + outputs, j + 2·outputs, … times a gain.
+ * Decodes into one buffer, refilled each tick.
+ */
 export class LinearRateDecoder implements Decoder {
+  private readonly values: Float32Array;
+
   constructor(
     readonly output: string,
     private readonly outputs: number,
     private readonly clusters: number,
     private readonly gain: number,
-  ) {}
+  ) {
+    this.values = new Float32Array(outputs);
+  }
 
   decode(activity: PopulationActivity): Float32Array {
-    const values = new Float32Array(this.outputs);
+    const values = this.values;
     const seconds = activity.tickMs / 1000;
     for (let j = 0; j < this.outputs; j++) {
       let spikes = 0;

@@ -44,6 +44,10 @@ export interface SensorSource {
   onSample?: (() => boolean) | undefined;
 }
 
+/**
+ * A motor command. The tick loop refills one command object per output every tick (no allocation
+ * per tick, docs/tick.md): a sink or observer that keeps a command beyond its call copies it.
+ */
 export interface MotorCommand {
   values: Float32Array;
   /** Per input: sequence number of the newest sensor sample this command reflects. */
@@ -60,7 +64,10 @@ export interface MotorCommand {
 export interface MotorSink {
   /** Output name, unique per environment (e.g. "cmd_vel"). */
   readonly name: string;
-  /** Hands the command over; must return at once (queue or send without waiting). */
+  /**
+   * Hands the command over; must return at once (send or encode it now; a queue keeps a copy: the
+   * loop reuses the object next tick).
+   */
   write(command: MotorCommand): void;
 }
 

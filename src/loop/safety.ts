@@ -46,10 +46,13 @@ export interface SafetyState {
 interface GuardInput {
   name: string;
   staleAfterUs: number;
-  lastArrivalUs: number | null;
+  /** NaN until the first sample (a number field, so updating it allocates nothing). */
+  lastArrivalUs: number;
   isLive: (() => boolean) | undefined;
   stale: boolean;
-  reason: string;
+  /** Why it is stale, as data: the message is built only when it is logged. */
+  reason: 'offline' | 'none yet' | 'silent';
+  ageUs: number;
 }
 
 interface GuardOutput {
@@ -57,6 +60,12 @@ interface GuardOutput {
   policy: StalePolicy;
   inputs: GuardInput[];
   action: SafetyAction;
+}
+
+function reasonOf(input: GuardInput): string {
+  if (input.reason === 'offline') return `${input.name} offline`;
+  if (input.reason === 'none yet') return `no ${input.name} sample yet`;
+  return `${input.name} stale (no sample for ${Math.round(input.ageUs / 1000)} ms > ${input.staleAfterUs / 1000} ms)`;
 }
 
 export class SafetyError extends Error {
@@ -72,6 +81,7 @@ export class SafetyGuard {
   private readonly outputs: GuardOutput[];
   private readonly byName: Map<string, GuardInput>;
   private startUs: number | null = null;
+  private nowUs = Number.NaN;
   private incidents = 0;
 
   constructor(
@@ -94,10 +104,11 @@ export class SafetyGuard {
       return {
         name: input.name,
         staleAfterUs: ms * 1000,
-        lastArrivalUs: null,
+        lastArrivalUs: Number.NaN,
         isLive: input.isLive,
         stale: false,
-        reason: '',
+        reason: 'silent',
+        ageUs: Number.NaN,
       };
     });
     this.byName = new Map(this.inputs.map((input) => [input.name, input]));
@@ -131,11 +142,20 @@ export class SafetyGuard {
     });
   }
 
+  /**
+   * An input delivered `sample` (the loop's form of noteSample: the arrival time is read here, so
+   * no number crosses a call on the tick path, where passing one may allocate a box for it).
+   */
+  noteSampleOf(inputIndex: number, sample: { readonly arrivalUs: number }): void {
+    const input = this.inputs[inputIndex];
+    const arrivalUs = sample.arrivalUs;
+    if (input && (Number.isNaN(input.lastArrivalUs) || arrivalUs > input.lastArrivalUs))
+      input.lastArrivalUs = arrivalUs;
+  }
+
   /** An input delivered a sample that arrived at `arrivalUs` (monotonic µs). */
   noteSample(inputIndex: number, arrivalUs: number): void {
-    const input = this.inputs[inputIndex];
-    if (input && (input.lastArrivalUs === null || arrivalUs > input.lastArrivalUs))
-      input.lastArrivalUs = arrivalUs;
+    this.noteSampleOf(inputIndex, { arrivalUs });
   }
 
   /**
@@ -144,33 +164,50 @@ export class SafetyGuard {
    * as arriving at its start: set-up and warm-up time is not the sensor's silence.
    */
   evaluate(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.evaluateStored();
+  }
+
+  /** evaluate(clock()) for the tick: the time is read here rather than passed (see noteSampleOf). */
+  evaluateAt(clock: () => number): void {
+    this.nowUs = clock();
+    this.evaluateStored();
+  }
+
+  private evaluateStored(): void {
+    const nowUs = this.nowUs;
     this.startUs ??= nowUs;
-    for (const input of this.inputs) {
+    // Index loops and reasons kept as data: evaluating every tick allocates nothing.
+    for (let i = 0; i < this.inputs.length; i++) {
+      const input = this.inputs[i]!;
       if (!Number.isFinite(input.staleAfterUs)) {
         input.stale = false;
         continue;
       }
       if (input.isLive?.() === false) {
         input.stale = true;
-        input.reason = `${input.name} offline`;
-      } else if (input.lastArrivalUs === null) {
+        input.reason = 'offline';
+      } else if (Number.isNaN(input.lastArrivalUs)) {
         input.stale = true;
-        input.reason = `no ${input.name} sample yet`;
+        input.reason = 'none yet';
       } else {
         const ageUs = nowUs - Math.max(input.lastArrivalUs, this.startUs);
         input.stale = ageUs > input.staleAfterUs;
-        if (input.stale) {
-          input.reason = `${input.name} stale (no sample for ${Math.round(ageUs / 1000)} ms > ${input.staleAfterUs / 1000} ms)`;
-        }
+        input.reason = 'silent';
+        input.ageUs = ageUs;
       }
     }
-    for (const output of this.outputs) {
-      const staleInput = output.inputs.find((input) => input.stale);
+    for (let o = 0; o < this.outputs.length; o++) {
+      const output = this.outputs[o]!;
+      let staleInput: GuardInput | undefined;
+      for (let i = 0; i < output.inputs.length && staleInput === undefined; i++) {
+        if (output.inputs[i]!.stale) staleInput = output.inputs[i];
+      }
       const action: SafetyAction =
         staleInput === undefined || output.policy === 'continue' ? 'command' : output.policy;
       if (staleInput !== undefined && output.action === 'command' && output.policy !== 'continue') {
         this.incidents++;
-        this.log(`safety: ${output.name} → ${output.policy}: ${staleInput.reason}`);
+        this.log(`safety: ${output.name} → ${output.policy}: ${reasonOf(staleInput)}`);
       } else if (staleInput === undefined && output.action !== 'command') {
         this.log(
           `safety: ${output.name} resumes: ${output.inputs.map((i) => i.name).join(', ')} fresh again`,

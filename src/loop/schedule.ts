@@ -26,8 +26,30 @@ export interface TickStart {
   missedSlot: boolean;
 }
 
+/** What `dropRemaining` found: the ticks dropped at the end of a bounded run. */
+export interface RunEnd {
+  dropped: number;
+  firstDroppedLatenessUs: number;
+}
+
+/**
+ * `begin` and `dropRemaining` return one object each, owned by the schedule and refilled on every
+ * call, so scheduling a tick allocates nothing (docs/tick.md): read the result before the next call.
+ * Their time fields start as NaN, a fraction, so V8 stores them unboxed from the start: a field
+ * that starts as a small integer changes its representation at the first fraction, and the code
+ * that read it before may then box every value it loads.
+ */
 export class TickSchedule {
   private next = 0;
+  private readonly started: TickStart = {
+    tick: 0,
+    deadlineUs: Number.NaN,
+    latenessUs: Number.NaN,
+    dropped: 0,
+    firstDroppedLatenessUs: Number.NaN,
+    missedSlot: false,
+  };
+  private readonly ended: RunEnd = { dropped: 0, firstDroppedLatenessUs: Number.NaN };
 
   constructor(
     readonly t0Us: number,
@@ -66,13 +88,17 @@ export class TickSchedule {
    * For a run bounded to ticks below `endTick`: if the end has passed by `nowUs` (all remaining
    * slots are gone), the remaining ticks are dropped and returned; otherwise nothing changes.
    */
-  dropRemaining(nowUs: number, endTick: number): { dropped: number; firstDroppedLatenessUs: number } {
-    if (this.next >= endTick || nowUs < this.deadlineOf(endTick))
-      return { dropped: 0, firstDroppedLatenessUs: 0 };
-    const dropped = endTick - this.next;
-    const firstDroppedLatenessUs = nowUs - this.deadlineOf(this.next);
+  dropRemaining(nowUs: number, endTick: number): RunEnd {
+    const ended = this.ended;
+    if (this.next >= endTick || nowUs < this.deadlineOf(endTick)) {
+      ended.dropped = 0;
+      ended.firstDroppedLatenessUs = 0;
+      return ended;
+    }
+    ended.dropped = endTick - this.next;
+    ended.firstDroppedLatenessUs = nowUs - this.deadlineOf(this.next);
     this.next = endTick;
-    return { dropped, firstDroppedLatenessUs };
+    return ended;
   }
 
   /**
@@ -95,13 +121,13 @@ export class TickSchedule {
     const deadlineUs = this.deadlineOf(tick);
     const latenessUs = nowUs - deadlineUs;
     this.next = tick + 1;
-    return {
-      tick,
-      deadlineUs,
-      latenessUs,
-      dropped,
-      firstDroppedLatenessUs,
-      missedSlot: latenessUs >= this.tickUs,
-    };
+    const started = this.started;
+    started.tick = tick;
+    started.deadlineUs = deadlineUs;
+    started.latenessUs = latenessUs;
+    started.dropped = dropped;
+    started.firstDroppedLatenessUs = firstDroppedLatenessUs;
+    started.missedSlot = latenessUs >= this.tickUs;
+    return started;
   }
 }

@@ -86,6 +86,54 @@ export function preciseSleeper(clock: ClockUs = monotonicUs, options: SleepOptio
 }
 
 /**
+ * Nap lengths for Atomics.wait, whose timeout is in (fractional) ms. A computed fraction passed to
+ * it is boxed on the heap at every call; these are boxed once: whole µs below NAP_TABLE_US, taken
+ * from an array that holds them as heap numbers (the null keeps it a generic array), and whole ms
+ * (small integers, never boxed) above.
+ */
+const NAP_TABLE_US = 5000;
+const NAP_MS_BY_US: (number | null)[] = [null];
+for (let us = 1; us < NAP_TABLE_US; us++) NAP_MS_BY_US.push(us / 1000);
+
+function napMs(us: number): number {
+  if (us >= NAP_TABLE_US) return Math.floor(us / 1000);
+  return NAP_MS_BY_US[us < 1 ? 1 : Math.floor(us)] as number;
+}
+
+/**
+ * Sleeps the thread until `deadlineUs`, blocking it: no promise, no event-loop turn. The deadline
+ * is a field set before `sleep()` rather than an argument: a fractional number passed to a function
+ * the compiler did not inline is boxed on the heap at each call.
+ */
+export interface BlockingSleeper {
+  deadlineUs: number;
+  sleep(): void;
+}
+
+/**
+ * The tick thread's sleeper (it serves no sockets or timers; docs/tick.md): futex naps up to the
+ * last `spinUs` before the deadline, then the short spin. Nothing is allocated when `clock`
+ * allocates nothing (wasi-clock.ts), so the tick thread can sleep this way for hours without
+ * giving its heap anything to collect.
+ */
+export function blockingSleeper(
+  clock: ClockUs = monotonicUs,
+  spinUs = DEFAULT_SLEEP.spinUs,
+): BlockingSleeper {
+  return {
+    deadlineUs: Number.NaN,
+    sleep() {
+      const deadlineUs = this.deadlineUs;
+      // Atomics.wait may return early (a spurious wake-up): nap again for what is left.
+      for (let remainingUs = deadlineUs - clock(); remainingUs > spinUs; remainingUs = deadlineUs - clock()) {
+        Atomics.wait(napCell, 0, 0, napMs(remainingUs - spinUs));
+      }
+      while (clock() < deadlineUs) spinCounter = countALittle(spinCounter);
+    },
+  };
+}
+
+/**
  * Simulated time, for running the one TickLoop without waiting (replay, evaluations over long
  * simulated time, tests): the clock stands still while a tick computes and each sleep jumps it to
  * the deadline, so every tick starts on time. Every 50th sleep turns the event loop once, so

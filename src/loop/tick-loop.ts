@@ -16,7 +16,7 @@ import type { TickEvent, TickInput, TickObserver, TickOutput } from './observer.
 import type { Environment, MotorCommand, MotorSink, SensorSample, SensorSource } from './ports.js';
 import { SafetyGuard, type SafetySettings } from './safety.js';
 import { type LatePolicy, TickSchedule } from './schedule.js';
-import { type ClockUs, monotonicUs, preciseSleeper, type Sleeper } from './sleep.js';
+import { type BlockingSleeper, type ClockUs, monotonicUs, preciseSleeper, type Sleeper } from './sleep.js';
 import { checkWiring, ThrottledWarning } from './wiring.js';
 
 interface InputState {
@@ -24,10 +24,25 @@ interface InputState {
   encoders: Encoder[];
   /** The newest sample taken; held while no newer one arrives. */
   latest: SensorSample | null;
-  /** Taken but not yet answered by a motor command (for end-to-end latency). */
-  unanswered: SensorSample | null;
+  /**
+   * Arrival time of the newest sample taken but not yet answered by a motor command (end-to-end
+   * latency), NaN when answered: a number, because sources may refill their sample objects.
+   */
+  unansweredArrivalUs: number;
   /** Taken in the current tick (observers). */
   taken: SensorSample | null;
+}
+
+/**
+ * How often the synchronous driver lets the event loop run: nothing the tick thread must react to
+ * waits there (its stop and summary requests are shared-memory words read every tick, its
+ * warnings are posted at once: `warnAtOnce`), only the GC observer's entries (docs/tick.md).
+ */
+const DEFAULT_TURN_INTERVAL_MS = 1000;
+
+/** One turn of the event loop (timers, messages, I/O callbacks, immediates). */
+function turnEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export interface TickLoopOptions {
@@ -41,8 +56,21 @@ export interface TickLoopOptions {
   sleep?: Sleeper;
   /** Receives rate-limited warnings (missed ticks, bad sensor values); default stderr. */
   warn?: (message: string) => void;
+  /**
+   * `warn` only hands the message on without blocking (the tick thread posts it to the main
+   * thread): it is called at once instead of on the next event-loop turn, which in the tick
+   * thread's synchronous driver comes only once a second.
+   */
+  warnAtOnce?: boolean;
   /** The stale-input safety policy (default: the environment's own, else safety.ts's defaults). */
   safety?: SafetySettings;
+  /**
+   * A blocking sleeper for a thread that serves nothing else (the tick thread): with an engine
+   * that steps synchronously, ticks then run without a promise (see `run`).
+   */
+  sleepSync?: BlockingSleeper;
+  /** The synchronous driver turns the event loop at least this often (default 1000 ms). */
+  turnIntervalMs?: number;
   /**
    * Where the tick's measurements go (default: a new LoopTelemetry). The tick thread passes one
    * that also copies each measurement into its shared tick record (src/loop/tick-thread/).
@@ -55,6 +83,15 @@ export class TickLoop implements LoopHandle {
   readonly feed: TelemetryFeed;
   readonly substeps: number;
   private running = false;
+  private maxTicks = Number.POSITIVE_INFINITY;
+  private schedule = new TickSchedule(0, 1, 'late');
+  /** The running tick's start, slot and lateness (fields, not locals: the tick spans calls). */
+  private tickStartUs = Number.NaN;
+  private tickSlot = 0;
+  private tickLatenessUs = 0;
+  private tickComputeUs = 0;
+  private countsView: Uint32Array | null = null;
+  private countsViewOf: Uint32Array | null = null;
   private spikeConsumers = 0;
   private stopRequested = false;
   private readonly clock: ClockUs;
@@ -62,7 +99,17 @@ export class TickLoop implements LoopHandle {
   private readonly missWarning: ThrottledWarning;
   private readonly codecWarning: ThrottledWarning;
   private readonly inputs: InputState[];
-  private readonly outputs: { decoder: Decoder; sink: MotorSink; command: MotorCommand | null }[];
+  private readonly outputs: {
+    decoder: Decoder;
+    sink: MotorSink;
+    /** This tick's command (`reused`, refilled) or null. */
+    command: MotorCommand | null;
+    reused: MotorCommand;
+    stopValues: Float32Array;
+    holdValues: Float32Array;
+  }[];
+  /** The sourceSeq every command carries, refilled each tick. */
+  private readonly sourceSeq: Record<string, number> = {};
   private readonly observers: TickObserver[] = [];
   private readonly currentsPa: Float32Array;
   private readonly activity: PopulationActivity;
@@ -93,19 +140,23 @@ export class TickLoop implements LoopHandle {
     this.telemetry.setPopulations(sizes, layout.clusters);
     this.feed = new TelemetryFeed(this.telemetry, sizes, layout.clusters, tickMs, this.clock);
     const warn = options.warn ?? ((message: string) => console.error(`spikeloop: ${message}`));
-    this.missWarning = new ThrottledWarning(warn, this.clock);
-    this.codecWarning = new ThrottledWarning(warn, this.clock);
+    const deferred = options.warnAtOnce !== true;
+    this.missWarning = new ThrottledWarning(warn, this.clock, undefined, deferred);
+    this.codecWarning = new ThrottledWarning(warn, this.clock, undefined, deferred);
     this.inputs = env.sources.map((source) => ({
       source,
       encoders: env.encoders.filter((encoder) => encoder.input === source.name),
       latest: null,
-      unanswered: null,
+      unansweredArrivalUs: Number.NaN,
       taken: null,
     }));
     this.outputs = env.decoders.map((decoder) => ({
       decoder,
       sink: env.sinks.find((sink) => sink.name === decoder.output)!,
       command: null,
+      reused: { values: new Float32Array(0), sourceSeq: this.sourceSeq, computedUs: 0, safety: undefined },
+      stopValues: new Float32Array(decoder.size ?? 0),
+      holdValues: new Float32Array(decoder.size ?? 0),
     }));
     this.currentsPa = new Float32Array(layout.populationCount);
     this.activity = { counts: new Uint32Array(0), sizes, tickMs };
@@ -122,7 +173,7 @@ export class TickLoop implements LoopHandle {
       env.sources.map((source) => ({ name: source.name, isLive: source.isLive?.bind(source) })),
       this.outputs.map((output) => output.sink.name),
       { ...safety, staleAfterMs: { ...unread, ...safety.staleAfterMs } },
-      (message) => setImmediate(() => warn(message)),
+      deferred ? (message) => setImmediate(() => warn(message)) : warn,
     );
     this.lastCommands = this.outputs.map(() => null);
     this.feed.safetyState = () => this.safety.state();
@@ -131,7 +182,7 @@ export class TickLoop implements LoopHandle {
     this.event = {
       index: 0,
       slot: 0,
-      startUs: 0,
+      startUs: Number.NaN,
       latenessUs: 0,
       computeUs: 0,
       firstStep: 0,
@@ -186,49 +237,122 @@ export class TickLoop implements LoopHandle {
     this.stopRequested = true;
   }
 
-  /** Runs ticks until `stop()` or until `maxTicks` ticks have been scheduled. */
+  /**
+   * Runs ticks until `stop()` or until `maxTicks` ticks have been scheduled. Two drivers run the
+   * same tick body (beginTick → read → engine → finishTick):
+   * - the synchronous one, where the caller gave a blocking sleeper (`sleepSync`) and the engine
+   *   can step synchronously (`Engine.runSync`: the CPU backend) — the tick thread. Ticks run
+   *   without a promise; the event loop turns once every `turnIntervalMs` (docs/tick.md);
+   * - the asynchronous one everywhere else (WebGPU's mapAsync, the in-process loop that shares
+   *   its thread with sockets, virtual time): it awaits the sleeper and the engine every tick.
+   */
   async run(maxTicks = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.running) throw new Error('the tick loop is already running');
     this.running = true;
     this.stopRequested = false;
+    this.maxTicks = maxTicks;
     const tickUs = this.options.tickMs * 1000;
-    // One short sleep first: start-up work still queued on the event loop runs, and the sleeper
-    // is compiled, before t0 rather than making the first tick late.
-    await this.sleep(this.clock() + 200, true);
-    let schedule = new TickSchedule(this.clock() + tickUs, tickUs, this.options.latePolicy);
     try {
-      while (!this.stopRequested && schedule.pendingTick < maxTicks) {
+      // One short sleep first: start-up work still queued on the event loop runs, and the sleeper
+      // is compiled, before t0 rather than making the first tick late.
+      await this.sleep(this.clock() + 200, true);
+      this.schedule = new TickSchedule(this.clock() + tickUs, tickUs, this.options.latePolicy);
+      const { sleepSync, turnIntervalMs = DEFAULT_TURN_INTERVAL_MS } = this.options;
+      const { engine } = this.options;
+      if (sleepSync !== undefined && engine.runSync !== undefined) {
+        const turnIntervalUs = turnIntervalMs * 1000;
+        while (this.ticksUntil(this.clock() + turnIntervalUs, sleepSync)) await turnEventLoop();
+        return;
+      }
+      while (this.wantsTick()) {
         // The engine's promise has resolved: nothing the tick needs is pending on the event loop.
-        await this.sleep(schedule.nextDeadlineUs, true);
-        const startUs = this.clock();
-        if (schedule.pendingTick === 0 && startUs - schedule.nextDeadlineUs >= tickUs) {
-          // Nothing has run yet, so no phase has been promised: a first wake-up delayed by
-          // start-up work (a cold sleeper, the dashboard's server still on the event loop) moves
-          // t0 instead of counting as missed ticks.
-          schedule = schedule.restartedAt(startUs);
-        }
-        if (this.options.latePolicy === 'skip') {
-          // A bounded run ends at t0 + maxTicks·tick: slots past the end are not scheduled.
-          const end = schedule.dropRemaining(startUs, maxTicks);
-          this.telemetry.recordDropped(end.dropped, end.firstDroppedLatenessUs);
-          if (end.dropped > 0) break;
-        }
-        const start = schedule.begin(startUs);
-        const { latenessUs, dropped, firstDroppedLatenessUs, missedSlot } = start;
-        this.telemetry.recordStart(latenessUs, dropped, firstDroppedLatenessUs, missedSlot);
-        if (dropped > 0 || missedSlot) this.warnMissed();
-
+        await this.sleep(this.schedule.nextDeadlineUs, true);
+        if (!this.beginTick()) break;
         this.read();
-        const counts = await this.update();
-        this.write(counts);
-        this.options.env.step?.(this.options.tickMs);
-        const computeUs = this.clock() - startUs;
-        this.telemetry.recordEnd(computeUs);
-        if (this.observers.length > 0) this.notify(start.tick, startUs, latenessUs, computeUs, counts);
+        this.finishTick(await engine.run(this.substeps));
       }
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * The synchronous driver: ticks until the first tick that ends after `turnAtUs`. True when the
+   * run goes on (the caller turns the event loop and calls again), false when it has ended.
+   */
+  private ticksUntil(turnAtUs: number, sleepSync: BlockingSleeper): boolean {
+    const engine = this.options.engine;
+    while (this.wantsTick()) {
+      sleepSync.deadlineUs = this.schedule.nextDeadlineUs;
+      sleepSync.sleep();
+      if (!this.beginTick()) return false;
+      this.read();
+      this.finishTick(engine.runSync!(this.substeps));
+      if (this.clock() >= turnAtUs) return true;
+    }
+    return false;
+  }
+
+  private wantsTick(): boolean {
+    return !this.stopRequested && this.schedule.pendingTick < this.maxTicks;
+  }
+
+  /**
+   * The start of a tick, woken at or after its deadline: applies the overrun policy and records
+   * lateness. False when a bounded run has reached its end instead (its remaining slots passed).
+   */
+  private beginTick(): boolean {
+    const startUs = this.clock();
+    const tickUs = this.schedule.tickUs;
+    if (this.schedule.pendingTick === 0 && startUs - this.schedule.nextDeadlineUs >= tickUs) {
+      // Nothing has run yet, so no phase has been promised: a first wake-up delayed by start-up
+      // work (a cold sleeper, the dashboard's server still on the event loop) moves t0 instead of
+      // counting as missed ticks.
+      this.schedule = this.schedule.restartedAt(startUs);
+    }
+    if (this.options.latePolicy === 'skip' && startUs >= this.schedule.deadlineOf(this.maxTicks)) {
+      // A bounded run ends at t0 + maxTicks·tick: slots past the end are not scheduled.
+      const end = this.schedule.dropRemaining(startUs, this.maxTicks);
+      this.telemetry.recordDropped(end.dropped, Math.round(end.firstDroppedLatenessUs));
+      if (end.dropped > 0) return false;
+    }
+    const start = this.schedule.begin(startUs);
+    this.tickStartUs = startUs;
+    this.tickSlot = start.tick;
+    // Durations leave the loop as whole µs (the histograms' unit): a whole number passed to a
+    // function is a small integer to V8, while a fraction is boxed on the heap at each call.
+    const latenessUs = Math.round(start.latenessUs);
+    this.tickLatenessUs = latenessUs;
+    this.telemetry.recordStart(
+      latenessUs,
+      start.dropped,
+      Math.round(start.firstDroppedLatenessUs),
+      start.missedSlot,
+    );
+    if (start.dropped > 0 || start.missedSlot) this.warnMissed();
+    return true;
+  }
+
+  /** The end of a tick, given the engine's counts: write, the environment's step, telemetry, observers. */
+  private finishTick(engineCounts: Uint32Array): void {
+    const counts = this.ownCounts(engineCounts);
+    this.write(counts);
+    this.options.env.step?.(this.options.tickMs);
+    const computeUs = Math.round(this.clock() - this.tickStartUs);
+    this.tickComputeUs = computeUs;
+    this.telemetry.recordEnd(computeUs);
+    if (this.observers.length > 0) this.notify(counts);
+  }
+
+  /** Instance 0's counts: a view made once per engine buffer, not per tick. */
+  private ownCounts(engineCounts: Uint32Array): Uint32Array {
+    const populations = this.currentsPa.length;
+    if (engineCounts.length === populations) return engineCounts;
+    if (this.countsView === null || this.countsViewOf !== engineCounts) {
+      this.countsViewOf = engineCounts;
+      this.countsView = engineCounts.subarray(0, populations);
+    }
+    return this.countsView;
   }
 
   /** Newest sample per input (never waits); an input without a new sample holds its last one. */
@@ -239,13 +363,14 @@ export class TickLoop implements LoopHandle {
       const sample = input.source.takeLatest();
       input.taken = sample;
       if (sample) {
-        input.latest = input.unanswered = sample;
-        this.safety.noteSample(i, sample.arrivalUs);
+        input.latest = sample;
+        input.unansweredArrivalUs = sample.arrivalUs;
+        this.safety.noteSampleOf(i, sample);
       }
       if (!input.latest) continue;
-      for (const encoder of input.encoders) {
+      for (let e = 0; e < input.encoders.length; e++) {
         try {
-          encoder.encode(input.latest.values, this.currentsPa);
+          input.encoders[e]!.encode(input.latest.values, this.currentsPa);
         } catch (error) {
           // Codec errors already name their input ('input "scan": value 3 is NaN; …').
           const message = messageOf(error);
@@ -258,21 +383,23 @@ export class TickLoop implements LoopHandle {
     this.options.engine.setPopulationCurrents(0, this.currentsPa);
   }
 
-  /** One tick of substeps; spike counts per population of instance 0. */
-  private async update(): Promise<Uint32Array> {
-    const counts = await this.options.engine.run(this.substeps);
-    return counts.subarray(0, this.currentsPa.length);
-  }
-
-  /** Decoders → motor commands carrying the newest sample seq of every input; end-to-end latency. */
+  /**
+   * Decoders → motor commands carrying the newest sample seq of every input; end-to-end latency.
+   * Each output has one MotorCommand, refilled every tick (sinks and observers copy or encode what
+   * they keep, ports.ts), and all share one sourceSeq record: nothing is allocated per tick.
+   */
   private write(counts: Uint32Array): void {
     this.activity.counts = counts;
     this.feed.addCounts(counts);
     this.telemetry.recordCounts(counts);
-    const sourceSeq: Record<string, number> = {};
-    for (const input of this.inputs) if (input.latest) sourceSeq[input.source.name] = input.latest.seq;
+    const sourceSeq = this.sourceSeq;
+    for (let i = 0; i < this.inputs.length; i++) {
+      const input = this.inputs[i]!;
+      // A key appears with an input's first sample and then stays: the record keeps its shape.
+      if (input.latest) sourceSeq[input.source.name] = input.latest.seq;
+    }
     let firstCommandUs = Number.NaN;
-    this.safety.evaluate(this.clock());
+    this.safety.evaluateAt(this.clock);
     for (let k = 0; k < this.outputs.length; k++) {
       const output = this.outputs[k]!;
       const { decoder, sink } = output;
@@ -287,37 +414,51 @@ export class TickLoop implements LoopHandle {
       const computedUs = this.clock();
       // Decoders run every tick regardless, so their filters stay in step with the network.
       const action = this.safety.action(k);
+      const command = output.reused;
+      command.computedUs = computedUs;
       if (action === 'command') {
-        output.command = { values, sourceSeq, computedUs };
-        // Kept in a buffer of its own (no allocation per tick); `hold` hands out copies.
-        const last = this.lastCommands[k];
-        if (last && last.length === values.length) last.set(values);
-        else this.lastCommands[k] = Float32Array.from(values);
+        command.values = values;
+        command.safety = undefined;
+        output.command = command;
+        // Kept in a buffer of its own: `hold` repeats it after the decoder's buffer has moved on.
+        let last = this.lastCommands[k];
+        if (!last || last.length !== values.length)
+          last = this.lastCommands[k] = new Float32Array(values.length);
+        last.set(values);
         if (Number.isNaN(firstCommandUs)) firstCommandUs = computedUs;
       } else if (action === 'stop') {
-        output.command = { values: new Float32Array(values.length), sourceSeq, computedUs, safety: 'stop' };
+        if (output.stopValues.length !== values.length) output.stopValues = new Float32Array(values.length);
+        // Zeroed each time: a sink must not be able to turn the stop command into something else.
+        command.values = output.stopValues.fill(0);
+        command.safety = 'stop';
+        output.command = command;
       } else {
         // hold: nothing commanded yet means nothing to hold; a position output then stays silent.
         const last = this.lastCommands[k];
-        if (last) output.command = { values: Float32Array.from(last), sourceSeq, computedUs, safety: 'hold' };
+        if (last) {
+          if (output.holdValues.length !== last.length) output.holdValues = new Float32Array(last.length);
+          command.values = output.holdValues;
+          command.values.set(last);
+          command.safety = 'hold';
+          output.command = command;
+        }
       }
       if (output.command) sink.write(output.command);
     }
     if (Number.isNaN(firstCommandUs)) return;
-    for (const input of this.inputs) {
-      if (!input.unanswered) continue;
-      this.telemetry.recordEndToEnd(input.source.name, firstCommandUs - input.unanswered.arrivalUs);
-      input.unanswered = null;
+    for (let i = 0; i < this.inputs.length; i++) {
+      const input = this.inputs[i]!;
+      if (Number.isNaN(input.unansweredArrivalUs)) continue;
+      this.telemetry.recordEndToEnd(
+        input.source.name,
+        Math.round(firstCommandUs - input.unansweredArrivalUs),
+      );
+      input.unansweredArrivalUs = Number.NaN;
     }
   }
 
-  private notify(
-    slot: number,
-    startUs: number,
-    latenessUs: number,
-    computeUs: number,
-    counts: Uint32Array,
-  ): void {
+  /** The tick's times are read from fields, not passed (see beginTick). */
+  private notify(counts: Uint32Array): void {
     for (let i = 0; i < this.inputs.length; i++) {
       const input = this.inputs[i]!;
       const entry = this.eventInputs[i]!;
@@ -327,18 +468,20 @@ export class TickLoop implements LoopHandle {
     for (let k = 0; k < this.outputs.length; k++) this.eventOutputs[k]!.command = this.outputs[k]!.command;
     const event = this.event;
     event.index = this.telemetry.counters.ticks - 1;
-    event.slot = slot;
-    event.startUs = startUs;
-    event.latenessUs = latenessUs;
-    event.computeUs = computeUs;
+    event.slot = this.tickSlot;
+    event.startUs = this.tickStartUs;
+    event.latenessUs = this.tickLatenessUs;
+    event.computeUs = this.tickComputeUs;
     event.firstStep = this.options.engine.stepCount - this.substeps;
     event.counts = counts;
-    for (const observer of this.observers) observer.onTick(event);
+    const observers = this.observers;
+    for (let o = 0; o < observers.length; o++) observers[o]!.onTick(event);
   }
 
   private warnMissed(): void {
+    if (this.missWarning.suppress()) return;
     const { missed, ticks } = this.telemetry.counters;
-    this.missWarning.warn(`missed ${missed} tick(s) of ${this.options.tickMs} ms so far (${ticks} run)`);
+    this.missWarning.emitNow(`missed ${missed} tick(s) of ${this.options.tickMs} ms so far (${ticks} run)`);
   }
 }
 

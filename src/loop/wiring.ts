@@ -59,22 +59,42 @@ export class ThrottledWarning {
   private lastUs = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
 
+  /**
+   * `emit` is called on the event loop (printing can block on a slow terminal), or at once when
+   * `deferred` is false: for an emit that only hands the message on (the tick thread's postMessage).
+   */
   constructor(
     private readonly emit: (message: string) => void,
     private readonly clockUs: () => number,
     private readonly intervalUs = 5_000_000,
+    private readonly deferred = true,
   ) {}
 
   warn(message: string): void {
-    const nowUs = this.clockUs();
-    if (nowUs - this.lastUs < this.intervalUs) {
+    if (this.suppress()) return;
+    this.emitNow(message);
+  }
+
+  /**
+   * Counts a warning that falls in the quiet interval and says so; the caller then skips building
+   * its message, so a suppressed warning (a missed tick each tick) allocates nothing.
+   */
+  suppress(): boolean {
+    if (this.clockUs() - this.lastUs < this.intervalUs) {
       this.suppressed += 1;
-      return;
+      return true;
     }
+    return false;
+  }
+
+  /** Emits at once (after `suppress()` said no). */
+  emitNow(message: string): void {
+    const nowUs = this.clockUs();
     const note = this.suppressed > 0 ? ` (${this.suppressed} similar warning(s) suppressed)` : '';
     this.lastUs = nowUs;
     this.suppressed = 0;
     // Printing can block on a slow terminal: hand it to the event loop, off the tick.
-    setImmediate(() => this.emit(`${message}${note}`));
+    if (this.deferred) setImmediate(() => this.emit(`${message}${note}`));
+    else this.emit(`${message}${note}`);
   }
 }

@@ -45,6 +45,13 @@ export interface RunInfo {
   tickThread?: boolean;
   /** How the tick was scheduled: "normal", or "FIFO <priority>" when `--realtime` was granted. */
   scheduling?: string;
+  /**
+   * Bytes the tick thread allocated per tick once warmed up (absent: run too short to measure), and
+   * its heap's collections during the run (tick-thread/alloc-meter.ts, docs/tick.md).
+   */
+  tickAllocBytesPerTick?: number;
+  tickGcMinor?: number;
+  tickGcMajor?: number;
   /** The environment's own results (e.g. collisions, targetsReached). */
   environment?: Record<string, RunScalar>;
   [key: string]: RunScalar | Record<string, RunScalar> | undefined;

@@ -118,11 +118,12 @@ class ScriptedSource implements SensorSource {
   }
 }
 
+/** Keeps a copy of every command: the loop refills one command object per output (ports.ts). */
 class KeptSink implements MotorSink {
   readonly commands: MotorCommand[] = [];
   constructor(readonly name: string) {}
   write(command: MotorCommand): void {
-    this.commands.push(command);
+    this.commands.push({ ...command, values: command.values.slice(), sourceSeq: { ...command.sourceSeq } });
   }
 }
 

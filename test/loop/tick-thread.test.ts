@@ -127,14 +127,22 @@ describe('the tick thread', () => {
     }
   });
 
-  it('allocates (almost) nothing per tick: no major collection and at most two scavenges in 5000 ticks', async () => {
+  it('allocates (almost) nothing per tick once warmed up: under 64 bytes per tick over 3500 ticks, no collection', async () => {
     const thread = await synthetic();
     try {
-      await thread.run(5000);
-      expect(thread.telemetry.counters.ticks).toBe(5000);
-      expect(thread.gc).not.toBeNull();
-      expect(thread.gc!.major).toBe(0);
-      expect(thread.gc!.minor).toBeLessThanOrEqual(2);
+      // The first run warms the compiler up; the second is measured after its first 4096 ticks
+      // (alloc-meter.ts): windows of 256 ticks, all of them unless a collection spoiled one.
+      await thread.run(6000);
+      expect(thread.allocation).not.toBeNull();
+      await thread.run(8000);
+      expect(thread.telemetry.counters.ticks).toBe(14_000);
+      const allocation = thread.allocation!;
+      expect(allocation.ticks).toBeGreaterThanOrEqual(3584);
+      // Before the synchronous driver (promises, schedule objects, commands, boxed clock reads)
+      // this measured about 3,500-4,300 bytes per tick. Now 2-35 remain, depending on which code
+      // V8's optimiser settles on (one or two boxed numbers per tick; docs/tick.md).
+      expect(allocation.bytesPerTick).toBeLessThan(64);
+      expect(thread.gc).toMatchObject({ minor: 0, major: 0 });
     } finally {
       await thread.dispose();
     }

@@ -104,6 +104,9 @@ export class CpuEngine implements Engine {
   private readonly populationCounts: Uint32Array;
   private readonly spikeLists: Uint32Array;
   private readonly spikeCounts: Int32Array;
+  private readonly stimPopulation: Float32Array;
+  /** What runSync returns: refilled by every run, so a run allocates nothing. */
+  private readonly counts: Uint32Array;
 
   private constructor(
     private readonly buffers: SharedBuffers,
@@ -122,6 +125,8 @@ export class CpuEngine implements Engine {
     this.populationCounts = view(buffers, 'populationCounts');
     this.spikeLists = view(buffers, 'spikeLists');
     this.spikeCounts = view(buffers, 'spikeCounts');
+    this.stimPopulation = view(buffers, 'stimPopulation');
+    this.counts = new Uint32Array(this.batch * layout.populationCount);
     this.adapter = `${cpus()[0]?.model.trim() ?? 'CPU'} (${buffers.threads} thread${buffers.threads > 1 ? 's' : ''})`;
   }
 
@@ -219,6 +224,15 @@ export class CpuEngine implements Engine {
   }
 
   async run(substeps: number): Promise<Uint32Array> {
+    return this.runSync(substeps).slice();
+  }
+
+  /**
+   * The same run without a promise: the barrier already waits synchronously (Atomics.wait), so a
+   * caller that may block (a worker thread: the tick thread) steps with no allocation at all. The
+   * returned counts are refilled by the next run: copy what must outlive it.
+   */
+  runSync(substeps: number): Uint32Array {
     this.checkAlive();
     checkSubsteps(substeps);
     const threads = this.buffers.threads;
@@ -257,12 +271,16 @@ export class CpuEngine implements Engine {
   }
 
   private collectCounts(): Uint32Array {
-    const size = this.batch * this.layout.populationCount;
-    const counts = new Uint32Array(size);
+    const counts = this.counts;
+    const size = counts.length;
+    const perThread = this.populationCounts;
+    counts.fill(0);
     for (let p = 0; p < this.buffers.threads; p++) {
-      const slice = this.populationCounts.subarray(p * size, (p + 1) * size);
-      for (let k = 0; k < size; k++) counts[k]! += slice[k]!;
-      slice.fill(0);
+      const base = p * size;
+      for (let k = 0; k < size; k++) {
+        counts[k]! += perThread[base + k]!;
+        perThread[base + k] = 0;
+      }
     }
     return counts;
   }
@@ -271,7 +289,7 @@ export class CpuEngine implements Engine {
     this.checkInstance(instance);
     const size = this.layout.populationCount;
     checkCurrents('population', currentsPa, size);
-    view(this.buffers, 'stimPopulation').set(currentsPa, instance * size);
+    this.stimPopulation.set(currentsPa, instance * size);
     Atomics.add(this.control, CONTROL.stimulusVersion, 1);
   }
 

@@ -34,18 +34,39 @@ export interface ArenaEnvironmentOptions {
   clock?: () => MonotonicUs;
 }
 
-/** A source that offers its newest sample once. */
+/**
+ * A source that offers its newest sample once. Two sample objects, refilled in turn: the one the
+ * loop took last stays intact (observers read it after the step that publishes the next), and
+ * publishing allocates nothing.
+ */
 class LatestSource implements SensorSource {
   private pending: SensorSample | null = null;
   private seq = 0;
+  private readonly samples: [SensorSample, SensorSample];
+  private next = 0;
 
   constructor(
     readonly name: string,
     readonly size: number,
-  ) {}
+  ) {
+    // arrivalUs starts as a fraction (NaN) so the field never changes representation (schedule.ts).
+    this.samples = [
+      { values: new Float32Array(size), seq: 0, arrivalUs: Number.NaN },
+      { values: new Float32Array(size), seq: 0, arrivalUs: Number.NaN },
+    ];
+  }
 
-  publish(values: Float32Array, arrivalUs: MonotonicUs): void {
-    this.pending = { values, seq: ++this.seq, arrivalUs };
+  /** The buffer the next sample is written into (then `publish`). */
+  nextValues(): Float32Array {
+    return this.samples[this.next]!.values;
+  }
+
+  publish(arrivalUs: MonotonicUs): void {
+    const sample = this.samples[this.next]!;
+    this.next ^= 1;
+    sample.seq = ++this.seq;
+    sample.arrivalUs = arrivalUs;
+    this.pending = sample;
   }
 
   takeLatest(): SensorSample | null {
@@ -59,14 +80,12 @@ class ArenaCommandSink implements MotorSink {
   readonly name = 'cmd_vel';
   rejected = 0;
   lastError: string | null = null;
-  last: MotorCommand | null = null;
 
   constructor(private readonly arena: Arena) {}
 
   write(command: MotorCommand): void {
     try {
       this.arena.setCommand(command.values);
-      this.last = command;
     } catch (error) {
       // A bad command must not stop the tick: the arena keeps the previous one and we count it.
       this.rejected++;
@@ -87,6 +106,7 @@ export class ArenaEnvironment implements Environment {
   private readonly target: LatestSource;
   private readonly sink: ArenaCommandSink;
   private readonly clock: () => MonotonicUs;
+  private readonly rangesScratch: Float32Array;
   /** The world as live consumers draw it, rebuilt from the current state at their rate (off the tick). */
   readonly view: EnvironmentView;
 
@@ -94,6 +114,7 @@ export class ArenaEnvironment implements Environment {
     this.arena = new Arena(options.arena ?? DEFAULT_ARENA);
     const { sensors } = this.arena.config;
     this.ranges = new LatestSource('ranges', sensors.anglesRad.length);
+    this.rangesScratch = new Float32Array(sensors.anglesRad.length);
     this.target = new LatestSource('target', 2);
     this.mapping =
       options.mapping ??
@@ -117,13 +138,20 @@ export class ArenaEnvironment implements Environment {
   /** Samples the sensors as they are now; the loop takes them on its next read. */
   private publish(): void {
     const now = this.clock();
-    this.ranges.publish(this.arena.ranges(), now);
-    this.target.publish(this.arena.targetSensor(), now);
+    this.arena.ranges(this.ranges.nextValues());
+    this.ranges.publish(now);
+    this.arena.targetSensor(this.target.nextValues());
+    this.target.publish(now);
   }
 
   step(tickMs: number): void {
     this.arena.step(tickMs / 1000);
     this.publish();
+  }
+
+  /** Arena.writeState: the state into the tick thread's record, without allocating. */
+  writeState(out: Float64Array, at: number, rays: number): void {
+    this.arena.writeState(out, at, rays, this.rangesScratch);
   }
 
   state(): ArenaState {

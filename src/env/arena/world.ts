@@ -153,6 +153,8 @@ export class Arena {
   private readonly robot: RobotState;
   private readonly target = { x: 0, y: 0 };
   private readonly command = new Float64Array(2);
+  /** What `step` returns, refilled by every step (the tick steps the arena without allocating). */
+  private readonly events: StepEvents = { collision: false, targetReached: false };
   private readonly targetKey: number;
   private draws = 0;
   private time = 0;
@@ -208,7 +210,7 @@ export class Arena {
     return this.config.command === 'twist' ? 'v m/s, ω rad/s' : 'left, right m/s';
   }
 
-  /** Advances the physics by dtS seconds under the held command. */
+  /** Advances the physics by dtS seconds under the held command; the events are refilled next step. */
   step(dtS: number): StepEvents {
     if (!(dtS > 0) || !Number.isFinite(dtS)) throw new ArenaError(`step: dt must be > 0 s, got ${dtS}`);
     const { wheelBaseM: b, maxWheelSpeedMps: max, radiusM } = this.config.robot;
@@ -251,7 +253,9 @@ export class Arena {
     }
     this.steps++;
     this.time += dtS;
-    return { collision, targetReached };
+    this.events.collision = collision;
+    this.events.targetReached = targetReached;
+    return this.events;
   }
 
   /** Exact arc motion of a differential drive over h seconds. */
@@ -289,8 +293,34 @@ export class Arena {
     return touched;
   }
 
+  /**
+   * The state as `state()` gives it, written into `out` from `at` without allocating (the tick
+   * thread's record, shared.ts W_FIELDS): timeS, steps, x, y, headingRad, vMps, omegaRadPerS,
+   * targetX, targetY, inContact (0/1), collisions, targetsReached, distanceM, then up to `rays`
+   * ranges (computed into `rangesScratch`).
+   */
+  writeState(out: Float64Array, at: number, rays: number, rangesScratch: Float32Array): void {
+    const r = this.robot;
+    out[at] = this.time;
+    out[at + 1] = this.steps;
+    out[at + 2] = r.x;
+    out[at + 3] = r.y;
+    out[at + 4] = r.headingRad;
+    out[at + 5] = r.vMps;
+    out[at + 6] = r.omegaRadPerS;
+    out[at + 7] = this.target.x;
+    out[at + 8] = this.target.y;
+    out[at + 9] = this.contact ? 1 : 0;
+    out[at + 10] = this.collisions;
+    out[at + 11] = this.reached;
+    out[at + 12] = this.distance;
+    const ranges = this.ranges(rangesScratch);
+    const count = Math.min(rays, ranges.length);
+    for (let k = 0; k < count; k++) out[at + 13 + k] = ranges[k]!;
+  }
+
   /** Range readings (m from the rim, clipped to the sensor range), one per ray. */
-  ranges(out = new Float32Array(this.config.sensors.anglesRad.length)): Float32Array {
+  ranges(out: Float32Array = new Float32Array(this.config.sensors.anglesRad.length)): Float32Array {
     const { anglesRad, maxRangeM } = this.config.sensors;
     const r = this.config.robot.radiusM;
     for (let k = 0; k < anglesRad.length; k++) {
@@ -305,7 +335,7 @@ export class Arena {
   }
 
   /** [bearing (rad, counter-clockwise from the heading, in (−π, π]), distance (m)] of the target. */
-  targetSensor(out = new Float32Array(2)): Float32Array {
+  targetSensor(out: Float32Array = new Float32Array(2)): Float32Array {
     const dx = this.target.x - this.robot.x;
     const dy = this.target.y - this.robot.y;
     out[0] = wrapAngle(Math.atan2(dy, dx) - this.robot.headingRad);

@@ -92,7 +92,10 @@ export const O_COMPUTED_US = 2;
 export const O_LENGTH = 3;
 const O_SEQS = 4;
 
-/** The arena's pose after the tick's physics step: these fields, then the ranges. */
+/**
+ * The arena's pose after the tick's physics step: these fields, then the ranges, in the order
+ * Arena.writeState writes them.
+ */
 export const W_FIELDS = [
   'timeS',
   'steps',

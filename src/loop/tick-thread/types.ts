@@ -5,6 +5,7 @@ import type { ModelName, ModelParams } from '../../model/params.js';
 import type { CodecSpec } from '../ports.js';
 import type { SafetySettings } from '../safety.js';
 import type { LatePolicy } from '../schedule.js';
+import type { AllocationMeasure } from './alloc-meter.js';
 import type { TickThreadBuffers, TickThreadShape } from './shared.js';
 
 export type TickThreadEnvPlan =
@@ -47,7 +48,7 @@ export interface TickThreadSetup {
   spikeCapacity?: number;
 }
 
-export type { CodecSpec };
+export type { AllocationMeasure, CodecSpec };
 
 export type ToTick = { kind: 'run'; maxTicks: number } | { kind: 'dispose' };
 
@@ -87,6 +88,12 @@ export type ToMain =
     }
   | { kind: 'warn'; message: string }
   | { kind: 'summary'; summary: EnvSummary }
-  | { kind: 'done'; summary: EnvSummary | null; stepCount: number; gc: GcStats }
+  | {
+      kind: 'done';
+      summary: EnvSummary | null;
+      stepCount: number;
+      gc: GcStats;
+      allocation: AllocationMeasure;
+    }
   | { kind: 'error'; message: string }
   | { kind: 'disposed' };
