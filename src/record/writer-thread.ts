@@ -3,10 +3,10 @@
  * McapWriter, compresses chunks with zstd and appends them to the file, all off the tick's thread.
  */
 import { spawnSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { McapWriter } from '@mcap/core';
+import { linuxThreadId } from '../engine/thread-id.js';
 import { type ChannelSpec, LogClock, METADATA_NAME, type RunDescription, tickMessages } from './channels.js';
 import { compressChunk, FileWritable, zstdReady } from './mcap-file.js';
 import type { TickRecord } from './tick-record.js';
@@ -38,8 +38,9 @@ const encoder = new TextEncoder();
  */
 function yieldToTheLoop(): void {
   try {
-    const match = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
-    if (match) spawnSync('chrt', ['--other', '--pid', '0', match[1]!], { stdio: 'ignore', timeout: 2000 });
+    const tid = linuxThreadId();
+    if (tid > 0)
+      spawnSync('chrt', ['--other', '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 2000 });
   } catch {
     // Not Linux, or no chrt: the thread keeps the process's scheduling class.
   }

@@ -1,7 +1,7 @@
 /** Worker thread of the CPU backend: builds and steps one partition until told to stop. */
-import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CpuWaitMode } from '../engine.js';
+import { linuxThreadId } from '../thread-id.js';
 import { PartitionStepper } from './partition-stepper.js';
 import { CONTROL, type SharedBuffers, view } from './shared-state.js';
 
@@ -30,19 +30,6 @@ function waitForCommand(seen: number): void {
     if ((spin & 1023) === 0 && performance.now() > until) break;
   }
   Atomics.wait(control, CONTROL.command, seen);
-}
-/**
- * This thread's Linux id ("PID/task/TID" of /proc/thread-self), reported so that a real-time caller
- * can give the workers its own priority (Engine.threadIds); −1 where it is not known.
- */
-function linuxThreadId(): number {
-  try {
-    const link = readlinkSync('/proc/thread-self');
-    const tid = Number(link.slice(link.lastIndexOf('/') + 1));
-    return Number.isInteger(tid) && tid > 0 ? tid : -1;
-  } catch {
-    return -1;
-  }
 }
 
 try {

@@ -4,7 +4,7 @@
  * to the main thread through the shared memory of shared.ts, once per tick and without messages;
  * messages carry only set-up, warnings, the environment's summary on request and the end.
  */
-import { readlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -13,6 +13,7 @@ import { buildMapping } from '../../codec/mapping.js';
 import type { Encoder } from '../../codec/types.js';
 import { createEngine } from '../../engine/create.js';
 import type { Engine } from '../../engine/engine.js';
+import { linuxThreadId } from '../../engine/thread-id.js';
 import { createEnvironment } from '../../env/registry.js';
 import { deriveNetwork } from '../../model/network.js';
 import { modelParams } from '../../model/params.js';
@@ -103,17 +104,6 @@ function collectGarbageNow(): void {
   gc?.();
 }
 
-function threadId(): number {
-  try {
-    // "PID/task/TID": the kernel's id of this very thread, which chrt and taskset accept.
-    const link = readlinkSync('/proc/thread-self');
-    const tid = Number(link.slice(link.lastIndexOf('/') + 1));
-    return Number.isInteger(tid) && tid > 0 ? tid : -1;
-  } catch {
-    return -1;
-  }
-}
-
 /**
  * The kernel lets a SCHED_OTHER thread's timed sleeps end up to its timer slack late (50 µs by
  * default) to batch wake-ups; the tick's nap then ends after the 80 µs spin margin has begun to run
@@ -139,8 +129,9 @@ async function main(setup: TickThreadSetup): Promise<void> {
   const port = parentPort!;
   const post = (message: ToMain) => port.postMessage(message);
   const control = new Int32Array(setup.control);
-  Atomics.store(control, C_TID, threadId());
-  dropTimerSlack(threadId());
+  const tid = linuxThreadId();
+  Atomics.store(control, C_TID, tid);
+  dropTimerSlack(tid);
   // Runs asked for (like TickLoop, the thread runs the loop again on each request) until disposed.
   const runRequests: number[] = [];
   let disposing = false;
