@@ -62,7 +62,11 @@ export interface ThreadFit {
   a2: number;
 }
 
-/** Spikes of one time step: global neuron ids (instance·N + i), ascending. */
+/**
+ * Spikes of one time step: global neuron ids (instance·N + i), ascending. The array is valid only
+ * during the call (the CPU engine refills it for the next step, so reporting spikes allocates
+ * nothing): an observer that keeps ids copies them.
+ */
 export type SpikeObserver = (step: number, neuronIds: Uint32Array) => void;
 
 export interface NeuronState {

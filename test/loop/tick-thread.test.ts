@@ -148,6 +148,28 @@ describe('the tick thread', () => {
     }
   });
 
+  it('streaming spikes to the main thread allocates nothing per tick either (the dashboard case)', async () => {
+    const thread = await synthetic();
+    try {
+      let spikes = 0;
+      thread.addObserver({
+        onSpikes: (_step, ids) => {
+          spikes += ids.length;
+        },
+        onTick: () => {},
+      });
+      await thread.run(6000);
+      await thread.run(8000);
+      expect(spikes).toBeGreaterThan(0);
+      const allocation = thread.allocation!;
+      expect(allocation.ticks).toBeGreaterThanOrEqual(3584);
+      // A new id array per substep made this about 3,300 bytes per tick with the dashboard attached.
+      expect(allocation.bytesPerTick).toBeLessThan(64);
+      expect(thread.gc).toMatchObject({ minor: 0, major: 0 });
+    } finally {
+      await thread.dispose();
+    }
+  });
   it('streams spikes of instance 0 to the main thread only while asked', async () => {
     const thread = await synthetic();
     const spikes: number[] = [];

@@ -107,6 +107,13 @@ export class CpuEngine implements Engine {
   private readonly stimPopulation: Float32Array;
   /** What runSync returns: refilled by every run, so a run allocates nothing. */
   private readonly counts: Uint32Array;
+  /** A step's spikes for the observer, gathered from the partitions' lists. */
+  private readonly spikeScratch: Uint32Array;
+  /**
+   * One view of spikeScratch per spike count seen, made once: handing the observer a view of the
+   * right length allocates nothing per step once the counts a network produces have all been seen.
+   */
+  private readonly spikeViews: (Uint32Array | undefined)[] = [];
 
   private constructor(
     private readonly buffers: SharedBuffers,
@@ -127,6 +134,7 @@ export class CpuEngine implements Engine {
     this.spikeCounts = view(buffers, 'spikeCounts');
     this.stimPopulation = view(buffers, 'stimPopulation');
     this.counts = new Uint32Array(this.batch * layout.populationCount);
+    this.spikeScratch = new Uint32Array(this.batch * layout.n);
     this.adapter = `${cpus()[0]?.model.trim() ?? 'CPU'} (${buffers.threads} thread${buffers.threads > 1 ? 's' : ''})`;
   }
 
@@ -259,12 +267,17 @@ export class CpuEngine implements Engine {
     const total = batch * n;
     let count = 0;
     for (let p = 0; p < threads; p++) count += this.spikeCounts[parity * threads + p]!;
-    const ids = new Uint32Array(count);
+    let ids = this.spikeViews[count];
+    if (ids === undefined) {
+      ids = this.spikeScratch.subarray(0, count);
+      this.spikeViews[count] = ids;
+    }
+    const lists = this.spikeLists;
     let offset = 0;
     for (let p = 0; p < threads; p++) {
       const length = this.spikeCounts[parity * threads + p]!;
       const start = parity * total + this.buffers.partitionStarts[p]!;
-      ids.set(this.spikeLists.subarray(start, start + length), offset);
+      for (let k = 0; k < length; k++) ids[offset + k] = lists[start + k]!;
       offset += length;
     }
     return ids;
