@@ -228,7 +228,7 @@ export class TickLoop implements LoopHandle {
     }
     this.options.engine.onSpikes((step, ids) => {
       if (toFeed) this.feed.addSpikes(step, ids);
-      for (const observer of observers) observer.onSpikes!(step, ids);
+      for (let k = 0; k < observers.length; k++) observers[k]!.onSpikes!(step, ids);
     });
   }
 

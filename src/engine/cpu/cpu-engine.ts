@@ -91,6 +91,9 @@ function spawnWorker(workerData: unknown): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
+/** Spike counts per step whose observer views are made with the engine (about 100 bytes each). */
+const PREMADE_SPIKE_VIEWS = 2048;
+
 export class CpuEngine implements Engine {
   readonly backend = 'cpu' as const;
   readonly adapter: string;
@@ -110,10 +113,11 @@ export class CpuEngine implements Engine {
   /** A step's spikes for the observer, gathered from the partitions' lists. */
   private readonly spikeScratch: Uint32Array;
   /**
-   * One view of spikeScratch per spike count seen, made once: handing the observer a view of the
-   * right length allocates nothing per step once the counts a network produces have all been seen.
+   * One view of spikeScratch per spike count, so handing the observer a view of the right length
+   * allocates nothing per step: made up front for the counts a step usually has (a rare larger
+   * count, a burst, makes its view when it first happens).
    */
-  private readonly spikeViews: (Uint32Array | undefined)[] = [];
+  private readonly spikeViews: (Uint32Array | undefined)[];
 
   private constructor(
     private readonly buffers: SharedBuffers,
@@ -135,6 +139,8 @@ export class CpuEngine implements Engine {
     this.stimPopulation = view(buffers, 'stimPopulation');
     this.counts = new Uint32Array(this.batch * layout.populationCount);
     this.spikeScratch = new Uint32Array(this.batch * layout.n);
+    const premade = Math.min(this.spikeScratch.length, PREMADE_SPIKE_VIEWS);
+    this.spikeViews = Array.from({ length: premade + 1 }, (_, count) => this.spikeScratch.subarray(0, count));
     this.adapter = `${cpus()[0]?.model.trim() ?? 'CPU'} (${buffers.threads} thread${buffers.threads > 1 ? 's' : ''})`;
   }
 
