@@ -43,6 +43,15 @@ export const MIN_GAIN_PER_THREAD = 0.2;
  */
 export const LOOP_COMPUTE_SHARE = 0.5;
 
+/** What the cost model needs to price a thread count. */
+export interface ThreadCostOptions {
+  dtMs: number;
+  procedural: boolean;
+  neuronsPerInstance: number;
+  cores: number;
+  waitMode?: CpuWaitMode;
+}
+
 /**
  * Expected real-time factor (wall / biological time) of the CPU engine per thread count t, from
  * STEP_COST_NS: the neuron updates and the synaptic events divided over t threads, plus one
@@ -52,13 +61,7 @@ export const LOOP_COMPUTE_SHARE = 0.5;
 export function modelThreadCost(
   totalNeurons: number,
   totalSynapses: number,
-  options: {
-    dtMs: number;
-    procedural: boolean;
-    neuronsPerInstance: number;
-    cores: number;
-    waitMode?: CpuWaitMode;
-  },
+  options: ThreadCostOptions,
 ): ThreadCost[] {
   const spikesPerStep = totalNeurons * ASSUMED_RATE_HZ * options.dtMs * 1e-3;
   const delivery = options.procedural
@@ -112,13 +115,7 @@ export function chooseThreads(
 export function threadsForCost(
   totalNeurons: number,
   totalSynapses: number,
-  options: {
-    dtMs: number;
-    procedural: boolean;
-    neuronsPerInstance: number;
-    cores: number;
-    waitMode?: CpuWaitMode;
-  },
+  options: ThreadCostOptions,
 ): number {
   return chooseThreads(modelThreadCost(totalNeurons, totalSynapses, options), 'offline');
 }
