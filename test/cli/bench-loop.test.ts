@@ -193,6 +193,9 @@ describe('spikeloop bench loop: the OS reference (cyclictest) beside each row', 
   // cyclictest sets its thread's policy even for SCHED_OTHER, which needs root (or CAP_SYS_NICE).
   const root = process.getuid?.() === 0;
   const cyclictest = referenceMissing() === null;
+  if (!cyclictest || !root) {
+    console.log(`bench loop reference test skipped: ${root ? referenceMissing() : 'cyclictest needs root'}`);
+  }
 
   it.skipIf(!cyclictest || !root)(
     'measures cyclictest at each row’s priority and tick during the row: real wake-ups, percentiles and the ratio',

@@ -255,6 +255,11 @@ describe('the tick thread', () => {
   });
 
   const root = process.getuid?.() === 0 && spawnSync('chrt', ['--version']).status === 0;
+  if (!root) {
+    console.log(
+      'tick-thread tests of FIFO priority, worker scheduling and nice skipped: they need root and chrt',
+    );
+  }
 
   it.skipIf(!root)('--realtime gives the tick thread alone FIFO priority, by its thread id', async () => {
     const thread = await synthetic();
