@@ -141,8 +141,12 @@ function postCostNs(network: DerivedNetwork, stored: boolean): { exc: number; in
   };
 }
 
-/** Partition starts are multiples of this, so every partition's SIMD update starts on a 16-byte lane. */
-const PARTITION_ALIGN = 4;
+/**
+ * Partition starts are multiples of this many neurons: 128 bytes of every 4-byte neuron array
+ * (shared-state.ts ISOLATION_BYTES), so that no two threads write the same cache line pair and
+ * every partition's SIMD update starts on a 16-byte lane.
+ */
+export const PARTITION_ALIGN = 32;
 
 /**
  * First neuron of each partition (threads + 1 entries, the last = B·N) such that every partition

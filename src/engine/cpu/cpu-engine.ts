@@ -272,7 +272,8 @@ export class CpuEngine implements Engine {
     const { threads, batch, n } = this.buffers;
     const total = batch * n;
     let count = 0;
-    for (let p = 0; p < threads; p++) count += this.spikeCounts[parity * threads + p]!;
+    const stride = this.buffers.spikeCountStride;
+    for (let p = 0; p < threads; p++) count += this.spikeCounts[p * stride + parity]!;
     let ids = this.spikeViews[count];
     if (ids === undefined) {
       ids = this.spikeScratch.subarray(0, count);
@@ -281,7 +282,7 @@ export class CpuEngine implements Engine {
     const lists = this.spikeLists;
     let offset = 0;
     for (let p = 0; p < threads; p++) {
-      const length = this.spikeCounts[parity * threads + p]!;
+      const length = this.spikeCounts[p * stride + parity]!;
       const start = parity * total + this.buffers.partitionStarts[p]!;
       for (let k = 0; k < length; k++) ids[offset + k] = lists[start + k]!;
       offset += length;
@@ -295,7 +296,7 @@ export class CpuEngine implements Engine {
     const perThread = this.populationCounts;
     counts.fill(0);
     for (let p = 0; p < this.buffers.threads; p++) {
-      const base = p * size;
+      const base = p * this.buffers.populationCountStride;
       for (let k = 0; k < size; k++) {
         counts[k]! += perThread[base + k]!;
         perThread[base + k] = 0;

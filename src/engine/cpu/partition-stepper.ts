@@ -59,16 +59,23 @@ const BARRIER_SPIN_POLLS: Record<CpuWaitMode, number> = { spin: 20_000, block: 1
 export const MIN_BARRIER_POLLS = 100;
 
 /**
- * The poll budget of the next barrier wait: halved after a wait that had to sleep, doubled after
- * one the polls covered, within [MIN_BARRIER_POLLS, most]. On a machine with a core per thread the
- * waits end while polling and the budget stays at its most. When other processes hold the cores
- * (more runnable threads than cores), a thread polling for a partner that has no core keeps that
- * partner from getting its core back, and every step then costs the whole poll budget: measured
- * on the 2-vCPU VM at load 5–6, N = 5000, two threads: RT 2.5–2.7 with 20,000 polls, 0.62–0.67
- * with 2,000, 0.51–0.53 with 200, against 0.17–0.25 for one thread. So sleeping waits shrink it.
+ * The poll budget of the next barrier wait, from the waits that had to sleep in a row (0 when the
+ * last wait ended while polling): doubled after a wait the polls covered, kept after a single
+ * sleep, halved from the second sleep in a row on, within [MIN_BARRIER_POLLS, most].
+ *
+ * When other processes hold the cores (more runnable threads than cores), a thread polling for a
+ * partner that has no core keeps that partner from getting its core back, and every step then
+ * costs the whole poll budget: measured on the 2-vCPU VM at load 5–6, N = 5000, two threads: RT
+ * 2.5–2.7 with 20,000 polls, 0.62–0.67 with 2,000, 0.51–0.53 with 200, against 0.17–0.25 for one
+ * thread. So sleeping waits shrink it. But on an idle machine a partner is sometimes late for
+ * other reasons (an interrupt, the hypervisor), and a budget halved after every such sleep came
+ * down far enough that ordinary waits of a few µs slept too, each paying a futex wake-up
+ * (16–31 µs): 400–3,500 sleeps per 50,000 barriers at N = 5000. Contention makes sleeps follow
+ * each other; a lone late partner does not.
  */
-export function nextSpinPolls(current: number, slept: boolean, most: number): number {
-  return slept ? Math.max(MIN_BARRIER_POLLS, current >> 1) : Math.min(most, current * 2);
+export function nextSpinPolls(current: number, sleepsInARow: number, most: number): number {
+  if (sleepsInARow === 0) return Math.min(most, current * 2);
+  return sleepsInARow === 1 ? current : Math.max(MIN_BARRIER_POLLS, current >> 1);
 }
 
 export class PartitionStepper {
@@ -92,6 +99,8 @@ export class PartitionStepper {
   private readonly maxSpinPolls: number;
   /** Polls of the next barrier wait before sleeping (adapted: nextSpinPolls). */
   private spinPolls: number;
+  /** Barrier waits in a row that had to sleep. */
+  private sleepsInARow = 0;
   /** The update's runs, three numbers each: from, to, 1 when all propagators of the run are equal. */
   private readonly runs: Int32Array;
 
@@ -159,7 +168,7 @@ export class PartitionStepper {
     const threads = this.buffers.threads;
     const p = this.pointer;
     for (let partition = 0; partition < threads; partition++) {
-      const count = this.spikeCounts[previous * threads + partition]!;
+      const count = this.spikeCounts[partition * this.buffers.spikeCountStride + previous]!;
       if (count === 0) continue;
       const start = previous * this.total + this.partitionStarts[partition]!;
       if (this.rows) {
@@ -184,7 +193,7 @@ export class PartitionStepper {
   }
 
   private update(parity: number): void {
-    const { n, batch, thresholdMv, resetMv, refractorySteps } = this.buffers;
+    const { n, thresholdMv, resetMv, refractorySteps } = this.buffers;
     const p = this.pointer;
     let spikes = 0;
     // Per instance, the E then the I neurons of the partition: each type in one call, so that a
@@ -194,7 +203,7 @@ export class PartitionStepper {
       const to = this.runs[run + 1]!;
       const b = Math.floor(from / n);
       const listOffset = parity * this.total + this.lo + spikes;
-      const countsOffset = (this.partition * batch + b) * this.populations;
+      const countsOffset = this.partition * this.buffers.populationCountStride + b * this.populations;
       spikes += this.wasm.update(
         from,
         to,
@@ -220,7 +229,7 @@ export class PartitionStepper {
         this.runs[run + 2]!,
       );
     }
-    this.spikeCounts[parity * this.buffers.threads + this.partition] = spikes;
+    this.spikeCounts[this.partition * this.buffers.spikeCountStride + parity] = spikes;
   }
 
   /**
@@ -282,12 +291,14 @@ export class PartitionStepper {
     // Wrapping comparison: passed once the word is at or beyond the target.
     for (let poll = this.spinPolls; poll > 0; poll--) {
       if (((Atomics.load(control, CONTROL.barrier) - target) | 0) >= 0) {
+        this.sleepsInARow = 0;
         if (this.spinPolls < this.maxSpinPolls)
-          this.spinPolls = nextSpinPolls(this.spinPolls, false, this.maxSpinPolls);
+          this.spinPolls = nextSpinPolls(this.spinPolls, 0, this.maxSpinPolls);
         return;
       }
     }
-    this.spinPolls = nextSpinPolls(this.spinPolls, true, this.maxSpinPolls);
+    this.sleepsInARow++;
+    this.spinPolls = nextSpinPolls(this.spinPolls, this.sleepsInARow, this.maxSpinPolls);
     // Counted as a sleeper before the last look at the word: a completion after that look sees the
     // count and notifies, and Atomics.wait returns at once if the word moved in between.
     Atomics.add(control, CONTROL.sleepers, 1);

@@ -8,6 +8,16 @@ import { counterU32, Stream, streamKey } from '../../model/rng.js';
 import { balancedPartitionStarts } from './cost-model.js';
 
 export const PAGE_BYTES = 65536;
+/**
+ * What no two threads' written data share: two 64-byte cache lines, since x86 cores fetch lines
+ * in adjacent pairs. Regions, partitions (PARTITION_ALIGN neurons of 4 bytes) and per-partition
+ * counters start on this boundary. A line that one thread writes every step and another reads or
+ * writes moves between the cores' caches every step (~250 ns one way on the 2-vCPU VM, measured by
+ * ping-pong), on the path from one barrier to the next.
+ */
+export const ISOLATION_BYTES = 128;
+/** 32-bit words per ISOLATION_BYTES: the stride of each partition's block of counters. */
+const ISOLATION_WORDS = ISOLATION_BYTES / 4;
 /** wasm32 addresses 4 GiB at most. */
 export const MAX_PAGES = 65536;
 
@@ -42,9 +52,9 @@ const REGION_TYPES = {
   drive: Float32Array,
   /** Spike lists: two parities × B·N slots; partition p writes from its first neuron. */
   spikeLists: Uint32Array,
-  /** Spike list lengths: [parity·threads + partition]. */
+  /** Spike list lengths: [partition·spikeCountStride + parity], each partition's in a block of its own. */
   spikeCounts: Int32Array,
-  /** Population spike counts per partition: [partition·B·2Q + instance·2Q + pop]. */
+  /** Population spike counts per partition: [partition·populationCountStride + instance·2Q + pop]. */
   populationCounts: Uint32Array,
   /** Fixed-point weight of each row segment: [instance][preIsInh][segment]. */
   segmentWeights: Int32Array,
@@ -68,6 +78,10 @@ export interface SharedBuffers {
   threads: number;
   /** First neuron of each partition, threads + 1 entries (the last is B·N); see balancedPartitionStarts. */
   partitionStarts: Int32Array;
+  /** Words between two partitions' spike counts (spikeCounts). */
+  spikeCountStride: number;
+  /** Words between two partitions' population counts (populationCounts, B·2Q used). */
+  populationCountStride: number;
   nE: number;
   clusters: number;
   nEPerCluster: number;
@@ -136,6 +150,8 @@ export function allocateSharedState(
   const batch = networks.length;
   const total = batch * layout.n;
   const populations = batch * layout.populationCount;
+  const spikeCountStride = ISOLATION_WORDS;
+  const populationCountStride = Math.ceil(populations / ISOLATION_WORDS) * ISOLATION_WORDS;
   const lengths: Record<RegionName, number> = {
     p22: total,
     p11Exc: total,
@@ -158,8 +174,8 @@ export function allocateSharedState(
     stimNeuron: total,
     drive: total,
     spikeLists: 2 * total,
-    spikeCounts: 2 * threads,
-    populationCounts: threads * populations,
+    spikeCounts: threads * spikeCountStride,
+    populationCounts: threads * populationCountStride,
     segmentWeights: batch * 2 * 6,
     control: CONTROL.length,
   };
@@ -168,7 +184,8 @@ export function allocateSharedState(
   const regions = {} as Record<RegionName, Region>;
   for (const name of Object.keys(lengths) as RegionName[]) {
     regions[name] = { offset, length: lengths[name] };
-    offset += Math.ceil((lengths[name] * REGION_TYPES[name].BYTES_PER_ELEMENT) / 16) * 16;
+    const bytes = lengths[name] * REGION_TYPES[name].BYTES_PER_ELEMENT;
+    offset += Math.ceil(bytes / ISOLATION_BYTES) * ISOLATION_BYTES;
   }
   const pages = Math.ceil(offset / PAGE_BYTES);
   if (pages > MAX_PAGES) throw new Error(`the CPU backend's neuron state for ${total} neurons exceeds 4 GiB`);
@@ -180,6 +197,8 @@ export function allocateSharedState(
     n: layout.n,
     threads,
     partitionStarts: balancedPartitionStarts(networks, threads, stored),
+    spikeCountStride,
+    populationCountStride,
     nE: layout.nE,
     clusters: layout.clusters,
     nEPerCluster: layout.nEPerCluster,
