@@ -29,6 +29,9 @@ export function sampleRow(m: CostMeasurement): Row {
     durationS: m.durationS,
     wallS: m.wallS,
     rtf: m.rtf,
+    repeats: m.repeats,
+    rtfMin: m.rtfMin,
+    rtfMax: m.rtfMax,
     realTime: m.rtf <= 1,
     eventsPerS: m.eventsPerS,
     threads: m.threads,
@@ -77,6 +80,9 @@ const SIZE_COLUMNS = [
   'engineMiB',
 ];
 
+/** With --repeats: the fastest and slowest window beside the median RT. */
+const SPREAD_COLUMNS = ['rtfMin', 'rtfMax'];
+
 const REFERENCE_COLUMNS = ['refCopies', 'refEfficiency', 'refIdealRtf', 'rtfVsIdeal'];
 
 export function registerBenchEngine(bench: Command): void {
@@ -94,6 +100,12 @@ export function registerBenchEngine(bench: Command): void {
     )
     .option('--duration <s>', 'biological time measured per size (s)', finiteNumber('--duration'), 2)
     .option('--warmup <s>', 'biological time simulated before measuring (s)', finiteNumber('--warmup'), 0.5)
+    .option(
+      '--repeats <k>',
+      'timed windows of --duration per size; RT is their median, rtfMin/rtfMax the spread',
+      integer('--repeats', 1),
+      1,
+    )
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option(
       '--steps-per-call <k>',
@@ -135,6 +147,7 @@ export function registerBenchEngine(bench: Command): void {
         model: options.model as ModelName,
         durationS: options.duration,
         warmupS: options.warmup,
+        repeats: options.repeats,
         stepsPerCall,
         seed: options.seed,
         threads: options.threads,
@@ -193,7 +206,11 @@ export function registerBenchEngine(bench: Command): void {
         printRows(
           results.flatMap((r) => r.samples.map(sampleRow)),
           false,
-          reference ? [...SIZE_COLUMNS, ...REFERENCE_COLUMNS] : SIZE_COLUMNS,
+          [
+            ...SIZE_COLUMNS,
+            ...(options.repeats > 1 ? SPREAD_COLUMNS : []),
+            ...(reference ? REFERENCE_COLUMNS : []),
+          ],
         );
         process.stdout.write('\n');
         printRows(fitRows, false, [

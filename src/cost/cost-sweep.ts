@@ -16,6 +16,8 @@ export interface CostSweepOptions {
   model: ModelName;
   durationS: number;
   warmupS: number;
+  /** Timed windows per size; the median window's RT is reported (CostOptions.repeats). */
+  repeats?: number;
   stepsPerCall: number;
   seed: number;
   threads?: number;
@@ -64,7 +66,7 @@ export async function measureBackends(options: CostSweepOptions): Promise<Backen
     }
     // A throwaway run first: the first engine of a process pays for compiling code and pipelines,
     // reported apart (coldBuildS) so the size series measures what each further build costs.
-    const cold = await measureCost(backend, 200, { ...options, durationS: 0.05, warmupS: 0 });
+    const cold = await measureCost(backend, 200, { ...options, durationS: 0.05, warmupS: 0, repeats: 1 });
     const samples: CostMeasurement[] = [];
     const threadSamples: CostMeasurement[] = [];
     const threadCounts = backend === 'cpu' && options.threadCounts ? [...options.threadCounts] : [];

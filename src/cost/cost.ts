@@ -25,6 +25,12 @@ export interface CostOptions {
   threads?: number;
   /** This machine's measured CPU cost per thread count, for the default threads (EngineOptions). */
   measuredThreadCost?: readonly ThreadFit[];
+  /**
+   * Timed windows of `durationS` each, back to back on the same engine after warm-up (default 1):
+   * the RT reported is their median, so that one window disturbed by the machine (a shared VM's
+   * neighbours, an interrupt storm) does not decide the result; rtfMin/rtfMax give the spread.
+   */
+  repeats?: number;
   /** Called after build and warm-up, right before the timed run (a reference copy waits here for the others). */
   beforeMeasure?: () => Promise<void>;
 }
@@ -37,9 +43,16 @@ export interface CostMeasurement {
   synapses: number;
   /** Engine construction: network derivation, connectivity, pipelines, buffers. */
   buildS: number;
+  /** Biological time of one timed window. */
   durationS: number;
+  /** Wall time of the median window (the RT's window). */
   wallS: number;
+  /** Median over the windows of wall / biological time. */
   rtf: number;
+  /** Timed windows (CostOptions.repeats) and the fastest and slowest window's RT. */
+  repeats: number;
+  rtfMin: number;
+  rtfMax: number;
   rateE: number;
   rateI: number;
   eventsPerS: number;
@@ -84,24 +97,33 @@ export async function measureCost(
     for (let done = 0; done < warmupSteps; done += call) await engine.run(Math.min(call, warmupSteps - done));
     const { layout } = engine;
     const totals = new Float64Array(batch * layout.populationCount);
+    const repeats = options.repeats ?? 1;
     const checkpointEvery = Math.max(call, Math.round(steps / 8 / call) * call);
     await options.beforeMeasure?.();
     const bioS: number[] = [];
     const wallAt: number[] = [];
+    const windowWallS: number[] = [];
     const start = performance.now();
-    for (let done = 0; done < steps; ) {
-      const now = Math.min(call, steps - done);
-      const counts = await engine.run(now);
-      for (let k = 0; k < counts.length; k++) totals[k]! += counts[k]!;
-      done += now;
-      if (done % checkpointEvery === 0 || done === steps) {
-        bioS.push((done * dtMs) / 1000);
-        wallAt.push((performance.now() - start) / 1000);
+    for (let window = 0; window < repeats; window++) {
+      const windowStart = performance.now();
+      for (let done = 0; done < steps; ) {
+        const now = Math.min(call, steps - done);
+        const counts = await engine.run(now);
+        for (let k = 0; k < counts.length; k++) totals[k]! += counts[k]!;
+        done += now;
+        if (done % checkpointEvery === 0 || done === steps) {
+          bioS.push(((window * steps + done) * dtMs) / 1000);
+          wallAt.push((performance.now() - start) / 1000);
+        }
       }
+      windowWallS.push((performance.now() - windowStart) / 1000);
     }
-    const wallS = (performance.now() - start) / 1000;
+    const sortedWallS = [...windowWallS].sort((a, b) => a - b);
+    // The lower median for an even count: a window that was actually measured.
+    const wallS = sortedWallS[(repeats - 1) >> 1]!;
     const { spikesE, spikesI, events } = tallySpikes(networks, totals);
     const durationS = (steps * dtMs) / 1000;
+    const eventsPerWindow = events / repeats;
     const threads = engine.backend === 'cpu' ? (engine as CpuEngine).threads : null;
     return {
       backend: engine.backend,
@@ -113,11 +135,15 @@ export async function measureCost(
       durationS,
       wallS,
       rtf: wallS / durationS,
-      rateE: spikesE / (layout.nE * durationS * batch),
-      rateI: spikesI / (layout.nI * durationS * batch),
-      eventsPerS: events / wallS,
+      repeats,
+      rtfMin: sortedWallS[0]! / durationS,
+      rtfMax: sortedWallS[repeats - 1]! / durationS,
+      rateE: spikesE / (layout.nE * durationS * repeats * batch),
+      rateI: spikesI / (layout.nI * durationS * repeats * batch),
+      eventsPerS: eventsPerWindow / wallS,
       threads,
-      nsPerEventPerThread: threads !== null && events > 0 ? (wallS * 1e9 * threads) / events : null,
+      nsPerEventPerThread:
+        threads !== null && eventsPerWindow > 0 ? (wallS * 1e9 * threads) / eventsPerWindow : null,
       rssBytes: process.memoryUsage().rss,
       engineBytes: engine.memory().reduce((sum, buffer) => sum + buffer.bytes, 0),
       wallVsBio: bioS.length >= 2 ? fitLine(bioS, wallAt) : { intercept: 0, slope: wallS / durationS, r2: 1 },

@@ -33,6 +33,8 @@ export interface ReferenceOptions {
   stepsPerCall: number;
   seed: number;
   copies: number;
+  /** Timed windows per copy; each copy reports its median (CostOptions.repeats). */
+  repeats?: number;
 }
 
 /** What a copy is asked to measure (JSON in argv[2] of reference-copy). */
@@ -43,6 +45,7 @@ export interface CopyRequest {
   warmupS: number;
   stepsPerCall: number;
   seed: number;
+  repeats: number;
 }
 
 export async function measureParallelReference(
@@ -59,6 +62,7 @@ export async function measureParallelReference(
     warmupS: options.warmupS,
     stepsPerCall: options.stepsPerCall,
     seed: options.seed,
+    repeats: options.repeats ?? 1,
   };
   const [rtfAlone] = await runCopies(request, 1);
   const rtfTogether = await runCopies(request, options.copies);

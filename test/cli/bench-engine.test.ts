@@ -95,3 +95,38 @@ describe('spikeloop bench engine --reference', () => {
     }
   }, 200_000);
 });
+
+describe('spikeloop bench engine --repeats', () => {
+  const base = ['bench', 'engine', '--backend', 'cpu', '--sizes', '300', '--duration', '0.05'];
+  const quick = ['--warmup', '0', '--overhead-calls', '10', '--threads', '1'];
+
+  it('reports the median of the timed windows as RT, with the fastest and slowest beside it', () => {
+    const result = runSourceCli([...base, ...quick, '--repeats', '3', '--json'], 120_000);
+    expect(result.status, result.stderr).toBe(0);
+    const row = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, number | string>)
+      .find((r) => r.kind === 'size')!;
+    expect(row.repeats).toBe(3);
+    const [rtf, min, max] = [row.rtf as number, row.rtfMin as number, row.rtfMax as number];
+    expect(min).toBeGreaterThan(0);
+    expect(min).toBeLessThanOrEqual(rtf);
+    expect(rtf).toBeLessThanOrEqual(max);
+    // RT is one window's wall time over that window's biological time.
+    expect(row.durationS).toBeCloseTo(0.05, 9);
+    expect(rtf).toBeCloseTo((row.wallS as number) / 0.05, 9);
+    expect(row.nsPerEventPerThread as number).toBeGreaterThan(0);
+
+    const table = runSourceCli([...base, ...quick, '--repeats', '2'], 120_000);
+    expect(table.status, table.stderr).toBe(0);
+    for (const column of ['rtfMin', 'rtfMax'])
+      expect(table.stdout).toMatch(new RegExp(`^\\s*${column}\\s+\\d`, 'm'));
+  }, 250_000);
+
+  it('refuses a window count below one, naming the option', () => {
+    const result = runSourceCli([...base, ...quick, '--repeats', '0'], 60_000);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/--repeats/);
+  }, 70_000);
+});
