@@ -22,9 +22,11 @@ import { PartitionStepper } from './partition-stepper.js';
 import {
   allocateSharedState,
   CONTROL,
+  readPartitioned,
   regionBytes,
   resetDynamicState,
   type SharedBuffers,
+  spikeListStart,
   view,
 } from './shared-state.js';
 
@@ -269,8 +271,7 @@ export class CpuEngine implements Engine {
 
   private spikesOf(step: number): Uint32Array {
     const parity = step & 1;
-    const { threads, batch, n } = this.buffers;
-    const total = batch * n;
+    const { threads } = this.buffers;
     let count = 0;
     const stride = this.buffers.spikeCountStride;
     for (let p = 0; p < threads; p++) count += this.spikeCounts[p * stride + parity]!;
@@ -283,7 +284,7 @@ export class CpuEngine implements Engine {
     let offset = 0;
     for (let p = 0; p < threads; p++) {
       const length = this.spikeCounts[p * stride + parity]!;
-      const start = parity * total + this.buffers.partitionStarts[p]!;
+      const start = spikeListStart(this.buffers, parity, p);
       for (let k = 0; k < length; k++) ids[offset + k] = lists[start + k]!;
       offset += length;
     }
@@ -335,9 +336,9 @@ export class CpuEngine implements Engine {
     const from = instance * this.layout.n;
     const to = from + this.layout.n;
     return {
-      vMv: view(this.buffers, 'vMv').slice(from, to),
-      iExcPa: view(this.buffers, 'iExcPa').slice(from, to),
-      iInhPa: view(this.buffers, 'iInhPa').slice(from, to),
+      vMv: readPartitioned(this.buffers, 'vMv', from, to) as Float32Array,
+      iExcPa: readPartitioned(this.buffers, 'iExcPa', from, to) as Float32Array,
+      iInhPa: readPartitioned(this.buffers, 'iInhPa', from, to) as Float32Array,
     };
   }
 

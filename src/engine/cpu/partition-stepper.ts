@@ -17,7 +17,15 @@ import {
   segmentsFor,
 } from './connectivity.js';
 import { instantiateKernel, type KernelExports } from './kernel-module.js';
-import { CONTROL, type RegionName, type SharedBuffers, view } from './shared-state.js';
+import {
+  CONTROL,
+  PARTITIONED,
+  partitionBase,
+  type RegionName,
+  type SharedBuffers,
+  spikeListStart,
+  view,
+} from './shared-state.js';
 
 /** The propagators the update reads per neuron; `uniform` runs read them once (kernel.ts update). */
 const PROPAGATORS = ['p22', 'p11Exc', 'p11Inh', 'p21Exc', 'p21Inh'] as const;
@@ -81,7 +89,6 @@ export function nextSpinPolls(current: number, sleepsInARow: number, most: numbe
 export class PartitionStepper {
   readonly lo: number;
   readonly hi: number;
-  private readonly total: number;
   private readonly populations: number;
   private readonly rows: StoredRows | null;
   private readonly wasm: KernelExports;
@@ -89,8 +96,8 @@ export class PartitionStepper {
   private readonly spikeLists: Uint32Array;
   private readonly spikeCounts: Int32Array;
   private readonly control: Int32Array;
-  /** First spike-list slot of each partition (the list of partition p starts at its first neuron). */
-  private readonly partitionStarts: Int32Array;
+  /** First spike-list slot of each partition and parity: [partition·2 + parity] (spikeListStart). */
+  private readonly listStarts: Int32Array;
   /** The stimulus version the drive was last computed for (CONTROL.stimulusVersion). */
   private driveVersion = -1;
   /** CONTROL.barrier's value once every thread has passed this thread's latest barrier (wrapping). */
@@ -110,7 +117,6 @@ export class PartitionStepper {
     stored: boolean,
     waitMode: CpuWaitMode = 'spin',
   ) {
-    this.total = buffers.batch * buffers.n;
     this.lo = buffers.partitionStarts[partition]!;
     this.hi = buffers.partitionStarts[partition + 1]!;
     this.maxSpinPolls = BARRIER_SPIN_POLLS[waitMode];
@@ -120,10 +126,13 @@ export class PartitionStepper {
     this.pointer = Object.fromEntries(
       Object.entries(buffers.regions).map(([name, region]) => [name, region.offset]),
     ) as Record<RegionName, number>;
+    for (const name of PARTITIONED) this.pointer[name] = partitionBase(buffers, name, partition);
+    this.listStarts = Int32Array.from({ length: 2 * buffers.threads }, (_, k) =>
+      spikeListStart(buffers, k % 2, k >> 1),
+    );
     this.spikeLists = view(buffers, 'spikeLists');
     this.spikeCounts = view(buffers, 'spikeCounts');
     this.control = view(buffers, 'control');
-    this.partitionStarts = buffers.partitionStarts;
     this.rows = stored ? buildStoredRows(buffers, buffers.instanceTable, this.lo, this.hi, this.wasm) : null;
     this.runs = typeRuns(buffers, this.lo, this.hi);
   }
@@ -170,7 +179,7 @@ export class PartitionStepper {
     for (let partition = 0; partition < threads; partition++) {
       const count = this.spikeCounts[partition * this.buffers.spikeCountStride + previous]!;
       if (count === 0) continue;
-      const start = previous * this.total + this.partitionStarts[partition]!;
+      const start = this.listStarts[partition * 2 + previous]!;
       if (this.rows) {
         this.wasm.deliverStored(
           p.spikeLists + 4 * start,
@@ -202,7 +211,7 @@ export class PartitionStepper {
       const from = this.runs[run]!;
       const to = this.runs[run + 1]!;
       const b = Math.floor(from / n);
-      const listOffset = parity * this.total + this.lo + spikes;
+      const listOffset = this.listStarts[this.partition * 2 + parity]! + spikes;
       const countsOffset = this.partition * this.buffers.populationCountStride + b * this.populations;
       spikes += this.wasm.update(
         from,
