@@ -3,7 +3,7 @@
  * real-time factor, synaptic events per second, memory, per-tick overhead, and the paper's fit
  * RT(N) = a0 + a1·N + a2·M with the largest N that holds real time.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { CostMeasurement } from '../cost/cost.js';
 import { measureBackends } from '../cost/cost-sweep.js';
 import { buildHardwareProfile, machineThreadCost } from '../cost/profile.js';
@@ -85,6 +85,16 @@ const SPREAD_COLUMNS = ['rtfMin', 'rtfMax'];
 
 const REFERENCE_COLUMNS = ['refCopies', 'refEfficiency', 'refIdealRtf', 'rtfVsIdeal'];
 
+/** `--repeats K`, shared with calibrate: timed windows per measurement (CostOptions.repeats). */
+export function repeatsOption(): Option {
+  return new Option(
+    '--repeats <k>',
+    'timed windows of --duration per measurement; RT is their median, rtfMin/rtfMax the spread',
+  )
+    .argParser(integer('--repeats', 1))
+    .default(1);
+}
+
 export function registerBenchEngine(bench: Command): void {
   bench
     .command('engine')
@@ -100,12 +110,7 @@ export function registerBenchEngine(bench: Command): void {
     )
     .option('--duration <s>', 'biological time measured per size (s)', finiteNumber('--duration'), 2)
     .option('--warmup <s>', 'biological time simulated before measuring (s)', finiteNumber('--warmup'), 0.5)
-    .option(
-      '--repeats <k>',
-      'timed windows of --duration per size; RT is their median, rtfMin/rtfMax the spread',
-      integer('--repeats', 1),
-      1,
-    )
+    .addOption(repeatsOption())
     .option('--model <name>', `network model (${MODEL_NAMES.join('|')})`, choice(MODEL_NAMES), 'ei-clustered')
     .option(
       '--steps-per-call <k>',

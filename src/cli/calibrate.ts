@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { measureBackends } from '../cost/cost-sweep.js';
 import { buildHardwareProfile, defaultProfileName, writeHardwareProfile } from '../cost/profile.js';
 import { DEFAULT_PARAMS, isMultiple, MODEL_NAMES, type ModelName } from '../model/params.js';
-import { BACKEND_SETS, backendsOf, sampleRow } from './bench-engine.js';
+import { BACKEND_SETS, backendsOf, repeatsOption, sampleRow } from './bench-engine.js';
 import { printRows } from './output.js';
 import { choice, finiteNumber, integer, integerList } from './parse.js';
 
@@ -36,6 +36,7 @@ export function registerCalibrate(program: Command): void {
     )
     .option('--duration <s>', 'biological time measured per size (s)', finiteNumber('--duration'), 1)
     .option('--warmup <s>', 'biological time simulated before measuring (s)', finiteNumber('--warmup'), 0.2)
+    .addOption(repeatsOption())
     .option(
       '--tick-ms <ms>',
       'loop tick the profile is for (engine calls of one tick)',
@@ -79,6 +80,7 @@ export function registerCalibrate(program: Command): void {
         model: options.model as ModelName,
         durationS: options.duration,
         warmupS: options.warmup,
+        repeats: options.repeats,
         stepsPerCall,
         seed: 1,
         threads: options.threads,
@@ -107,6 +109,7 @@ export function registerCalibrate(program: Command): void {
           sizes: measuredSizes.length > 0 ? measuredSizes : options.sizes,
           durationS: options.duration,
           warmupS: options.warmup,
+          repeats: options.repeats,
           tickMs,
           stepsPerCall,
         },

@@ -23,6 +23,10 @@ export interface ProfileSample {
   durationS: number;
   wallS: number;
   rtf: number;
+  /** Timed windows (calibrate --repeats), and the fastest and slowest window's RT; rtf is the median's. */
+  repeats?: number;
+  rtfMin?: number;
+  rtfMax?: number;
   rateE?: number;
   rateI?: number;
   eventsPerS: number;
@@ -73,6 +77,8 @@ export interface HardwareProfile {
     sizes: number[];
     durationS: number;
     warmupS: number;
+    /** Timed windows per measurement (calibrate --repeats); absent in older profiles: 1. */
+    repeats?: number;
     tickMs: number;
     stepsPerCall: number;
   };

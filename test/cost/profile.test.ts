@@ -89,6 +89,8 @@ describe('hardware profile', () => {
       '0.05',
       '--warmup',
       '0',
+      '--repeats',
+      '2',
       '--no-extend',
       '--name',
       'tiny',
@@ -100,12 +102,21 @@ describe('hardware profile', () => {
     const profile = loadHardwareProfile(path);
     expect(profile.name).toBe('tiny');
     expect(profile.software.node).toBe(process.version);
-    expect(profile.measurement).toMatchObject({ sizes: [200, 400, 600], tickMs: 1, stepsPerCall: 10 });
+    expect(profile.measurement).toMatchObject({
+      sizes: [200, 400, 600],
+      tickMs: 1,
+      stepsPerCall: 10,
+      repeats: 2,
+    });
     const cpu = profile.backends.find((b) => b.backend === 'cpu')!;
     expect(cpu.available).toBe(true);
     expect(cpu.samples!.map((s) => s.n)).toEqual([200, 400, 600]);
     for (const sample of cpu.samples!) {
       expect(sample.rtf).toBeGreaterThan(0);
+      // Two timed windows: the lower median of two is the faster one.
+      expect(sample.repeats).toBe(2);
+      expect(sample.rtfMin).toBe(sample.rtf);
+      expect(sample.rtfMax!).toBeGreaterThanOrEqual(sample.rtf);
       expect(sample.eventsPerS).toBeGreaterThan(0);
       expect(sample.buildS).toBeGreaterThan(0);
     }
