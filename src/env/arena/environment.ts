@@ -145,7 +145,7 @@ export class ArenaEnvironment implements Environment {
   }
 
   step(tickMs: number): void {
-    this.arena.step(tickMs / 1000);
+    this.arena.stepMs(tickMs);
     this.publish();
   }
 
