@@ -228,6 +228,62 @@ export class Arena {
     this.spawnTarget();
   }
 
+  /**
+   * Takes the arena's code down every branch of a step once, on a scratch arena of the same config
+   * (this arena is not touched), so V8 has type feedback for all of it before it optimises the
+   * step. Without it the first reached target or the first ray that meets a circle, often minutes
+   * into a run, lands in optimised code on a branch it never saw: V8 throws that code away and the
+   * step runs unoptimised, boxing every number (about 1-2 KB per tick for a second or more, measured
+   * on the tick thread) until it is optimised again. Called once per thread by ArenaEnvironment.
+   */
+  static warmUp(config: ArenaConfig): void {
+    const scratch = new Arena(config);
+    const now = scratch.now;
+    const { robot, command } = scratch.config;
+    const rays = scratch.config.sensors.anglesRad.length;
+    const record = new Float64Array(13 + rays);
+    const ranges = new Float32Array(rays);
+    const target = new Float32Array(2);
+    const ahead =
+      command === 'twist' ? [robot.maxWheelSpeedMps, 0] : [robot.maxWheelSpeedMps, robot.maxWheelSpeedMps];
+    const arc = command === 'twist' ? [robot.maxWheelSpeedMps / 2, 1] : [0.1, robot.maxWheelSpeedMps];
+    const tick = (dtS: number): void => {
+      scratch.stepMs(dtS * 1000);
+      scratch.ranges(ranges);
+      scratch.targetSensor(target);
+      scratch.writeState(record, 0, rays, ranges);
+    };
+    // Straight and curved moves, long enough (at 50 ms) to reach a wall: contacts, collisions.
+    for (let k = 0; k < 400; k++) {
+      scratch.setCommand(k % 40 < 30 ? ahead : arc);
+      tick(0.05);
+    }
+    // Every circle: touched from outside (a contact), then the robot's centre on it (the push of
+    // a zero-length normal) and a ray cast from inside it.
+    scratch.setCommand([0, 0]);
+    for (let i = 0; i < scratch.circles.length; i++) {
+      if (scratch.circles[i] !== 1) continue;
+      const at = i * SHAPE_STRIDE;
+      for (const offset of [robot.radiusM / 2, -(scratch.shapeData[at + 2]! + robot.radiusM / 2), 0]) {
+        now[X] = scratch.shapeData[at]! - scratch.shapeData[at + 2]! - offset;
+        now[Y] = scratch.shapeData[at + 1]!;
+        if (offset === 0) {
+          now[X] = scratch.shapeData[at]!;
+          scratch.ranges(ranges);
+        }
+        tick(0.001);
+      }
+    }
+    // A reached target and the spawn of the next one, a few times.
+    const { widthM, heightM } = scratch.config;
+    for (let k = 0; k < 12; k++) {
+      if (now[X]! > 0 && now[X]! < widthM && now[Y]! > 0 && now[Y]! < heightM) {
+        scratch.placeTarget(now[X]!, now[Y]!);
+      }
+      tick(0.001);
+    }
+  }
+
   /** Walls (4 segments) and obstacles, in world coordinates. */
   get geometry(): readonly Shape[] {
     return this.shapes;
@@ -521,6 +577,11 @@ export class Arena {
 
   get targetsReached(): number {
     return this.reached;
+  }
+
+  /** Distance travelled so far (m). */
+  get distanceM(): number {
+    return this.now[DISTANCE]!;
   }
 
   /** Moves the target (tests and scripted scenarios); it must be inside the walls. */
