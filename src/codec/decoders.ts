@@ -9,6 +9,7 @@
  *   directions θ_k, as (x, y), (angle, length) or a differential-drive command (v, ω).
  */
 import { describeValue } from '../config/checks.js';
+import { hypot } from '../math/hypot.js';
 import {
   CodecError,
   lowPassFactor,
@@ -331,7 +332,7 @@ export class PopulationVectorDecoder extends FilteredDecoder {
     const { x, y, out } = this;
     if (this.mode === 'cartesian') return setPair(out, x, y);
     const angle = x === 0 && y === 0 ? 0 : Math.atan2(y, x);
-    const length = Math.hypot(x, y);
+    const length = hypot(x, y);
     if (this.mode === 'polar') return setPair(out, angle, length);
     const s = this.steer!;
     const v = s.maxSpeedMps * Math.max(0, Math.cos(angle)) * Math.min(1, length / s.fullSpeedHz);

@@ -56,16 +56,18 @@ class LatestSource implements SensorSource {
     ];
   }
 
-  /** The buffer the next sample is written into (then `publish`). */
-  nextValues(): Float32Array {
-    return this.samples[this.next]!.values;
+  /**
+   * The sample to fill next (its values and arrivalUs), then `publish`. The caller sets the time
+   * itself: a number passed to a call V8 does not inline is boxed (16 bytes per tick, measured).
+   */
+  nextSample(): SensorSample {
+    return this.samples[this.next]!;
   }
 
-  publish(arrivalUs: MonotonicUs): void {
+  publish(): void {
     const sample = this.samples[this.next]!;
     this.next ^= 1;
     sample.seq = ++this.seq;
-    sample.arrivalUs = arrivalUs;
     this.pending = sample;
   }
 
@@ -94,6 +96,9 @@ class ArenaCommandSink implements MotorSink {
   }
 }
 
+/** Whether this thread has run Arena.warmUp (V8's type feedback is per thread, shared by arenas). */
+let warmedUp = false;
+
 export class ArenaEnvironment implements Environment {
   readonly name = 'arena';
   readonly arena: Arena;
@@ -112,6 +117,10 @@ export class ArenaEnvironment implements Environment {
 
   constructor(options: ArenaEnvironmentOptions) {
     this.arena = new Arena(options.arena ?? DEFAULT_ARENA);
+    if (!warmedUp) {
+      warmedUp = true;
+      Arena.warmUp(this.arena.config);
+    }
     const { sensors } = this.arena.config;
     this.ranges = new LatestSource('ranges', sensors.anglesRad.length);
     this.rangesScratch = new Float32Array(sensors.anglesRad.length);
@@ -138,14 +147,18 @@ export class ArenaEnvironment implements Environment {
   /** Samples the sensors as they are now; the loop takes them on its next read. */
   private publish(): void {
     const now = this.clock();
-    this.arena.ranges(this.ranges.nextValues());
-    this.ranges.publish(now);
-    this.arena.targetSensor(this.target.nextValues());
-    this.target.publish(now);
+    const ranges = this.ranges.nextSample();
+    this.arena.ranges(ranges.values);
+    ranges.arrivalUs = now;
+    this.ranges.publish();
+    const target = this.target.nextSample();
+    this.arena.targetSensor(target.values);
+    target.arrivalUs = now;
+    this.target.publish();
   }
 
   step(tickMs: number): void {
-    this.arena.step(tickMs / 1000);
+    this.arena.stepMs(tickMs);
     this.publish();
   }
 
@@ -164,11 +177,11 @@ export class ArenaEnvironment implements Environment {
   }
 
   summary(): Record<string, number> {
-    const s = this.arena.state();
+    // From the counters, not state(): that computes the ranges into a new array.
     return {
-      collisions: s.collisions,
-      targetsReached: s.targetsReached,
-      distanceM: s.distanceM,
+      collisions: this.arena.collisionCount,
+      targetsReached: this.arena.targetsReached,
+      distanceM: this.arena.distanceM,
       rejectedCommands: this.sink.rejected,
     };
   }

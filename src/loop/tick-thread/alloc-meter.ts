@@ -62,6 +62,12 @@ export class AllocationMeter {
     this.lastUsedBytes = getHeapStatistics().used_heap_size;
   }
 
+  /** The end of a window at tick `tick`: `sample` when it counts, else `start` again. */
+  window(tick: number, counted: boolean): void {
+    if (counted) this.sample(tick);
+    else this.start(tick);
+  }
+
   /** Closes the window that ends at tick `tick` (exclusive) and opens the next one. */
   sample(tick: number): void {
     const used = getHeapStatistics().used_heap_size;
