@@ -242,7 +242,9 @@ def main():
     parser.add_argument('--repeats', type=int, default=3, help='runs of the compiled binary per size')
     parser.add_argument('--seed', type=int, default=1, help='seed of Brian2\'s RNG (connectivity, initial V)')
     parser.add_argument('--float32', action='store_true', help='float32 state and weights (default: float64, Brian2\'s default)')
-    parser.add_argument('--dir', default=None, help='build directory (default: a temporary one per size)')
+    parser.add_argument('--dir', default=None,
+                        help='keep the builds in DIR/n<N> (a rerun with unchanged code skips the compilation); '
+                             'default: a new temporary directory per size')
     args = parser.parse_args()
     try:
         sizes = [int(s) for s in args.sizes.split(',')]
@@ -258,7 +260,7 @@ def main():
     for net in nets:
         n = net['n']
         duration_s = args.duration if args.duration is not None else (5.0 if n <= 5000 else 2.0)
-        directory = args.dir or tempfile.mkdtemp(prefix=f'brian2-ref-{n}-')
+        directory = os.path.join(args.dir, f'n{n}') if args.dir else tempfile.mkdtemp(prefix=f'brian2-ref-{n}-')
         built = build(net, args.warmup, duration_s, args.seed, directory, args.float32)
         runs = [measure(built, directory, duration_s) for _ in range(args.repeats)]
         rtfs = [r['wallS'] / duration_s for r in runs]
