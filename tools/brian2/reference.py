@@ -17,6 +17,9 @@ much the run was kept off the CPU).
 Rates: each neuron counts its spikes in its reset statement (a counter set to 0 at the start of the
 measured window), so E and I rates cover the measured window, as spikeloop's rateE/rateI do.
 
+Load: `machineBusy` is the fraction of all CPUs busy (from /proc/stat, this run included) over each
+run of the binary; `--idle-below F` waits before each run until the machine was less busy than F.
+
 Needs Debian's python3-brian (Brian2 2.5.1) and g++; run it with the system Python:
     /usr/bin/python3 tools/brian2/reference.py --sizes 2000,5000,20000 --repeats 3
 Not part of the test suite.
@@ -212,19 +215,46 @@ struct timespec _ref_t1; clock_gettime(CLOCK_MONOTONIC, &_ref_t1);
             'compileS': time.monotonic() - started}
 
 
-def measure(built, directory, duration_s):
+def cpu_ticks():
+    """(busy, total) jiffies of all CPUs from /proc/stat (Linux)."""
+    with open('/proc/stat') as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_fraction(before, after):
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return busy / total if total else 0.0
+
+
+def wait_for_idle(max_busy, timeout_s):
+    """Waits (up to timeout_s) until the machine's CPUs were busy less than max_busy over 2 s; returns that fraction."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before = cpu_ticks()
+        time.sleep(2)
+        busy = busy_fraction(before, cpu_ticks())
+        if busy < max_busy or time.monotonic() > deadline:
+            return busy
+
+
+def measure(built, directory, duration_s, idle_below):
     """Runs the compiled binary once; returns wall/CPU time of the measured window and the rates."""
     device = built['device']
+    idle_before = wait_for_idle(idle_below, 120) if idle_below is not None else None
+    ticks = cpu_ticks()
     started = time.monotonic()
     device.run(directory=directory, with_output=False, run_args=[])
     process_s = time.monotonic() - started
+    machine_busy = busy_fraction(ticks, cpu_ticks())
     with open(os.path.join(directory, 'results', 'measured_wall_s.txt')) as f:
         wall_s = float(f.read())
     group_e, group_i = built['groups']
     rate_e = float(group_e.spike_count[:].sum()) / (len(group_e) * duration_s)
     rate_i = float(group_i.spike_count[:].sum()) / (len(group_i) * duration_s)
     return {'wallS': wall_s, 'cpuS': device._last_run_time, 'processS': process_s,
-            'rateE': rate_e, 'rateI': rate_i}
+            'rateE': rate_e, 'rateI': rate_i, 'busyBefore': idle_before, 'machineBusy': machine_busy}
 
 
 def versions():
@@ -242,6 +272,9 @@ def main():
     parser.add_argument('--repeats', type=int, default=3, help='runs of the compiled binary per size')
     parser.add_argument('--seed', type=int, default=1, help='seed of Brian2\'s RNG (connectivity, initial V)')
     parser.add_argument('--float32', action='store_true', help='float32 state and weights (default: float64, Brian2\'s default)')
+    parser.add_argument('--idle-below', type=float, default=None,
+                        help='before each run, wait (up to 120 s) until all CPUs were busy less than this '
+                             'fraction over 2 s (e.g. 0.15 on a shared machine)')
     parser.add_argument('--dir', default=None,
                         help='keep the builds in DIR/n<N> (a rerun with unchanged code skips the compilation); '
                              'default: a new temporary directory per size')
@@ -254,6 +287,8 @@ def main():
         raise SystemExit(f'--repeats must be ≥ 1, got {args.repeats}')
     if args.warmup < 0 or (args.duration is not None and args.duration <= 0):
         raise SystemExit('--warmup must be ≥ 0 and --duration > 0')
+    if args.idle_below is not None and not 0 < args.idle_below <= 1:
+        raise SystemExit(f'--idle-below must be a fraction in (0, 1], got {args.idle_below}')
     nets = [derive(n) for n in sizes]
     info = versions()
     rows = []
@@ -262,7 +297,7 @@ def main():
         duration_s = args.duration if args.duration is not None else (5.0 if n <= 5000 else 2.0)
         directory = os.path.join(args.dir, f'n{n}') if args.dir else tempfile.mkdtemp(prefix=f'brian2-ref-{n}-')
         built = build(net, args.warmup, duration_s, args.seed, directory, args.float32)
-        runs = [measure(built, directory, duration_s) for _ in range(args.repeats)]
+        runs = [measure(built, directory, duration_s, args.idle_below) for _ in range(args.repeats)]
         rtfs = [r['wallS'] / duration_s for r in runs]
         synapse_count = sum(len(s) for s in built['synapses'])
         row = {
@@ -272,6 +307,9 @@ def main():
             'compileS': round(built['compileS'], 2),
             'rtf': statistics.median(rtfs), 'rtfMin': min(rtfs), 'rtfMax': max(rtfs),
             'rtfs': rtfs, 'cpuRtfs': [r['cpuS'] / duration_s for r in runs],
+            # Fraction of all CPUs busy (this process included) over each binary run, and just before it.
+            'machineBusy': [round(r['machineBusy'], 3) for r in runs],
+            'busyBefore': [None if r['busyBefore'] is None else round(r['busyBefore'], 3) for r in runs],
             'rateE': statistics.median(r['rateE'] for r in runs),
             'rateI': statistics.median(r['rateI'] for r in runs),
             'nsPerEvent': None, 'dir': directory,
