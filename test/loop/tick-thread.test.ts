@@ -37,6 +37,22 @@ function synthetic(extra: Partial<Parameters<typeof TickThread.start>[0]> = {}) 
 }
 
 /** An external world on the main thread: the test pushes samples; commands land in `written`. */
+/**
+ * Runs 6,000 ticks to warm the compiler up, then 8,000 measured after their first 4,096 (alloc-meter.ts:
+ * windows of 256 ticks, all of them unless a collection spoiled one), and asserts that the tick
+ * thread allocated under 64 bytes per tick with no collection.
+ */
+async function expectAllocationFree(thread: TickThread): Promise<void> {
+  await thread.run(6000);
+  expect(thread.allocation).not.toBeNull();
+  await thread.run(8000);
+  expect(thread.telemetry.counters.ticks).toBe(14_000);
+  const allocation = thread.allocation!;
+  expect(allocation.ticks).toBeGreaterThanOrEqual(3584);
+  expect(allocation.bytesPerTick).toBeLessThan(64);
+  expect(thread.gc).toMatchObject({ minor: 0, major: 0 });
+}
+
 function pushEnvironment() {
   let pending: SensorSample | null = null;
   let seq = 0;
@@ -131,19 +147,10 @@ describe('the tick thread', () => {
   it('allocates (almost) nothing per tick once warmed up: under 64 bytes per tick over 3500 ticks, no collection', async () => {
     const thread = await synthetic();
     try {
-      // The first run warms the compiler up; the second is measured after its first 4096 ticks
-      // (alloc-meter.ts): windows of 256 ticks, all of them unless a collection spoiled one.
-      await thread.run(6000);
-      expect(thread.allocation).not.toBeNull();
-      await thread.run(8000);
-      expect(thread.telemetry.counters.ticks).toBe(14_000);
-      const allocation = thread.allocation!;
-      expect(allocation.ticks).toBeGreaterThanOrEqual(3584);
       // Before the synchronous driver (promises, schedule objects, commands, boxed clock reads)
       // this measured about 3,500-4,300 bytes per tick. Now 2-35 remain, depending on which code
       // V8's optimiser settles on (one or two boxed numbers per tick; docs/tick.md).
-      expect(allocation.bytesPerTick).toBeLessThan(64);
-      expect(thread.gc).toMatchObject({ minor: 0, major: 0 });
+      await expectAllocationFree(thread);
     } finally {
       await thread.dispose();
     }
@@ -159,14 +166,9 @@ describe('the tick thread', () => {
         },
         onTick: () => {},
       });
-      await thread.run(6000);
-      await thread.run(8000);
-      expect(spikes).toBeGreaterThan(0);
-      const allocation = thread.allocation!;
-      expect(allocation.ticks).toBeGreaterThanOrEqual(3584);
       // A new id array per substep made this about 3,300 bytes per tick with the dashboard attached.
-      expect(allocation.bytesPerTick).toBeLessThan(64);
-      expect(thread.gc).toMatchObject({ minor: 0, major: 0 });
+      await expectAllocationFree(thread);
+      expect(spikes).toBeGreaterThan(0);
     } finally {
       await thread.dispose();
     }
@@ -178,19 +180,13 @@ describe('the tick thread', () => {
       warn: () => {},
     });
     try {
-      await thread.run(6000);
-      await thread.run(8000);
-      expect(thread.telemetry.counters.ticks).toBe(14_000);
+      // Before the arena's physics were made allocation-free (boxed Math.hypot results, a contact
+      // object per overlap, numbers passed between non-inlined calls) this measured about 2 KB per tick.
+      await expectAllocationFree(thread);
       // The robot moved and the pose reached the main thread (the publisher copies it per tick).
       const world = (thread.env as unknown as { state(): ArenaState }).state();
       expect(world.steps).toBe(14_000);
       expect(world.distanceM).toBeGreaterThan(0);
-      const allocation = thread.allocation!;
-      expect(allocation.ticks).toBeGreaterThanOrEqual(3584);
-      // Before the arena's physics were made allocation-free (boxed Math.hypot results, a contact
-      // object per overlap, numbers passed between non-inlined calls) this measured about 2 KB per tick.
-      expect(allocation.bytesPerTick).toBeLessThan(64);
-      expect(thread.gc).toMatchObject({ minor: 0, major: 0 });
     } finally {
       await thread.dispose();
     }
