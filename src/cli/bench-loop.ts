@@ -14,6 +14,7 @@ import type { BackendChoice } from '../engine/engine.js';
 import type { WsEnvironment } from '../env/ws/environment.js';
 import type { LiveLoop } from '../loop/ports.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
+import { DEFAULT_SLEEP, REALTIME_SPIN_US } from '../loop/sleep.js';
 import { DEFAULT_REALTIME_PRIORITY } from '../loop/tick-thread/realtime.js';
 import { LoadProcess, Ros2Traffic, shutdownRos2Traffic } from './bench-load.js';
 import {
@@ -77,6 +78,7 @@ interface BenchLoopOptions {
   realtime?: boolean | string;
   cpu?: number;
   tickNice?: number;
+  spinUs?: number;
   /** The OS reference (cyclictest) beside each row; `--no-reference` leaves it out. */
   reference: boolean;
 }
@@ -151,6 +153,11 @@ export function registerBenchLoop(bench: Command): Command {
       '--tick-nice <n>',
       'nice value (-20…19) for the tick thread and the engine workers alone, every row',
       integer('--tick-nice', -20),
+    )
+    .option(
+      '--spin-us <us>',
+      `busy wait of the tick thread before each deadline (µs; default ${DEFAULT_SLEEP.spinUs}, ${REALTIME_SPIN_US} in realtime rows)`,
+      integer('--spin-us', 0),
     )
     .option(
       '--no-reference',
@@ -246,6 +253,7 @@ async function benchRow(
     tickThread: options.tickThread !== 'off',
     realtime,
     tickNice: options.tickNice,
+    spinUs: options.spinUs,
   };
   const load = run.mode === 'load' ? new LoadRun(options.loadRateHz, options.duration) : null;
   const reference =
@@ -312,6 +320,7 @@ async function benchRow(
     // The kernel's view of the tick thread (and the engine's workers) during the run.
     ...Object.fromEntries(
       [
+        'tickSpinUs',
         'tickTimerSlackNs',
         'tickRunDelayMs',
         'tickPreemptions',

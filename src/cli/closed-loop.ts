@@ -12,7 +12,7 @@ import type { TickObserver } from '../loop/observer.js';
 import type { Environment, LiveLoop } from '../loop/ports.js';
 import { safetyFromSettings } from '../loop/safety.js';
 import type { LatePolicy } from '../loop/schedule.js';
-import { monotonicUs } from '../loop/sleep.js';
+import { DEFAULT_SLEEP, monotonicUs, REALTIME_SPIN_US } from '../loop/sleep.js';
 import { TickLoop } from '../loop/tick-loop.js';
 import { TickThread } from '../loop/tick-thread/host.js';
 import {
@@ -86,6 +86,11 @@ export interface ClosedLoopOptions {
   onStart?: (loop: LiveLoop, env: Environment) => Promise<(() => Promise<void>) | undefined>;
   /** Nice value for the tick thread and the engine's workers alone (`--tick-nice`); needs the tick thread. */
   tickNice?: number;
+  /**
+   * The tick thread's final busy wait before each deadline (µs, `--spin-us`); default
+   * REALTIME_SPIN_US with `realtime`, DEFAULT_SLEEP.spinUs otherwise. Needs the tick thread.
+   */
+  spinUs?: number;
   /** Observers of every tick (bench loop's late-tick causes), added before the first tick. */
   observers?: readonly TickObserver[];
 }
@@ -204,6 +209,15 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   if (options.tickNice !== undefined && !wantThread) {
     throw new Error('--tick-nice applies to the tick thread; it cannot be combined with --tick-thread off');
   }
+  const spinUs = options.spinUs ?? (options.realtime ? REALTIME_SPIN_US : DEFAULT_SLEEP.spinUs);
+  if (!(Number.isInteger(spinUs) && spinUs >= 0 && spinUs < options.tickMs * 1000)) {
+    throw new Error(
+      `--spin-us must be an integer from 0 to below the tick (${options.tickMs * 1000} µs), got ${options.spinUs}`,
+    );
+  }
+  if (options.spinUs !== undefined && !wantThread) {
+    throw new Error('--spin-us applies to the tick thread; it cannot be combined with --tick-thread off');
+  }
   if (options.realtime && !wantThread) {
     throw new Error('--realtime applies to the tick thread; it cannot be combined with --tick-thread off');
   }
@@ -284,6 +298,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
           },
           tickMs: options.tickMs,
           latePolicy: options.latePolicy,
+          spinUs,
           safety: safetyFromSettings(options.envSettings, env?.safety).safety,
         },
         env:
@@ -506,6 +521,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ...(realtime?.cpu != null ? { tickCpu: realtime.cpu } : {}),
     // --tick-nice: the nice value of the tick thread and the engine's workers (null: refused).
     ...(tickNice !== undefined ? { tickNice } : {}),
+    // The tick thread's final busy wait before each deadline (--spin-us).
+    ...(thread !== null ? { tickSpinUs: spinUs } : {}),
     // The engine's worker threads (CPU backend) and how many of them run at the tick's FIFO priority.
     ...(realtime !== undefined
       ? { engineThreads: realtime.engineThreads, engineThreadsFifo: realtime.engineThreadsFifo }

@@ -9,6 +9,7 @@ import { applyHardwareProfile } from '../cost/profile.js';
 import type { BackendChoice } from '../engine/engine.js';
 import { describeEnvironments, environmentNames } from '../env/registry.js';
 import { LATE_POLICIES, type LatePolicy } from '../loop/schedule.js';
+import { DEFAULT_SLEEP, REALTIME_SPIN_US } from '../loop/sleep.js';
 import { checkRealtimeRequest, DEFAULT_REALTIME_PRIORITY } from '../loop/tick-thread/realtime.js';
 import { DEFAULT_PARAMS, MODEL_NAMES, type ModelName, type ModelParams } from '../model/params.js';
 import { type Budget, parseBudgets } from '../telemetry/budget.js';
@@ -66,6 +67,7 @@ export interface RunCommandOptions {
   realtime?: boolean | string;
   cpu?: number;
   tickNice?: number;
+  spinUs?: number;
 }
 
 /** `--realtime [PRIORITY]` and `--cpu N` as the closed loop's request, or undefined. */
@@ -136,6 +138,7 @@ export function closedLoopOptions(
     tickThread: options.tickThread !== 'off',
     realtime: realtimeRequest(options.realtime, options.cpu),
     tickNice: options.tickNice,
+    spinUs: options.spinUs,
     budgets,
     onStart: async (loop, env) => {
       if (options.duration === undefined) {
@@ -236,6 +239,11 @@ export function registerRun(program: Command): Command {
       '--tick-nice <n>',
       'nice value (-20…19) for the tick thread and the engine workers alone (negative needs root or CAP_SYS_NICE)',
       integer('--tick-nice', -20),
+    )
+    .option(
+      '--spin-us <us>',
+      `busy wait of the tick thread before each deadline (µs; default ${DEFAULT_SLEEP.spinUs}, ${REALTIME_SPIN_US} with --realtime)`,
+      integer('--spin-us', 0),
     )
     .option('--json', 'print one JSON object')
     .addHelpText('after', () => {

@@ -31,6 +31,17 @@ export interface SleepOptions {
   spinUs: number;
 }
 
+/**
+ * The tick thread's final busy wait under `--realtime` (µs before each deadline). On a VM the late
+ * wake-up, not the compute, makes most late ticks: the futex or timer wake-up of a sleeping thread
+ * is delivered through the hypervisor, while a FIFO thread that is already running keeps its core.
+ * Measured on the 2-vCPU VM, N = 5000, 15–20 s quiet rows, interleaved: with 80 µs the FIFO tick
+ * thread missed 4–691 ticks (p99.9 682–11,487 µs), with 400 µs 2–31 (p99.9 74–1,580 µs, median
+ * about 200). It costs that share of a core (40 % at 1 ms). At normal priority it gained nothing
+ * measurable (a spinning thread is preempted like any other), so the default there stays 80 µs.
+ */
+export const REALTIME_SPIN_US = 400;
+
 export const DEFAULT_SLEEP: Readonly<SleepOptions> = Object.freeze({
   timerThresholdUs: 3000,
   timerMarginUs: 2000,

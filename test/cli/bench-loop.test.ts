@@ -157,6 +157,8 @@ describe('spikeloop bench loop --mode load', () => {
     });
     expect(normal.realtime).toBeUndefined();
     expect(realtime).toMatchObject({ mode: 'quiet', priority: 'realtime', tickThread: 'on' });
+    // The tick thread's final busy wait: 80 µs at normal priority, 400 µs in realtime rows.
+    expect([normal.tickSpinUs, realtime.tickSpinUs]).toEqual([80, 400]);
     if (realtime.realtimePriority === 40) expect(realtime.realtime).toBe('FIFO 40');
     else {
       // Without the privilege the row still runs, at normal priority, and says so.

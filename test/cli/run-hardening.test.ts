@@ -130,6 +130,27 @@ describe('--token protects the ws port too (item 1)', () => {
     expect(empty.status).toBe(1);
     expect(empty.stderr).toMatch(/the access token must not be empty/);
   });
+
+  it('refuses a --spin-us of a whole tick or more, and --spin-us without the tick thread, naming the option', () => {
+    const long = spikeloop([...base, '--spin-us', '1000', '--no-report']);
+    expect(long.status).toBe(1);
+    expect(long.stderr).toMatch(
+      /--spin-us must be an integer from 0 to below the tick \(1000 µs\), got 1000/,
+    );
+    const off = spikeloop([...base, '--spin-us', '100', '--tick-thread', 'off', '--no-report']);
+    expect(off.status).toBe(1);
+    expect(off.stderr).toMatch(/--spin-us applies to the tick thread/);
+  });
+
+  it("reports the tick thread's busy wait in the summary: 80 µs by default, --spin-us when given", () => {
+    const summaryOf = (extra: string[]) => {
+      const result = spikeloop([...base, '--duration', '0.2', '--no-report', '--json', ...extra]);
+      expect(result.status, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as { tickSpinUs?: number };
+    };
+    expect(summaryOf([]).tickSpinUs).toBe(80);
+    expect(summaryOf(['--spin-us', '250']).tickSpinUs).toBe(250);
+  });
 });
 
 describe('a port in use is one line, exit 1 (item 4)', () => {

@@ -4,6 +4,7 @@
  * the real worker (CPU engine, N = 200) and check behaviour, not timing.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { ArenaState } from '../../src/env/arena/world.js';
@@ -142,6 +143,32 @@ describe('the tick thread', () => {
     } finally {
       await thread.dispose();
     }
+  });
+
+  it('spinUs: the tick thread busy-waits that long before each deadline (its CPU time grows with it)', async () => {
+    /** CPU time of the tick thread (ns) over 1,000 ticks of 1 ms, and the wall time (ns). */
+    const busy = async (spinUs: number) => {
+      const thread = await synthetic({
+        setup: { engine: engineSetup, tickMs: 1, latePolicy: 'late', spinUs },
+      });
+      try {
+        const cpuNs = () =>
+          Number(readFileSync(`/proc/self/task/${thread.threadId!}/schedstat`, 'utf8').split(' ')[0]);
+        await thread.run(200);
+        const [cpu0, wall0] = [cpuNs(), process.hrtime.bigint()];
+        await thread.run(1000);
+        return { cpuNs: cpuNs() - cpu0, wallNs: Number(process.hrtime.bigint() - wall0) };
+      } finally {
+        await thread.dispose();
+      }
+    };
+    const napping = await busy(0);
+    const spinning = await busy(700);
+    // N = 200 computes in a few µs per tick: a napping thread is idle almost all the time, one that
+    // spins the last 700 µs of every 1 ms tick is on the CPU most of it (less where preempted).
+    expect(napping.cpuNs / napping.wallNs).toBeLessThan(0.3);
+    expect(spinning.cpuNs / spinning.wallNs).toBeGreaterThan(0.4);
+    expect(spinning.cpuNs).toBeGreaterThan(2 * napping.cpuNs);
   });
 
   it('allocates (almost) nothing per tick once warmed up: under 64 bytes per tick over 3500 ticks, no collection', async () => {

@@ -42,6 +42,8 @@ export interface TickThreadSetup {
   };
   tickMs: number;
   latePolicy: LatePolicy;
+  /** The sleeper's final busy wait before each deadline (µs); default DEFAULT_SLEEP.spinUs. */
+  spinUs?: number;
   safety?: SafetySettings;
   env: TickThreadEnvPlan;
   recordCapacity?: number;

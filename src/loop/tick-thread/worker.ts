@@ -250,9 +250,9 @@ async function main(setup: TickThreadSetup): Promise<void> {
       safety: setup.safety ?? env.safety,
       telemetry,
       clock,
-      sleep: preciseSleeper(clock, TICK_THREAD_SLEEP),
+      sleep: preciseSleeper(clock, { ...TICK_THREAD_SLEEP, spinUs: setup.spinUs ?? DEFAULT_SLEEP.spinUs }),
       // With the CPU engine (runSync), ticks run without promises: blocking sleep, sync step.
-      sleepSync: blockingSleeper(clock),
+      sleepSync: blockingSleeper(clock, setup.spinUs ?? DEFAULT_SLEEP.spinUs),
       warn: (message) => post({ kind: 'warn', message }),
       warnAtOnce: true,
     });
