@@ -26,6 +26,7 @@ import {
   regionBytes,
   resetDynamicState,
   type SharedBuffers,
+  spikeCountIndex,
   spikeListStart,
   view,
 } from './shared-state.js';
@@ -273,8 +274,7 @@ export class CpuEngine implements Engine {
     const parity = step & 1;
     const { threads } = this.buffers;
     let count = 0;
-    const stride = this.buffers.spikeCountStride;
-    for (let p = 0; p < threads; p++) count += this.spikeCounts[p * stride + parity]!;
+    for (let p = 0; p < threads; p++) count += this.spikeCounts[spikeCountIndex(this.buffers, p, parity)]!;
     let ids = this.spikeViews[count];
     if (ids === undefined) {
       ids = this.spikeScratch.subarray(0, count);
@@ -283,7 +283,7 @@ export class CpuEngine implements Engine {
     const lists = this.spikeLists;
     let offset = 0;
     for (let p = 0; p < threads; p++) {
-      const length = this.spikeCounts[p * stride + parity]!;
+      const length = this.spikeCounts[spikeCountIndex(this.buffers, p, parity)]!;
       const start = spikeListStart(this.buffers, parity, p);
       for (let k = 0; k < length; k++) ids[offset + k] = lists[start + k]!;
       offset += length;
@@ -336,9 +336,9 @@ export class CpuEngine implements Engine {
     const from = instance * this.layout.n;
     const to = from + this.layout.n;
     return {
-      vMv: readPartitioned(this.buffers, 'vMv', from, to) as Float32Array,
-      iExcPa: readPartitioned(this.buffers, 'iExcPa', from, to) as Float32Array,
-      iInhPa: readPartitioned(this.buffers, 'iInhPa', from, to) as Float32Array,
+      vMv: readPartitioned(this.buffers, 'vMv', from, to),
+      iExcPa: readPartitioned(this.buffers, 'iExcPa', from, to),
+      iInhPa: readPartitioned(this.buffers, 'iInhPa', from, to),
     };
   }
 

@@ -23,6 +23,7 @@ import {
   partitionBase,
   type RegionName,
   type SharedBuffers,
+  spikeCountIndex,
   spikeListStart,
   view,
 } from './shared-state.js';
@@ -177,7 +178,7 @@ export class PartitionStepper {
     const threads = this.buffers.threads;
     const p = this.pointer;
     for (let partition = 0; partition < threads; partition++) {
-      const count = this.spikeCounts[partition * this.buffers.spikeCountStride + previous]!;
+      const count = this.spikeCounts[spikeCountIndex(this.buffers, partition, previous)]!;
       if (count === 0) continue;
       const start = this.listStarts[partition * 2 + previous]!;
       if (this.rows) {
@@ -238,7 +239,7 @@ export class PartitionStepper {
         this.runs[run + 2]!,
       );
     }
-    this.spikeCounts[this.partition * this.buffers.spikeCountStride + parity] = spikes;
+    this.spikeCounts[spikeCountIndex(this.buffers, this.partition, parity)] = spikes;
   }
 
   /**

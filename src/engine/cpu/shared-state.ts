@@ -160,14 +160,24 @@ export function spikeListStart(buffers: SharedBuffers, parity: number, partition
   );
 }
 
+/** Where `partition`'s spike count of `parity` is in spikeCounts. */
+export function spikeCountIndex(buffers: SharedBuffers, partition: number, parity: number): number {
+  return partition * buffers.spikeCountStride + parity;
+}
+
 /** Neurons [from, to) of a PARTITIONED array, copied out in neuron order. */
-export function readPartitioned(buffers: SharedBuffers, name: PartitionedRegion, from: number, to: number) {
+export function readPartitioned<K extends PartitionedRegion>(
+  buffers: SharedBuffers,
+  name: K,
+  from: number,
+  to: number,
+): RegionArray<K> {
   const array = view(buffers, name);
   const out = new (REGION_TYPES[name] as Float32ArrayConstructor | Int32ArrayConstructor)(to - from);
   forEachPartitionSlice(buffers, from, to, (lo, hi, partition) => {
     out.set(array.subarray(lo + partition * PARTITION_GAP, hi + partition * PARTITION_GAP), lo - from);
   });
-  return out as RegionArray<PartitionedRegion>;
+  return out as RegionArray<K>;
 }
 
 /** Calls `slice` for each partition's part [lo, hi) of neurons [from, to). */
