@@ -367,6 +367,34 @@ describe("waitMode 'block'", () => {
   });
 });
 
+describe('state of a threaded CPU engine (partitions laid out with a gap after each)', () => {
+  /** V and both currents of two instances after 300 steps, and again after reset() and 50 steps. */
+  async function states(threads: number) {
+    const networks = [1, 2].map((seed) => deriveNetwork(modelParams('ei-clustered', 700, { seed })));
+    const engine: Engine = await buildEngine('cpu', { networks, threads, connectivity: 'stored' });
+    try {
+      await engine.run(300);
+      const run = [await engine.readState(0), await engine.readState(1)];
+      await engine.reset();
+      const reset = await engine.readState(1);
+      await engine.run(50);
+      return { run, reset, again: await engine.readState(1) };
+    } finally {
+      await engine.dispose();
+    }
+  }
+
+  it('reads back the same bits with three threads as with one, after a run and after reset()', async () => {
+    const one = await states(1);
+    const three = await states(3);
+    expect(one.run[0]!.vMv.length).toBe(700);
+    // The run moved V away from its initial values, and reset() brought them back.
+    expect(one.run[1]!.vMv).not.toEqual(one.reset.vMv);
+    expect(one.reset.iExcPa.every((value) => value === 0)).toBe(true);
+    expect(three).toEqual(one);
+  });
+});
+
 describe('stimuli on a threaded CPU engine', () => {
   /**
    * Spike ids of each of 20 runs of 1 ms. The population stimulus is set once; before each run a
